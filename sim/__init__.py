@@ -1,0 +1,38 @@
+"""escsim: agent-based simulator of militia-state escalation in Iraq (2019-2022).
+
+Notebook use::
+
+    from sim import load_scenario, run
+    events = run("scenarios/historical.yaml", runs=100, seed=1)  # a pandas DataFrame
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+__version__ = "0.1.0"
+
+
+def _numba_cache_dir() -> None:
+    """Key numba's on-disk cache on the package sources.
+
+    numba invalidates a cached function only when its own file changes, not when a function it
+    calls (in ``rules.py``) does; a directory per source hash makes a stale kernel impossible.
+    """
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return
+    here = Path(__file__).parent
+    h = hashlib.sha256()
+    for p in sorted(here.glob("*.py")):
+        h.update(p.name.encode() + p.read_bytes())
+    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "escsim" / "numba"
+    os.environ["NUMBA_CACHE_DIR"] = str(base / h.hexdigest()[:16])
+
+
+_numba_cache_dir()
+
+from sim.api import load_scenario, run  # noqa: E402
+
+__all__ = ["__version__", "load_scenario", "run"]

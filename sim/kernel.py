@@ -1,0 +1,442 @@
+"""Batch engine: the daily phase loop over array state, compiled with numba, parallel over replicates.
+
+It calls the same functions of ``sim.rules`` as the Mesa agents (``sim.agents``), in the same
+phase order, with the same counter-based draws (``sim.rng``), so for the same scenario and seed
+both engines write identical event logs (``tests/test_kernel.py`` proves it).
+
+Phases of one day: (0) start of day: policy switch, resupply, decay, truce expiry; (1) forced
+injects; (2) Iranian agencies issue directives; (3) militias attack; (4) US attribution and
+retaliation; (5) prime minister: releases, crackdowns, mediation, truce breakdown.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from sim import rng
+from sim import rules as R
+from sim import state as S
+from sim.world import (
+    J_COMPLIANCE,
+    J_CRACKDOWN,
+    J_DAY,
+    J_DAYS,
+    J_KILLED,
+    J_KIND,
+    J_STRIKE,
+    J_SUBJECT,
+    World,
+)
+
+
+@njit(cache=True)
+def _emit(ev, base, cap, n, day, actor, kind, weapon, target, claimed, killed, subject, detail,
+          forced, intercepted, us_killed):
+    if n < cap:
+        row = base + n
+        ev[row, S.E_DAY] = day
+        ev[row, S.E_ACTOR] = actor
+        ev[row, S.E_KIND] = kind
+        ev[row, S.E_WEAPON] = weapon
+        ev[row, S.E_TARGET] = target
+        ev[row, S.E_CLAIMED] = claimed
+        ev[row, S.E_KILLED] = killed
+        ev[row, S.E_SUBJECT] = subject
+        ev[row, S.E_DETAIL] = detail
+        ev[row, S.E_FORCED] = forced
+        ev[row, S.E_INTERCEPTED] = intercepted
+        ev[row, S.E_US_KILLED] = us_killed
+    return n + 1
+
+
+@njit(cache=True)
+def _strike(g, day, i, stype, killed, forced, stocks, discipline, g_us, blame, scal, ev, base, cap,
+            n, nf):
+    frac = R.strike_degrade_fraction(stype, g[S.G_US_DEGRADE_INFRASTRUCTURE],
+                                     g[S.G_US_DEGRADE_LEADERSHIP])
+    for w in range(S.N_WEAPONS):
+        stocks[i, w] = R.degrade(stocks[i, w], frac)
+    discipline[i] = R.discipline_after_strike(discipline[i], stype, g[S.G_US_LEADERSHIP_DISCIPLINE_HIT])
+    for j in range(nf):
+        if j == i:
+            g_us[j] += g[S.G_US_STRIKE_GRIEVANCE]
+        else:
+            g_us[j] += g[S.G_US_STRIKE_GRIEVANCE_ALLIES]
+    blame[i] = 0.0
+    scal[_CRED] += g[S.G_US_CREDIBILITY_JUMP]
+    scal[_REVENGE] += 1.0
+    scal[_COOLDOWN_UNTIL] = day + g[S.G_US_COOLDOWN_DAYS]
+    return _emit(ev, base, cap, n, day, nf + S.N_AGENCIES, S.K_US_STRIKE, -1, -1, -1, killed, i,
+                 S.D_PROPORTIONAL + stype, forced, 0, 0)
+
+
+@njit(cache=True)
+def _arrest(g, day, i, forced, detained, g_state, scal, ev, base, cap, n, nf):
+    detained[i] = 1
+    g_state[i] += g[S.G_PM_ARREST_GRIEVANCE]
+    scal[_PRESSURE] = 0.0
+    return _emit(ev, base, cap, n, day, nf + S.N_AGENCIES + 1, S.K_ARREST, -1, -1, -1, 0, i,
+                 S.D_NONE, forced, 0, 0)
+
+
+@njit(cache=True)
+def _start_truce(key, g, fp, day, party, days, compliance, forced, truce_until, complies, ev,
+                 base, cap, n, nf):
+    for i in range(nf):
+        if party >= 0 and i != party:
+            continue
+        truce_until[i] = day + days
+        c = compliance
+        if c < 0.0:
+            c = fp[i, S.F_TRUCE_COMPLIANCE]
+        complies[i] = R.complies_with_truce(rng.draw(key, day, i, S.R_COMPLY), c)
+        detail = S.D_COMPLY if complies[i] == 1 else S.D_SPOILER
+        n = _emit(ev, base, cap, n, day, i, S.K_TRUCE_START, -1, -1, -1, 0, -1, detail, forced,
+                  0, 0)
+    return n
+
+
+@njit(cache=True)
+def _end_truce(day, party, detail, forced, truce_until, ev, base, cap, n, nf):
+    for i in range(nf):
+        if party >= 0 and i != party:
+            continue
+        if truce_until[i] >= 0:
+            truce_until[i] = -1
+            n = _emit(ev, base, cap, n, day, i, S.K_TRUCE_END, -1, -1, -1, 0, -1, detail, forced,
+                      0, 0)
+    return n
+
+
+# indices into the per-replicate scalar state vector
+_CRED = 0
+_REVENGE = 1
+_COOLDOWN_UNTIL = 2
+_THREAT_UNTIL = 3
+_PRESSURE = 4
+_LEGITIMACY = 5
+_CRACKDOWN = 6
+_FRAGMENTED = 7
+_N_SCAL = 8
+
+
+@njit(cache=True)
+def simulate_replicate(key, n_days, g_before, g_after, switch_day, fp, control, ap, injects,
+                       negotiation_days, ev, base, cap):
+    """Simulate one replicate; write its events into ``ev[base:base+cap]``; return the count."""
+    nf = fp.shape[0]
+    us = nf + S.N_AGENCIES
+    pm = us + 1
+    stocks = np.empty((nf, S.N_WEAPONS))
+    excitation = np.zeros(nf)
+    g_us = np.empty(nf)
+    g_state = np.empty(nf)
+    discipline = np.empty(nf)
+    blame = np.zeros(nf)
+    detained = np.zeros(nf, dtype=np.int64)
+    truce_until = np.full(nf, -1.0)
+    complies = np.zeros(nf, dtype=np.int64)
+    att_target = np.full(nf, -1, dtype=np.int64)
+    att_claimed = np.full(nf, -1, dtype=np.int64)
+    att_killed = np.zeros(nf, dtype=np.int64)
+    att_us_killed = np.zeros(nf, dtype=np.int64)
+    att_attributed = np.zeros(nf, dtype=np.int64)
+    directive = np.zeros(S.N_AGENCIES, dtype=np.int64)
+    directive_f = np.zeros(S.N_AGENCIES)
+    mult = np.ones(S.N_AGENCIES)
+    wbuf = np.zeros(S.N_TARGETS)
+    lethality = np.zeros(S.N_WEAPONS)
+    for i in range(nf):
+        for w in range(S.N_WEAPONS):
+            stocks[i, w] = fp[i, S.F_STOCK_ROCKET + w]
+        g_us[i] = fp[i, S.F_GRIEVANCE_US0]
+        g_state[i] = fp[i, S.F_GRIEVANCE_STATE0]
+        discipline[i] = fp[i, S.F_DISCIPLINE]
+    scal = np.zeros(_N_SCAL)
+    scal[_COOLDOWN_UNTIL] = -1.0
+    scal[_THREAT_UNTIL] = -1.0
+    scal[_LEGITIMACY] = g_before[S.G_PM_LEGITIMACY0]
+    scal[_CRACKDOWN] = g_before[S.G_PM_CRACKDOWN]
+    n = 0
+    jp = 0
+    n_inj = injects.shape[0]
+    for day in range(n_days):
+        # ---- phase 0: start of day -------------------------------------------------------
+        g = g_before
+        if day >= switch_day:
+            g = g_after
+        if day == switch_day and g_after[S.G_PM_CRACKDOWN] != g_before[S.G_PM_CRACKDOWN]:
+            scal[_CRACKDOWN] = g_after[S.G_PM_CRACKDOWN]
+        for i in range(nf):
+            for w in range(S.N_WEAPONS):
+                stocks[i, w] = R.resupply(stocks[i, w], fp[i, S.F_RESUPPLY_ROCKET + w],
+                                          fp[i, S.F_MAX_ROCKET + w])
+            excitation[i] = R.decay(excitation[i], g[S.G_M_EXCITATION_TAU])
+            g_us[i] = R.decay(g_us[i], g[S.G_M_GRIEVANCE_TAU])
+            g_state[i] = R.decay(g_state[i], g[S.G_M_GRIEVANCE_TAU])
+            blame[i] = R.decay(blame[i], g[S.G_US_BLAME_TAU])
+            att_target[i] = -1
+            att_claimed[i] = -1
+            att_killed[i] = 0
+            att_us_killed[i] = 0
+            att_attributed[i] = 0
+        scal[_CRED] = R.decay(scal[_CRED], g[S.G_US_CREDIBILITY_TAU])
+        scal[_REVENGE] = R.decay(scal[_REVENGE], g[S.G_IR_REVENGE_TAU])
+        scal[_PRESSURE] = R.decay(scal[_PRESSURE], g[S.G_PM_PRESSURE_TAU])
+        for i in range(nf):
+            if truce_until[i] >= 0 and day >= truce_until[i]:
+                truce_until[i] = -1
+                n = _emit(ev, base, cap, n, day, i, S.K_TRUCE_END, -1, -1, -1, 0, -1,
+                          S.D_EXPIRED, 0, 0, 0)
+        # ---- phase 1: forced injects -----------------------------------------------------
+        while jp < n_inj and injects[jp, J_DAY] == day:
+            kind = int(injects[jp, J_KIND])
+            subj = int(injects[jp, J_SUBJECT])
+            if kind == S.I_US_STRIKE:
+                n = _strike(g, day, subj, int(injects[jp, J_STRIKE]), int(injects[jp, J_KILLED]),
+                            1, stocks, discipline, g_us, blame, scal, ev, base, cap, n, nf)
+            elif kind == S.I_DECAPITATION:
+                scal[_FRAGMENTED] = 1.0
+                for i in range(nf):
+                    g_us[i] += g[S.G_US_STRIKE_GRIEVANCE]
+                scal[_REVENGE] += 1.0
+                n = _emit(ev, base, cap, n, day, us, S.K_DECAPITATION, -1, -1, -1, 0, -1,
+                          S.D_NONE, 1, 0, 0)
+            elif kind == S.I_TRUCE:
+                n = _start_truce(key, g, fp, day, subj, injects[jp, J_DAYS],
+                                 injects[jp, J_COMPLIANCE], 1, truce_until, complies, ev, base,
+                                 cap, n, nf)
+            elif kind == S.I_TRUCE_END:
+                n = _end_truce(day, subj, S.D_NONE, 1, truce_until, ev, base, cap, n, nf)
+            elif kind == S.I_ARREST:
+                n = _arrest(g, day, subj, 1, detained, g_state, scal, ev, base, cap, n, nf)
+            elif kind == S.I_THREAT:
+                scal[_THREAT_UNTIL] = day + injects[jp, J_DAYS]
+                n = _emit(ev, base, cap, n, day, us, S.K_THREAT, -1, -1, -1, 0, -1, S.D_NONE, 1,
+                          0, 0)
+            elif kind == S.I_ELECTION:
+                for i in range(nf):
+                    g_state[i] += fp[i, S.F_ELECTION_LOSS]
+                n = _emit(ev, base, cap, n, day, pm, S.K_ELECTION, -1, -1, -1, 0, -1, S.D_NONE, 1,
+                          0, 0)
+            elif kind == S.I_NEW_PM:
+                scal[_CRACKDOWN] = injects[jp, J_CRACKDOWN]
+                scal[_LEGITIMACY] = g[S.G_PM_LEGITIMACY0]
+                n = _emit(ev, base, cap, n, day, pm, S.K_NEW_PM, -1, -1, -1, 0, -1, S.D_NONE, 1,
+                          0, 0)
+            elif kind == S.I_NEGOTIATION:
+                n = _emit(ev, base, cap, n, day, us, S.K_NEGOTIATION, -1, -1, -1, 0, -1,
+                          S.D_NONE, 1, 0, 0)
+            jp += 1
+        # ---- phase 2: Iranian agencies ---------------------------------------------------
+        unified = int(g[S.G_IR_UNIFIED])
+        fragmented = int(scal[_FRAGMENTED])
+        truce_active = 0
+        for i in range(nf):
+            if truce_until[i] >= 0:
+                truce_active = 1
+        app = R.appetite_on(day, negotiation_days, g[S.G_IR_APPETITE_LEAD_DAYS])
+        for a in range(S.N_AGENCIES):
+            src = a
+            if unified == 1:
+                src = 1
+            p_esc = R.escalation_probability(ap[src, S.A_HAWKISHNESS], app, g[S.G_IR_APPETITE],
+                                             scal[_REVENGE], g[S.G_IR_REVENGE], truce_active,
+                                             g[S.G_IR_TRUCE_CALM])
+            nd = R.next_directive(rng.draw(key, day, nf + src, S.R_REDRAW),
+                                  rng.draw(key, day, nf + src, S.R_DIRECTIVE), p_esc,
+                                  g[S.G_IR_DIRECTIVE_DAYS], directive[src])
+            if nd != directive[a]:
+                directive[a] = nd
+                directive_f[a] = nd
+                detail = S.D_ESCALATE if nd == 1 else S.D_CALM
+                n = _emit(ev, base, cap, n, day, nf + a, S.K_DIRECTIVE, -1, -1, -1, 0, -1, detail,
+                          0, 0, 0)
+            mult[a] = R.control_multiplier(a, fragmented, unified, g[S.G_IR_QF_CONTROL_AFTER])
+        # ---- phase 3: militias -----------------------------------------------------------
+        threat_active = 0
+        if day < scal[_THREAT_UNTIL]:
+            threat_active = 1
+        doctrine = int(g[S.G_US_DOCTRINE])
+        frag_noise = fragmented
+        if unified == 1:
+            frag_noise = 0
+        for w in range(S.N_WEAPONS):
+            lethality[w] = g[S.G_M_LETHALITY_ROCKET + w]
+        for i in range(nf):
+            signal, obedience = R.directive_signal(control[:, i], mult, directive_f)
+            noise = R.discipline_noise(rng.draw(key, day, i, S.R_NOISE), g[S.G_M_NOISE],
+                                       discipline[i], frag_noise, g[S.G_IR_FRAGMENTATION_NOISE])
+            det = R.deterrence(fp[i, S.F_FRONT_SHARE], g[S.G_US_ATTRIBUTION],
+                               g[S.G_US_ATTRIBUTION_FRONT], doctrine, g[S.G_US_STRIKE_RATE],
+                               scal[_CRED], threat_active, g[S.G_US_THREAT_DETERRENCE])
+            lam = R.attack_intensity(fp[i, S.F_BASE_RATE], excitation[i], g_us[i] + g_state[i],
+                                     g[S.G_M_BETA_GRIEVANCE], signal, obedience,
+                                     g[S.G_M_BETA_DIRECTIVE], noise, det,
+                                     g[S.G_M_BETA_DETERRENCE])
+            drones_ok = 1 if day >= fp[i, S.F_DRONES_FROM_DAY] else 0
+            in_truce = 1 if truce_until[i] >= 0 else 0
+            prefs = fp[i, S.F_TARGET_US_BASE:S.F_TARGET_US_BASE + S.N_TARGETS]
+            total = R.target_weights(prefs, stocks[i], drones_ok, g[S.G_US_POSTURE], g_state[i],
+                                     g[S.G_M_STATE_TARGETING], in_truce, complies[i],
+                                     g[S.G_TRUCE_SUPPRESSION], g[S.G_TRUCE_CONVOY_LEAK], wbuf)
+            p = R.attack_probability(lam, R.open_share(total, prefs))
+            if rng.draw(key, day, i, S.R_ATTACK) < p:
+                t = R.choose_index(rng.draw(key, day, i, S.R_TARGET), wbuf, total)
+                wprefs = fp[i, S.F_WEAPON_ROCKET:S.F_WEAPON_ROCKET + S.N_WEAPONS]
+                w = R.choose_weapon(rng.draw(key, day, i, S.R_WEAPON), t, stocks[i], drones_ok,
+                                    wprefs)
+                stocks[i, w] = R.use_weapon(stocks[i, w])
+                c = R.choose_claim(rng.draw(key, day, i, S.R_CLAIM), fp[i, S.F_FRONT_SHARE],
+                                   int(fp[i, S.F_N_FRONTS]))
+                inter = R.is_intercepted(rng.draw(key, day, i, S.R_INTERCEPT), w, t,
+                                         g[S.G_US_AIR_DEFENCE_ROCKET], g[S.G_US_AIR_DEFENCE_DRONE],
+                                         g[S.G_PM_AIR_DEFENCE_DRONE])
+                killed = 0
+                if inter == 0:
+                    killed = R.casualties(rng.draw(key, day, i, S.R_KILL),
+                                          rng.draw(key, day, i, S.R_KILL_COUNT), w, lethality)
+                usk = R.us_victims(rng.draw(key, day, i, S.R_US_VICTIM), killed, t,
+                                   g[S.G_US_VICTIM_SHARE])
+                excitation[i] += g[S.G_M_EXCITATION_JUMP]
+                att_target[i] = t
+                att_claimed[i] = c
+                att_killed[i] = killed
+                att_us_killed[i] = usk
+                n = _emit(ev, base, cap, n, day, i, S.K_ATTACK, w, t, c, killed, -1, S.D_NONE, 0,
+                          inter, usk)
+        # ---- phase 4: US forces ----------------------------------------------------------
+        for i in range(nf):
+            t = att_target[i]
+            if t == S.T_US_BASE or t == S.T_US_EMBASSY or t == S.T_CONVOY:
+                pa = R.attribution_probability(att_claimed[i], g[S.G_US_ATTRIBUTION],
+                                               g[S.G_US_ATTRIBUTION_FRONT])
+                if rng.draw(key, day, i, S.R_ATTRIBUTE) < pa:
+                    blame[i] += 1.0
+                    att_attributed[i] = 1
+                    n = _emit(ev, base, cap, n, day, us, S.K_ATTRIBUTION, -1, -1, -1, 0, i,
+                              S.D_NONE, 0, 0, 0)
+        for i in range(nf):
+            usk = 0
+            if att_attributed[i] == 1:
+                usk = att_us_killed[i]
+            p = R.strike_probability(doctrine, blame[i], g[S.G_US_STRIKE_RATE], usk,
+                                     g[S.G_US_RED_LINE], g[S.G_US_RED_LINE_STRIKE],
+                                     scal[_COOLDOWN_UNTIL] - day)
+            if p > 0.0 and rng.draw(key, day, i, S.R_STRIKE) < p:
+                stype = R.strike_type_of(doctrine)
+                k = R.strike_casualties(rng.draw(key, day, i, S.R_STRIKE_KILLED), stype)
+                n = _strike(g, day, i, stype, k, 0, stocks, discipline, g_us, blame, scal, ev,
+                            base, cap, n, nf)
+        # ---- phase 5: prime minister -----------------------------------------------------
+        for i in range(nf):
+            if att_target[i] >= 0:
+                scal[_PRESSURE] += R.pressure_from_attack(att_target[i], att_killed[i],
+                                                          att_us_killed[i])
+        any_detained = 0
+        for i in range(nf):
+            if detained[i] == 1:
+                p = R.release_probability(g[S.G_PM_RELEASE], fp[i, S.F_STRENGTH],
+                                          scal[_LEGITIMACY])
+                if rng.draw(key, day, i, S.R_RELEASE) < p:
+                    detained[i] = 0
+                    scal[_LEGITIMACY] = R.legitimacy_after_release(scal[_LEGITIMACY],
+                                                                   g[S.G_PM_LEGITIMACY_LOSS])
+                    g_state[i] += g[S.G_PM_BACKFIRE_GRIEVANCE]
+                    excitation[i] += g[S.G_PM_BACKFIRE_EXCITATION]
+                    n = _emit(ev, base, cap, n, day, pm, S.K_RELEASE, -1, -1, -1, 0, i, S.D_NONE,
+                              0, 0, 0)
+                else:
+                    any_detained = 1
+        if any_detained == 0:
+            suspect = R.prime_suspect(blame)
+            if suspect >= 0:
+                p = R.crackdown_probability(scal[_CRACKDOWN], scal[_PRESSURE], scal[_LEGITIMACY],
+                                            threat_active)
+                if p > 0.0 and rng.draw(key, day, pm, S.R_ARREST) < p:
+                    n = _arrest(g, day, suspect, 0, detained, g_state, scal, ev, base, cap, n, nf)
+        truce_active = 0
+        for i in range(nf):
+            if truce_until[i] >= 0:
+                truce_active = 1
+        if truce_active == 0:
+            mean_dir = R.mean_directive(directive_f)
+            p = R.mediation_probability(g[S.G_PM_MEDIATION], threat_active, mean_dir,
+                                        scal[_PRESSURE])
+            if p > 0.0 and rng.draw(key, day, pm, S.R_MEDIATE) < p:
+                n = _start_truce(key, g, fp, day, -1, g[S.G_TRUCE_DAYS], -1.0, 0, truce_until,
+                                 complies, ev, base, cap, n, nf)
+        else:
+            for i in range(nf):
+                t = att_target[i]
+                spoiler = 0
+                if truce_until[i] >= 0 and complies[i] == 0 and (
+                    t == S.T_US_BASE or t == S.T_US_EMBASSY
+                ):
+                    spoiler = 1
+                if spoiler == 1 and R.truce_breaks(rng.draw(key, day, i, S.R_BREAKDOWN), 1,
+                                                   g[S.G_TRUCE_BREAKDOWN]) == 1:
+                    n = _end_truce(day, -1, S.D_BREAKDOWN, 0, truce_until, ev, base, cap, n, nf)
+                    break
+    return n
+
+
+@njit(cache=True, parallel=True)
+def simulate_batch(seed, rep_start, n_reps, n_days, g_before, g_after, switch_day, fp, control,
+                   ap, injects, negotiation_days, cap):
+    """Simulate replicates ``rep_start .. rep_start + n_reps - 1`` in parallel.
+
+    Returns
+    -------
+    ev : ndarray (n_reps * cap, N_ECOLS) int32
+        Event records; replicate r's are rows ``r * cap`` to ``r * cap + min(counts[r], cap)``.
+    counts : ndarray (n_reps,) int64
+        Number of events each replicate produced (a count above ``cap`` means overflow).
+    """
+    ev = np.empty((n_reps * cap, S.N_ECOLS), dtype=np.int32)
+    counts = np.zeros(n_reps, dtype=np.int64)
+    for r in prange(n_reps):
+        key = rng.replicate_key(seed, rep_start + r)
+        counts[r] = simulate_replicate(key, n_days, g_before, g_after, switch_day, fp, control,
+                                       ap, injects, negotiation_days, ev, r * cap, cap)
+    return ev, counts
+
+
+def run_kernel(world: World, rep_start: int, n_reps: int, cap: int | None = None):
+    """Run replicates with the kernel; return (records, rep_index) with overflow handled.
+
+    Parameters
+    ----------
+    world : World
+        The compiled scenario.
+    rep_start, n_reps : int
+        The replicate range.
+    cap : int, optional
+        Initial event capacity per replicate; doubled and retried on overflow (the run is
+        deterministic, so a retry reproduces the same events).
+
+    Returns
+    -------
+    records : ndarray (N, N_ECOLS) int32
+        Event records of all replicates in replicate order.
+    reps : ndarray (N,) int64
+        The replicate index of each record.
+    """
+    if cap is None:
+        cap = max(64, world.n_days * (world.n_factions + 2) // 4)
+    while True:
+        ev, counts = simulate_batch(
+            world.seed, rep_start, n_reps, world.n_days, world.g_before, world.g_after,
+            world.switch_day, world.fp, world.control, world.ap, world.injects,
+            world.negotiation_days, cap,
+        )
+        if counts.max(initial=0) <= cap:
+            break
+        cap = int(counts.max()) + 16
+    starts = np.arange(n_reps, dtype=np.int64) * cap
+    # row numbers of each replicate's first counts[r] records
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    idx = np.repeat(starts, counts) + offsets
+    reps = np.repeat(np.arange(rep_start, rep_start + n_reps, dtype=np.int64), counts)
+    return ev[idx], reps

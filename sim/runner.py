@@ -1,0 +1,392 @@
+"""Monte Carlo runner: replicates in chunks, written atomically, resumable, with a manifest.
+
+A chunk is a self-describing task (``ChunkTask``: compiled scenario, seed, replicate range,
+engine) with no global state: any executor could run it. Replicate k's draws depend only on
+(seed, k), so results do not depend on chunk size, thread count or interruption.
+
+Layout of a results directory::
+
+    plan.json                 what is being run (written first; checked by --resume)
+    chunks/events-A-B.parquet finished chunks (each renamed into place when complete)
+    chunks/runs-A-B.parquet
+    events.parquet            the event log of all replicates   } written at the end,
+    runs.parquet              one row of outcome metrics each   } atomically, then
+    manifest.json             how to repeat the run exactly     } chunks/ is removed
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import fcntl
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sim import __version__
+from sim.events import SCHEMA, records_to_table
+from sim.metrics import METRICS, replicate_metrics
+from sim.scenario import LoadedScenario
+from sim.world import World, compile_world
+
+ENGINES = ("kernel", "mesa")
+DEFAULT_CHUNK = {"kernel": 1000, "mesa": 5}
+
+
+class RunError(Exception):
+    """A run that cannot start or continue (bad directory, mismatched resume, lock held)."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class ChunkTask:
+    """One unit of work: replicates ``rep_start .. rep_start + n_reps - 1`` of a world."""
+
+    world: World
+    rep_start: int
+    n_reps: int
+    engine: str
+
+    @property
+    def name(self) -> str:
+        """File-name stem of this chunk."""
+        return f"{self.rep_start:09d}-{self.rep_start + self.n_reps - 1:09d}"
+
+
+def simulate_records(task: ChunkTask) -> tuple[np.ndarray, np.ndarray]:
+    """Run a chunk and return its raw event records and their replicate indices."""
+    if task.engine == "kernel":
+        from sim.kernel import run_kernel
+
+        return run_kernel(task.world, task.rep_start, task.n_reps)
+    if task.engine == "mesa":
+        from sim.model import run_mesa
+
+        return run_mesa(task.world, task.rep_start, task.n_reps)
+    raise ValueError(f"unknown engine {task.engine!r}; expected one of {ENGINES}")
+
+
+def runs_table(world: World, records: np.ndarray, reps: np.ndarray, rep_start: int,
+               n_reps: int) -> pa.Table:
+    """Return the outcome metrics of a range of replicates as an Arrow table."""
+    m = replicate_metrics(records, reps, rep_start, n_reps, world.n_days, world.outcome_day,
+                          world.n_factions)
+    cols = {"run": pa.array(np.arange(rep_start, rep_start + n_reps, dtype=np.int64))}
+    for j, name in enumerate(METRICS):
+        cols[name] = pa.array(m[:, j])
+    return pa.table(cols)
+
+
+def execute_chunk(task: ChunkTask) -> tuple[pa.Table, pa.Table]:
+    """Run a chunk; return (events table, runs table)."""
+    records, reps = simulate_records(task)
+    events = records_to_table(task.world, records, reps)
+    return events, runs_table(task.world, records, reps, task.rep_start, task.n_reps)
+
+
+def plan_chunks(world: World, runs: int, chunk_size: int, engine: str) -> list[ChunkTask]:
+    """Split ``runs`` replicates into chunk tasks."""
+    return [
+        ChunkTask(world, start, min(chunk_size, runs - start), engine)
+        for start in range(0, runs, chunk_size)
+    ]
+
+
+# --- files ---------------------------------------------------------------------------------------
+
+
+def write_parquet_atomic(table: pa.Table, path: Path) -> None:
+    """Write a Parquet file under a temporary name, fsync it, then rename it into place."""
+    tmp = path.with_name(path.name + ".tmp")
+    pq.write_table(table, tmp)
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def write_text_atomic(text: str, path: Path) -> None:
+    """Write a text file atomically (temporary file, fsync, rename)."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _chunk_ok(path: Path, n_rows: int | None = None) -> bool:
+    try:
+        meta = pq.read_metadata(path)
+    except Exception:  # noqa: BLE001 - any unreadable file is a chunk to redo
+        return False
+    return n_rows is None or meta.num_rows == n_rows
+
+
+@contextlib.contextmanager
+def directory_lock(out: Path) -> Iterator[None]:
+    """Hold an exclusive lock on a results directory; refuse if another run holds it."""
+    fh = open(out / ".lock", "a+")  # noqa: SIM115 - held for the whole block
+    try:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunError(f"{out}: another escsim run is writing to this directory") from None
+        yield
+    finally:
+        fh.close()
+
+
+def git_commit() -> str | None:
+    """Return the git commit of the escsim source tree (suffixed '-dirty' if modified)."""
+    here = Path(__file__).resolve().parent
+    try:
+        head = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True,
+                              text=True, timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--", "."],
+                               capture_output=True, text=True, timeout=5, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head + ("-dirty" if dirty.strip() else "")
+
+
+def versions() -> dict[str, str]:
+    """Return the versions of escsim, Python and the libraries results depend on."""
+    out = {"escsim": __version__, "python": platform.python_version()}
+    for pkg in ("numpy", "numba", "mesa", "scipy", "pandas", "pyarrow", "pydantic"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "missing"
+    return out
+
+
+# --- the run -------------------------------------------------------------------------------------
+
+
+@dataclass
+class RunResult:
+    """What a finished run wrote (or holds in memory)."""
+
+    out: Path
+    manifest: dict
+    runs: pa.Table
+
+
+def _plan(loaded: LoadedScenario, runs: int, seed: int, engine: str, chunk: int) -> dict:
+    return {
+        "scenario_sha256": loaded.sha256,
+        "scenario_path": loaded.path,
+        "seed": seed,
+        "engine": engine,
+        "runs": runs,
+        "chunk_size": chunk,
+    }
+
+
+def _check_resume(existing: dict, plan: dict, out: Path) -> None:
+    for key in ("scenario_sha256", "seed", "engine", "runs", "chunk_size"):
+        if existing.get(key) != plan[key]:
+            what = {"scenario_sha256": "scenario (file contents differ)"}.get(key, key)
+            raise RunError(
+                f"{out}: cannot resume: the {what} differs from the unfinished run "
+                f"(was {existing.get(key)!r}, now {plan[key]!r}); use a new --out"
+            )
+
+
+def run_scenario(
+    loaded: LoadedScenario,
+    out: Path,
+    runs: int,
+    seed: int | None = None,
+    engine: str = "kernel",
+    chunk_size: int | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    argv: list[str] | None = None,
+) -> RunResult:
+    """Run ``runs`` replicates of a scenario into the results directory ``out``.
+
+    Parameters
+    ----------
+    loaded : LoadedScenario
+        The validated scenario and its text.
+    out : Path
+        Results directory (created if missing).
+    runs : int
+        Number of replicates (>= 1).
+    seed : int, optional
+        Seed; defaults to the scenario's.
+    engine : {"kernel", "mesa"}
+        Which engine runs the replicates (same results; the kernel is faster).
+    chunk_size : int, optional
+        Replicates per chunk (default 1000 for the kernel, 5 for Mesa).
+    resume : bool
+        Continue an unfinished run in ``out`` (it must have the same scenario, seed, engine,
+        runs and chunk size).
+    overwrite : bool
+        Replace finished results in ``out``.
+    progress : callable, optional
+        Called with (replicates done, replicates total) after each chunk.
+    argv : list of str, optional
+        The command line, recorded in the manifest.
+
+    Returns
+    -------
+    RunResult
+        The manifest and the runs table.
+
+    Raises
+    ------
+    RunError
+        If the directory is in use, holds other results, or a resume does not match.
+    """
+    if engine not in ENGINES:
+        raise RunError(f"--engine: expected one of {', '.join(ENGINES)}; found {engine!r}")
+    if runs < 1:
+        raise RunError(f"--runs: expected at least 1; found {runs}")
+    chunk = chunk_size or DEFAULT_CHUNK[engine]
+    if chunk < 1:
+        raise RunError(f"--chunk-size: expected at least 1; found {chunk}")
+    sc = loaded.scenario
+    seed = sc.seed if seed is None else seed
+    if not (0 <= seed <= 2**62):
+        raise RunError(f"--seed: expected an integer in [0, 2**62]; found {seed}")
+    world = dataclasses.replace(compile_world(sc), seed=seed)
+    plan = _plan(loaded, runs, seed, engine, chunk)
+    t0 = time.perf_counter()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunError(f"{out}: cannot create the results directory: {exc.strerror}") from None
+    if not os.access(out, os.W_OK):
+        raise RunError(f"{out}: the results directory is not writable")
+    with directory_lock(out):
+        plan_path = out / "plan.json"
+        manifest_path = out / "manifest.json"
+        if manifest_path.exists():
+            if resume:
+                old = json.loads(manifest_path.read_text())
+                _check_resume({**old, **old.get("plan", {})}, plan, out)
+                return RunResult(out, old, pq.read_table(out / "runs.parquet"))
+            if not overwrite:
+                raise RunError(f"{out}: already holds finished results; choose another --out "
+                               "or pass --overwrite")
+            for name in ("manifest.json", "events.parquet", "runs.parquet", "plan.json"):
+                (out / name).unlink(missing_ok=True)
+            shutil.rmtree(out / "chunks", ignore_errors=True)
+            shutil.rmtree(out / "plots", ignore_errors=True)
+        if plan_path.exists():
+            try:
+                existing = json.loads(plan_path.read_text())
+            except (OSError, json.JSONDecodeError):
+                existing = {}
+            if not resume and not overwrite:
+                raise RunError(f"{out}: holds an unfinished run; pass --resume to continue it "
+                               "or choose another --out")
+            if resume:
+                _check_resume(existing, plan, out)
+            else:
+                shutil.rmtree(out / "chunks", ignore_errors=True)
+        write_text_atomic(json.dumps(plan, indent=2), plan_path)
+        chunk_dir = out / "chunks"
+        chunk_dir.mkdir(exist_ok=True)
+        for stale in chunk_dir.glob("*.tmp"):
+            stale.unlink()  # a chunk half-written when the run was killed
+        tasks = plan_chunks(world, runs, chunk, engine)
+        done = 0
+        for task in tasks:
+            ev_path = chunk_dir / f"events-{task.name}.parquet"
+            runs_path = chunk_dir / f"runs-{task.name}.parquet"
+            if _chunk_ok(runs_path, task.n_reps) and _chunk_ok(ev_path):
+                done += task.n_reps
+                if progress:
+                    progress(done, runs)
+                continue
+            events, runs_tab = execute_chunk(task)
+            write_parquet_atomic(events, ev_path)
+            write_parquet_atomic(runs_tab, runs_path)  # written last: marks the chunk complete
+            done += task.n_reps
+            if progress:
+                progress(done, runs)
+        runs_tab = _consolidate(out, tasks)
+        manifest = {
+            "escsim_version": __version__,
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "scenario": {
+                "name": sc.name,
+                "path": loaded.path,
+                "sha256": loaded.sha256,
+                "text": loaded.text,
+                "files": [{"path": p, "text": t} for p, t in loaded.files],
+            },
+            "seed": seed,
+            "engine": engine,
+            "runs": runs,
+            "chunk_size": chunk,
+            "plan": plan,
+            "start": sc.start.isoformat(),
+            "end": sc.end.isoformat(),
+            "outcome_from": sc.outcome_from.isoformat(),
+            "policy_start": sc.policy.start.isoformat() if sc.policy else None,
+            "factions": list(world.faction_names),
+            "versions": versions(),
+            "git_commit": git_commit(),
+            "command": argv if argv is not None else sys.argv,
+            "wall_seconds": round(time.perf_counter() - t0, 3),
+            "numba_threads": _numba_threads(),
+        }
+        write_text_atomic(json.dumps(manifest, indent=2), manifest_path)
+        shutil.rmtree(chunk_dir, ignore_errors=True)
+        plan_path.unlink(missing_ok=True)
+    return RunResult(out, manifest, runs_tab)
+
+
+def _numba_threads() -> int:
+    import numba
+
+    return int(numba.get_num_threads())
+
+
+def _consolidate(out: Path, tasks: list[ChunkTask]) -> pa.Table:
+    """Stream the chunk files into events.parquet and runs.parquet (memory: one chunk)."""
+    chunk_dir = out / "chunks"
+    ev_tmp = out / "events.parquet.tmp"
+    with pq.ParquetWriter(ev_tmp, SCHEMA) as writer:
+        for task in tasks:
+            writer.write_table(pq.read_table(chunk_dir / f"events-{task.name}.parquet"))
+    runs_tab = pa.concat_tables(
+        pq.read_table(chunk_dir / f"runs-{task.name}.parquet") for task in tasks
+    )
+    write_parquet_atomic(runs_tab, out / "runs.parquet")
+    with open(ev_tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(ev_tmp, out / "events.parquet")
+    return runs_tab
+
+
+def run_in_memory(loaded: LoadedScenario, runs: int, seed: int | None = None,
+                  engine: str = "kernel", chunk_size: int | None = None) -> tuple[pa.Table, pa.Table]:
+    """Run replicates without writing files; return (events table, runs table)."""
+    sc = loaded.scenario
+    world = dataclasses.replace(compile_world(sc), seed=sc.seed if seed is None else seed)
+    events, runs_tabs = [], []
+    for task in plan_chunks(world, runs, chunk_size or DEFAULT_CHUNK[engine], engine):
+        ev, rt = execute_chunk(task)
+        events.append(ev)
+        runs_tabs.append(rt)
+    return pa.concat_tables(events), pa.concat_tables(runs_tabs)

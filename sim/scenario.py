@@ -1,0 +1,693 @@
+"""Scenario files: YAML in, a frozen and validated ``Scenario`` out.
+
+Errors name the file, the line, the field path, what was expected and what was found. Unknown
+keys, duplicate keys, impossible dates and references to factions that do not exist are errors.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from sim import state as S
+
+
+class ScenarioError(ValueError):
+    """An invalid scenario: carries the file, line, field path, expectation and finding."""
+
+    def __init__(
+        self, file: str, line: int | None, field: str, expected: str, found: str
+    ) -> None:
+        self.file, self.line, self.field = file, line, field
+        self.expected, self.found = expected, found
+        where = f"{file}:{line}" if line else file
+        super().__init__(f"{where}: field '{field}': expected {expected}; found {found}")
+
+
+def _f(default: float, lo: float | None, hi: float | None, desc: str, units: str, source: str):
+    """Return a pydantic Field for a bounded float parameter with units and source."""
+    kw: dict[str, Any] = {}
+    if lo is not None:
+        kw["ge"] = lo
+    if hi is not None:
+        kw["le"] = hi
+    return Field(
+        default, description=desc, json_schema_extra={"units": units, "source": source}, **kw
+    )
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+Prob = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class WeaponValues(_Strict):
+    """One value per weapon (rocket, ied, drone, small_arms)."""
+
+    rocket: float = Field(0.0, ge=0.0, le=1e6)
+    ied: float = Field(0.0, ge=0.0, le=1e6)
+    drone: float = Field(0.0, ge=0.0, le=1e6)
+    small_arms: float = Field(0.0, ge=0.0, le=1e6)
+
+
+class TargetWeights(_Strict):
+    """Relative preference of a faction for each target (non-negative weights)."""
+
+    us_base: float = Field(1.0, ge=0.0, le=1e3)
+    us_embassy: float = Field(0.3, ge=0.0, le=1e3)
+    convoy: float = Field(0.5, ge=0.0, le=1e3)
+    iraqi_state: float = Field(0.1, ge=0.0, le=1e3)
+    pm: float = Field(0.0, ge=0.0, le=1e3)
+    activist: float = Field(0.05, ge=0.0, le=1e3)
+
+
+class Faction(_Strict):
+    """One Iran-backed militia faction (S1, S2, S4; see docs/ODD.md for every parameter)."""
+
+    name: str = Field(min_length=1, max_length=60)
+    base_rate: float = _f(0.03, 0.0, 5.0, "baseline attack intensity", "attacks/day",
+                          "calibrated to tallies T01-T17")
+    stocks: WeaponValues = Field(
+        default_factory=lambda: WeaponValues(rocket=20, ied=10, drone=0, small_arms=5),
+        description="initial capability in attack loads (units: loads; source: S3, events.csv)",
+    )
+    resupply: WeaponValues = Field(
+        default_factory=lambda: WeaponValues(rocket=0.2, ied=0.1, drone=0.05, small_arms=0.05),
+        description="loads added per day (units: loads/day; source: S3 border smuggling)",
+    )
+    max_stock: WeaponValues = Field(
+        default_factory=lambda: WeaponValues(rocket=60, ied=30, drone=15, small_arms=10),
+        description="cap on each stock (units: loads)",
+    )
+    drones_from: dt.date | None = Field(
+        dt.date(2021, 4, 14),
+        description="first day drones can be used (source: events.csv 2021-04-14); null = start",
+    )
+    discipline: float = _f(0.6, 0.0, 1.0, "obedience to directives, 1 = none of its own noise",
+                           "share", "S0, S2")
+    fronts: tuple[str, ...] = Field(
+        default=(), description="front groups that claim its attacks (S1, events.csv 2021-02-15)"
+    )
+    front_share: float = _f(0.3, 0.0, 1.0, "share of attacks claimed through a front", "share",
+                            "S1, S2")
+    truce_compliance: float = _f(0.8, 0.0, 1.0, "probability of complying with a truce", "prob",
+                                 "events.csv 2020-10-10, 2020-11-17")
+    grievance_us: float = _f(0.0, 0.0, 20.0, "initial grievance against the US", "index", "S4")
+    grievance_state: float = _f(0.0, 0.0, 20.0, "initial grievance against the government",
+                                "index", "S2")
+    strength: float = _f(1.0, 0.0, 10.0, "armed and political weight (forces releases)",
+                         "index", "S4 (Green Zone standoff)")
+    election_loss: float = _f(0.0, 0.0, 20.0, "grievance added by an election loss", "index",
+                              "S0, S3 (Oct 2021 election)")
+    targets: TargetWeights = Field(default_factory=TargetWeights)
+    weapons: WeaponValues = Field(
+        default_factory=lambda: WeaponValues(rocket=1.0, ied=1.0, drone=1.0, small_arms=1.0),
+        description="relative preference among weapons available for a target",
+    )
+
+    @field_validator("fronts")
+    @classmethod
+    def _fronts_unique(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(v)) != len(v):
+            raise ValueError("front names must be unique within a faction")
+        return v
+
+
+class Agency(_Strict):
+    """One Iranian agency: its name (one of the four of S1) and its leaning."""
+
+    name: Literal["MOIS", "IRGC-QF", "Beit Rahbari", "SL Office"]
+    hawkishness: float = _f(0.0, -10.0, 10.0, "log-odds of an escalate directive", "log-odds",
+                            "S1 (MOIS urges calm; Khamenei's lines stir the pot)")
+    control: dict[str, float] = Field(
+        default_factory=dict,
+        description="faction name -> control strength in [0, 1] (S1: each agency controls "
+        "dozens of factions)",
+    )
+
+    @field_validator("control")
+    @classmethod
+    def _control_range(cls, v: dict[str, float]) -> dict[str, float]:
+        for k, x in v.items():
+            if not (isinstance(x, int | float) and 0.0 <= x <= 1.0) or isinstance(x, bool):
+                raise ValueError(f"control of '{k}' must be a number in [0, 1], got {x!r}")
+        return v
+
+
+class IranParams(_Strict):
+    """Iranian command: agencies, fragmentation after January 2020, appetite before talks."""
+
+    agencies: tuple[Agency, ...] = Field(default=())
+    unified: bool = Field(False, description="one unified command (policy lever; S1 counterfactual)")
+    qf_control_after: float = _f(0.35, 0.0, 1.0, "IRGC-QF control factor after decapitation",
+                                 "share", "S1 (Qaani 'the weakest link')")
+    fragmentation_noise: float = _f(1.0, 0.0, 10.0, "extra discipline noise after decapitation",
+                                    "share", "S2 ('increasingly rogue groups')")
+    appetite: float = _f(1.0, 0.0, 10.0, "escalation log-odds added before negotiations",
+                         "log-odds", "S1, S3")
+    appetite_lead_days: float = _f(45.0, 0.0, 365.0, "run-up to a negotiation round", "days", "S1")
+    directive_days: float = _f(14.0, 1.0, 365.0, "mean persistence of a directive", "days",
+                               "S1 (28 Feb -> 3 Mar 2021)")
+    revenge: float = _f(1.0, 0.0, 10.0, "escalation log-odds per unit revenge", "log-odds", "S4")
+    revenge_tau: float = _f(60.0, 1.0, 3650.0, "decay of revenge after US strikes", "days", "S4")
+    truce_calm: float = _f(1.5, 0.0, 10.0, "calm log-odds while a truce stands", "log-odds", "S1")
+
+
+class MilitiaParams(_Strict):
+    """Behaviour shared by all factions."""
+
+    beta_grievance: float = _f(0.15, 0.0, 5.0, "log-intensity per unit grievance", "1/index", "S4")
+    beta_directive: float = _f(1.0, 0.0, 10.0, "log-intensity of a full escalate directive",
+                               "log-intensity", "S1")
+    beta_deterrence: float = _f(1.0, 0.0, 20.0, "log-intensity per unit expected retaliation",
+                                "1/index", "S3")
+    excitation_jump: float = _f(0.3, 0.0, 10.0, "excitation added by each own attack", "share",
+                                "Hawkes; tallies T09-T12")
+    excitation_tau: float = _f(14.0, 0.5, 365.0, "decay of excitation", "days", "events.csv")
+    grievance_tau: float = _f(90.0, 1.0, 3650.0, "decay of grievance", "days", "S4")
+    noise: float = _f(0.5, 0.0, 5.0, "sd of a faction's own deviation at zero discipline",
+                      "log-intensity", "S0, S2")
+    lethality: WeaponValues = Field(
+        default_factory=lambda: WeaponValues(rocket=0.06, ied=0.03, drone=0.05, small_arms=0.7),
+        description="probability an attack kills anyone, per weapon (T18, events.csv)",
+    )
+    state_targeting: float = _f(0.5, 0.0, 10.0, "weight on state targets per unit state grievance",
+                                "1/index", "S0, S2")
+
+    @field_validator("lethality")
+    @classmethod
+    def _lethality_prob(cls, v: WeaponValues) -> WeaponValues:
+        for name in S.WEAPONS:
+            if getattr(v, name) > 1.0:
+                raise ValueError(f"lethality.{name} is a probability and must be <= 1")
+        return v
+
+
+Doctrine = Literal["none", "proportional", "infrastructure", "leadership"]
+
+
+class USParams(_Strict):
+    """US forces: retaliation doctrine, attribution, air defence, posture."""
+
+    doctrine: Doctrine = Field("proportional", description="retaliation doctrine (lever; S3)")
+    attribution: float = _f(0.5, 0.0, 1.0, "P(attributed) of an unclaimed attack", "prob", "S1")
+    attribution_front: float = _f(0.15, 0.0, 1.0, "P(attributed) of a front-claimed attack",
+                                  "prob", "S1, S2")
+    strike_rate: float = _f(0.05, 0.0, 10.0, "strike hazard per unit attributed blame",
+                            "1/blame", "events.csv US strikes")
+    red_line: float = _f(1.0, 0.0, 100.0, "US deaths in a day that cross the red line (0 = none)",
+                         "deaths", "events.csv 2019-12-27, 2020-03-11")
+    red_line_strike: float = _f(0.8, 0.0, 1.0, "P(strike) when the red line is crossed", "prob",
+                                "events.csv 2019-12-29, 2020-03-12")
+    cooldown_days: float = _f(30.0, 0.0, 3650.0, "days without a strike after one", "days",
+                              "events.csv (strikes >= 2 months apart)")
+    air_defence_rocket: float = _f(0.1, 0.0, 1.0, "share of rockets intercepted (C-RAM)", "share",
+                                   "events.csv 2021-06-06")
+    air_defence_drone: float = _f(0.4, 0.0, 1.0, "share of drones intercepted", "share",
+                                  "events.csv 2021-06-06, 2022-01-03")
+    posture: float = _f(1.0, 0.0, 1.0, "US presence (1 = bases and convoys, 0 = embassy only)",
+                        "share", "events.csv 2021-07-26")
+    degrade_infrastructure: float = _f(0.3, 0.0, 1.0, "stock share destroyed by an infrastructure "
+                                       "strike", "share", "events.csv 2020-03-12")
+    degrade_leadership: float = _f(0.4, 0.0, 1.0, "stock share destroyed by a leadership strike",
+                                   "share", "S3")
+    leadership_discipline_hit: float = _f(0.3, 0.0, 1.0, "discipline share lost by a leadership "
+                                          "strike", "share", "S2")
+    strike_grievance: float = _f(2.0, 0.0, 20.0, "grievance a strike adds to its target", "index",
+                                 "S4")
+    strike_grievance_allies: float = _f(0.5, 0.0, 20.0, "grievance a strike adds to other factions",
+                                        "index", "S4")
+    credibility_jump: float = _f(0.5, 0.0, 10.0, "credibility added by a strike", "index", "S3")
+    credibility_tau: float = _f(45.0, 1.0, 3650.0, "decay of credibility", "days", "S3")
+    threat_deterrence: float = _f(1.0, 0.0, 20.0, "deterrence while a coercive threat stands",
+                                  "index", "S4, events.csv 2020-09-20")
+    victim_share: float = _f(0.4, 0.0, 1.0, "P(deaths in an attack on US targets are US)", "prob",
+                             "T18")
+    blame_tau: float = _f(14.0, 0.5, 365.0, "decay of attributed blame", "days", "events.csv")
+
+
+class PMParams(_Strict):
+    """The prime minister: crackdowns, releases, legitimacy, mediation."""
+
+    crackdown: float = _f(0.0, 0.0, 1.0, "crackdown disposition at the start (0 = caretaker)",
+                          "prob/day", "S4 (Abdul-Mahdi caretaker until May 2020)")
+    pressure_tau: float = _f(21.0, 0.5, 365.0, "decay of pressure from attacks", "days", "S4")
+    release: float = _f(0.3, 0.0, 1.0, "release hazard scale", "prob/day", "S4, events.csv")
+    legitimacy: float = _f(0.8, 0.0, 1.0, "initial legitimacy", "share", "S4")
+    legitimacy_loss: float = _f(0.15, 0.0, 1.0, "legitimacy lost by a forced release", "share",
+                                "S2")
+    backfire_grievance: float = _f(1.0, 0.0, 20.0, "state grievance added by a forced release",
+                                   "index", "S2 ('emboldened the militias')")
+    backfire_excitation: float = _f(0.5, 0.0, 10.0, "excitation added by a forced release",
+                                    "share", "S2")
+    arrest_grievance: float = _f(1.0, 0.0, 20.0, "state grievance added by an arrest", "index",
+                                 "S2, S4")
+    mediation: float = _f(0.02, 0.0, 1.0, "truce brokering hazard scale", "prob/day", "S1, S4")
+    air_defence_drone: float = _f(0.6, 0.0, 1.0, "share of drones on the PM intercepted", "share",
+                                  "events.csv 2021-11-07 (2 of 3 downed)")
+
+
+class TruceParams(_Strict):
+    """Truces: duration, suppression, leaks and breakdown."""
+
+    days: float = _f(60.0, 1.0, 3650.0, "duration of a brokered truce", "days",
+                     "events.csv 2020-10-10 -> 2020-11-17")
+    suppression: float = _f(0.95, 0.0, 1.0, "share of a complier's attacks suppressed", "share",
+                            "T16")
+    convoy_leak: float = _f(0.6, 0.0, 1.0, "share of suppression convoy IEDs escape", "share",
+                            "events.csv 2020-10-10 ('convoy IEDs continue')")
+    breakdown: float = _f(0.3, 0.0, 1.0, "P(truce collapses) per spoiler attack on US targets",
+                          "prob", "events.csv 2020-11-17")
+
+
+InjectKind = Literal[
+    "us_strike", "decapitation", "truce", "truce_end", "arrest", "threat", "election", "new_pm",
+    "negotiation",
+]
+
+
+class Inject(_Strict):
+    """A documented event forced at its date in every replicate."""
+
+    date: dt.date
+    kind: InjectKind
+    faction: str | None = Field(None, description="faction acted on (us_strike, arrest, truce)")
+    strike: Literal["proportional", "infrastructure", "leadership"] = "infrastructure"
+    killed: int = Field(0, ge=0, le=10000, description="people killed by a forced US strike")
+    days: int = Field(30, ge=1, le=3650, description="duration of a truce or threat")
+    compliance: float | None = Field(None, ge=0.0, le=1.0,
+                                     description="override every party's truce compliance")
+    crackdown: float = Field(0.5, ge=0.0, le=1.0, description="crackdown disposition of a new PM")
+    note: str = ""
+    source: str = ""
+
+
+class Overrides(_Strict):
+    """Parameters that change at the policy date (any subset of us, pm, iran, militia, truce)."""
+
+    us: dict[str, Any] = Field(default_factory=dict)
+    pm: dict[str, Any] = Field(default_factory=dict)
+    iran: dict[str, Any] = Field(default_factory=dict)
+    militia: dict[str, Any] = Field(default_factory=dict)
+    truce: dict[str, Any] = Field(default_factory=dict)
+
+
+class Policy(Overrides):
+    """A policy that branches from the baseline at ``start`` (common random numbers before it)."""
+
+    start: dt.date
+    drop_injects: tuple[InjectKind, ...] = Field(
+        default=(), description="inject kinds dated on or after start that the policy replaces"
+    )
+
+
+class Scenario(_Strict):
+    """A validated scenario: roster, parameters, timeline injects and policy."""
+
+    name: str = Field(min_length=1, max_length=80)
+    description: str = ""
+    start: dt.date
+    end: dt.date
+    seed: int = Field(20191001, ge=0, le=2**62)
+    factions: tuple[Faction, ...] = Field(default=(), max_length=1000)
+    iran: IranParams = Field(default_factory=IranParams)
+    militia: MilitiaParams = Field(default_factory=MilitiaParams)
+    us: USParams = Field(default_factory=USParams)
+    pm: PMParams = Field(default_factory=PMParams)
+    truce: TruceParams = Field(default_factory=TruceParams)
+    injects: tuple[Inject, ...] = ()
+    policy: Policy | None = None
+    outcome_start: dt.date | None = Field(
+        None, description="first day of the outcome window (default: policy start, else start)"
+    )
+
+    @property
+    def n_days(self) -> int:
+        """Number of simulated days (start and end inclusive)."""
+        return (self.end - self.start).days + 1
+
+    @property
+    def outcome_from(self) -> dt.date:
+        """First day of the window in which outcome metrics are counted."""
+        if self.outcome_start is not None:
+            return self.outcome_start
+        if self.policy is not None:
+            return self.policy.start
+        return self.start
+
+
+@dataclass(frozen=True)
+class LoadedScenario:
+    """A scenario with the text and hash of the file it came from."""
+
+    scenario: Scenario
+    path: str
+    text: str
+    files: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def sha256(self) -> str:
+        """SHA-256 over the texts of the scenario file and every file it includes."""
+        h = hashlib.sha256()
+        for name, text in self.files or ((self.path, self.text),):
+            h.update(Path(name).name.encode() + b"\0" + text.encode("utf-8") + b"\0")
+        return h.hexdigest()
+
+
+# --- YAML with line numbers and duplicate-key detection -----------------------------------------
+
+
+def _walk(node: yaml.Node, path: tuple, lines: dict, file: str) -> None:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value
+            if key in seen:
+                raise ScenarioError(
+                    file, key_node.start_mark.line + 1, _fmt(path + (key,)),
+                    "each key once", f"a duplicate of the key on line {seen[key]}",
+                )
+            seen[key] = key_node.start_mark.line + 1
+            _walk(value_node, path + (key,), lines, file)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, child in enumerate(node.value):
+            _walk(child, path + (i,), lines, file)
+
+
+def _fmt(path: tuple) -> str:
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or "(document)"
+
+
+def _at(lines: dict, path: tuple, file: str) -> tuple[str, int | None]:
+    """Return (file, line) where the field at ``path`` was written."""
+    for k in range(len(path), -1, -1):
+        if path[:k] in lines:
+            v = lines[path[:k]]
+            return v if isinstance(v, tuple) else (file, v)
+    return file, None
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return repr(value)
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def parse_yaml(text: str, file: str) -> tuple[Any, dict]:
+    """Parse YAML text; return the data and a map from field path to line number.
+
+    Raises
+    ------
+    ScenarioError
+        On malformed YAML or a duplicate key.
+    """
+    try:
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            lines: dict = {}
+            if node is not None:
+                _walk(node, (), lines, file)
+                data = loader.construct_document(node)
+            else:
+                data = None
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise ScenarioError(file, line, "(document)", "well-formed YAML",
+                            f"{exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError(file, None, "(document)", "well-formed YAML", str(exc)) from None
+    return data, lines
+
+
+def _expected(err: dict) -> str:
+    ctx = err.get("ctx") or {}
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return "no such key (unknown field)"
+    if kind == "missing":
+        return "this required field"
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        return f"a value {err['msg'].split('be ', 1)[-1]}"
+    if kind == "literal_error":
+        return err["msg"].replace("Input should be ", "one of ")
+    if kind == "finite_number":
+        return "a finite number"
+    if ctx.get("error"):
+        return str(ctx["error"])
+    return err["msg"][0].lower() + err["msg"][1:]
+
+
+def _check_references(sc: Scenario, lines: dict, file: str) -> None:
+    names = [f.name for f in sc.factions]
+    seen: set[str] = set()
+    for i, n in enumerate(names):
+        if n in seen:
+            raise ScenarioError(*_at(lines, ("factions", i, "name"), file),
+                                f"factions[{i}].name", "unique faction names",
+                                f"a second faction named {n!r}")
+        seen.add(n)
+    if sc.end < sc.start:
+        raise ScenarioError(*_at(lines, ("end",), file), "end",
+                            f"a date on or after start ({sc.start})", str(sc.end))
+    if sc.n_days > 366 * 50:
+        raise ScenarioError(*_at(lines, ("end",), file), "end",
+                            "a horizon of at most 50 years", f"{sc.n_days} days")
+    agency_names = [a.name for a in sc.iran.agencies]
+    for i, a in enumerate(sc.iran.agencies):
+        if a.name in agency_names[:i]:
+            raise ScenarioError(*_at(lines, ("iran", "agencies", i, "name"), file),
+                                f"iran.agencies[{i}].name", "each agency once",
+                                f"a second {a.name!r}")
+        for fname in a.control:
+            if fname not in seen:
+                raise ScenarioError(*_at(lines, ("iran", "agencies", i, "control", fname), file),
+                                    f"iran.agencies[{i}].control.{fname}",
+                                    f"a faction of the roster {names}", repr(fname))
+    for i, inj in enumerate(sc.injects):
+        p = ("injects", i)
+        if not (sc.start <= inj.date <= sc.end):
+            raise ScenarioError(*_at(lines, p + ("date",), file), f"injects[{i}].date",
+                                f"a date within the horizon {sc.start}..{sc.end}", str(inj.date))
+        if inj.faction is not None and inj.faction not in seen:
+            raise ScenarioError(*_at(lines, p + ("faction",), file), f"injects[{i}].faction",
+                                f"a faction of the roster {names}", repr(inj.faction))
+        if inj.kind in ("us_strike", "arrest") and inj.faction is None:
+            raise ScenarioError(*_at(lines, p, file), f"injects[{i}].faction",
+                                f"a faction for a {inj.kind} inject", "none")
+    for i, f in enumerate(sc.factions):
+        if f.drones_from is not None and f.drones_from > sc.end + dt.timedelta(days=36500):
+            raise ScenarioError(*_at(lines, ("factions", i, "drones_from"), file),
+                                f"factions[{i}].drones_from", "a plausible date", str(f.drones_from))
+    if sc.policy is not None:
+        pol = sc.policy
+        if not (sc.start <= pol.start <= sc.end):
+            raise ScenarioError(*_at(lines, ("policy", "start"), file), "policy.start",
+                                f"a date within the horizon {sc.start}..{sc.end}", str(pol.start))
+        sections = {"us": USParams, "pm": PMParams, "iran": IranParams,
+                    "militia": MilitiaParams, "truce": TruceParams}
+        for sec, model in sections.items():
+            overrides = getattr(pol, sec)
+            base = getattr(sc, sec)
+            for key in overrides:
+                if key not in model.model_fields or key in ("agencies", "lethality"):
+                    raise ScenarioError(*_at(lines, ("policy", sec, key), file),
+                                        f"policy.{sec}.{key}",
+                                        f"a scalar parameter of '{sec}'", repr(key))
+            try:
+                model.model_validate({**base.model_dump(), **overrides})
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                loc = tuple(err["loc"])
+                raise ScenarioError(*_at(lines, ("policy", sec) + loc, file),
+                                    "policy." + _fmt((sec,) + loc), _expected(err),
+                                    _describe(err.get("input"))) from None
+    if sc.outcome_start is not None and not (sc.start <= sc.outcome_start <= sc.end):
+        raise ScenarioError(*_at(lines, ("outcome_start",), file), "outcome_start",
+                            f"a date within the horizon {sc.start}..{sc.end}", str(sc.outcome_start))
+
+
+def _merge(base: Any, over: Any, base_lines: dict, over_lines: dict, prefix: tuple) -> Any:
+    """Deep-merge ``over`` onto ``base`` (mappings merge, everything else is replaced)."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for k, v in over.items():
+            out[k] = _merge(base.get(k), v, base_lines, over_lines, prefix + (k,))
+        return out
+    # replaced: drop provenance of the old subtree, take the new one
+    for key in [k for k in base_lines if k[: len(prefix)] == prefix]:
+        del base_lines[key]
+    for key, val in over_lines.items():
+        if key[: len(prefix)] == prefix:
+            base_lines[key] = val
+    return over
+
+
+def _read_text(p: Path) -> str:
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise ScenarioError(str(p), None, "(file)", "a readable file",
+                            exc.strerror or str(exc)) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(str(p), None, "(file)", "UTF-8 text",
+                            f"undecodable byte at offset {exc.start}") from None
+    if "\x00" in text:
+        raise ScenarioError(str(p), None, "(file)", "text", "binary data (NUL bytes)")
+    return text
+
+
+def _resolve(text: str, file: str, depth: int = 0) -> tuple[Any, dict, list[tuple[str, str]]]:
+    """Parse a file and the files it names in ``extends`` and ``calibration``.
+
+    Returns the merged data, a map from field path to (file, line), and every file read with its
+    text (for the manifest).
+    """
+    data, raw_lines = parse_yaml(text, file)
+    lines = {k: (file, v) for k, v in raw_lines.items()}
+    texts = [(file, text)]
+    if not isinstance(data, dict):
+        return data, lines, texts
+    here = Path(file).parent
+    for key in ("extends", "calibration"):
+        ref = data.get(key)
+        if ref is None:
+            continue
+        if not isinstance(ref, str) or not ref.strip():
+            raise ScenarioError(file, raw_lines.get((key,)), key, "a relative file path",
+                                _describe(ref))
+        if depth > 8:
+            raise ScenarioError(file, raw_lines.get((key,)), key, "at most 8 nested files",
+                                "a deeper (or circular) chain")
+    base_ref = data.pop("extends", None)
+    cal_ref = data.pop("calibration", None)
+    merged, merged_lines = data, lines
+    if base_ref is not None:
+        bpath = here / base_ref
+        btext = _read_text(bpath)
+        bdata, blines, btexts = _resolve(btext, str(bpath), depth + 1)
+        if not isinstance(bdata, dict):
+            raise ScenarioError(str(bpath), 1, "(document)", "a mapping of scenario fields",
+                                type(bdata).__name__)
+        merged_lines = dict(blines)
+        merged = _merge(bdata, data, merged_lines, lines, ())
+        texts += btexts
+    if cal_ref is not None:
+        cpath = here / cal_ref
+        ctext = _read_text(cpath)
+        cdata, craw = parse_yaml(ctext, str(cpath))
+        clines = {k: (str(cpath), v) for k, v in craw.items()}
+        if not isinstance(cdata, dict):
+            raise ScenarioError(str(cpath), 1, "(document)", "a mapping of fitted parameters",
+                                type(cdata).__name__)
+        cdata = dict(cdata)
+        cdata.pop("fit", None)  # provenance block of the calibration, not a parameter
+        clines = {k: v for k, v in clines.items() if not (k and k[0] == "fit")}
+        factions = cdata.pop("factions", None)
+        merged = _merge(merged, cdata, merged_lines, clines, ())
+        if factions is not None:
+            merged = _overlay_factions(merged, factions, str(cpath))
+        texts.append((str(cpath), ctext))
+    return merged, merged_lines, texts
+
+
+def _overlay_factions(data: dict, overlay: Any, file: str) -> dict:
+    """Apply a calibration's per-faction values (a mapping name -> fields) onto the roster."""
+    if not isinstance(overlay, dict):
+        raise ScenarioError(file, None, "factions", "a mapping of faction name to fields",
+                            type(overlay).__name__)
+    roster = data.get("factions")
+    if not isinstance(roster, list):
+        raise ScenarioError(file, None, "factions", "a scenario with a faction roster",
+                            "no roster")
+    names = [f.get("name") if isinstance(f, dict) else None for f in roster]
+    out = []
+    for f in roster:
+        name = f.get("name") if isinstance(f, dict) else None
+        if name in overlay:
+            f = _merge(f, overlay[name], {}, {}, ())
+        out.append(f)
+    for name in overlay:
+        if name not in names:
+            raise ScenarioError(file, None, f"factions.{name}", f"a faction of the roster {names}",
+                                repr(name))
+    data = dict(data)
+    data["factions"] = out
+    return data
+
+
+def _validate(data: Any, lines: dict, file: str) -> Scenario:
+    def where(path: tuple) -> tuple[str, int | None]:
+        for k in range(len(path), -1, -1):
+            if path[:k] in lines:
+                return lines[path[:k]]
+        return file, None
+
+    if not isinstance(data, dict):
+        raise ScenarioError(file, None, "(document)", "a mapping of scenario fields",
+                            type(data).__name__ if data is not None else "an empty document")
+    try:
+        sc = Scenario.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        f, line = where(loc)
+        raise ScenarioError(f, line, _fmt(loc), _expected(err),
+                            _describe(err.get("input"))) from None
+    _check_references(sc, lines, file)
+    return sc
+
+
+def parse_scenario(text: str, file: str = "<string>") -> Scenario:
+    """Validate scenario YAML text and return the frozen ``Scenario``.
+
+    Raises
+    ------
+    ScenarioError
+        For any invalid input, naming the file, line and field.
+    """
+    data, lines, _ = _resolve(text, file)
+    return _validate(data, lines, file)
+
+
+def load_scenario(path: str | Path) -> LoadedScenario:
+    """Read and validate a scenario file (with the files it extends).
+
+    Parameters
+    ----------
+    path : str or Path
+        The YAML file.
+
+    Returns
+    -------
+    LoadedScenario
+        The scenario with its text, the texts of the files it includes, and its hash.
+
+    Raises
+    ------
+    ScenarioError
+        If the file cannot be read or is invalid.
+    """
+    p = Path(path)
+    text = _read_text(p)
+    data, lines, texts = _resolve(text, str(p))
+    return LoadedScenario(_validate(data, lines, str(p)), str(p), text, tuple(texts))
