@@ -84,16 +84,16 @@ class Militia(mesa.Agent):
         self.att_us_killed = 0
         self.att_attributed = 0
 
-    def start_of_day(self) -> None:
-        """Phase 0: resupply and decay."""
-        g, p = self.model.g, self.p
+    def start_of_day(self, f_exc: float, f_grv: float, f_blame: float) -> None:
+        """Phase 0: resupply and decay (with today's decay factors)."""
+        p = self.p
         for w in range(S.N_WEAPONS):
             self.stocks[w] = R.resupply(self.stocks[w], p[S.F_RESUPPLY_ROCKET + w],
                                         p[S.F_MAX_ROCKET + w])
-        self.excitation = R.decay(self.excitation, g[S.G_M_EXCITATION_TAU])
-        self.grievance_us = R.decay(self.grievance_us, g[S.G_M_GRIEVANCE_TAU])
-        self.grievance_state = R.decay(self.grievance_state, g[S.G_M_GRIEVANCE_TAU])
-        self.blame = R.decay(self.blame, g[S.G_US_BLAME_TAU])
+        self.excitation = R.decay_by(self.excitation, f_exc)
+        self.grievance_us = R.decay_by(self.grievance_us, f_grv)
+        self.grievance_state = R.decay_by(self.grievance_state, f_grv)
+        self.blame = R.decay_by(self.blame, f_blame)
         self.clear_today()
 
     def decide_attack(self) -> None:

@@ -183,6 +183,17 @@ def run(
         out.print(f"results: {target}")
 
 
+def _register_commands() -> None:
+    """Add the commands defined in their own modules (each has ``register(app)``)."""
+    from sim import cli_analysis, cli_calibrate, cli_maintenance
+
+    for module in (cli_calibrate, cli_analysis, cli_maintenance):
+        module.register(app)
+
+
+_register_commands()
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

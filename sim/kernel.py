@@ -168,14 +168,17 @@ def simulate_replicate(key, n_days, g_before, g_after, switch_day, fp, control, 
             g = g_after
         if day == switch_day and g_after[S.G_PM_CRACKDOWN] != g_before[S.G_PM_CRACKDOWN]:
             scal[_CRACKDOWN] = g_after[S.G_PM_CRACKDOWN]
+        f_exc = R.decay_factor(g[S.G_M_EXCITATION_TAU])
+        f_grv = R.decay_factor(g[S.G_M_GRIEVANCE_TAU])
+        f_blame = R.decay_factor(g[S.G_US_BLAME_TAU])
         for i in range(nf):
             for w in range(S.N_WEAPONS):
                 stocks[i, w] = R.resupply(stocks[i, w], fp[i, S.F_RESUPPLY_ROCKET + w],
                                           fp[i, S.F_MAX_ROCKET + w])
-            excitation[i] = R.decay(excitation[i], g[S.G_M_EXCITATION_TAU])
-            g_us[i] = R.decay(g_us[i], g[S.G_M_GRIEVANCE_TAU])
-            g_state[i] = R.decay(g_state[i], g[S.G_M_GRIEVANCE_TAU])
-            blame[i] = R.decay(blame[i], g[S.G_US_BLAME_TAU])
+            excitation[i] = R.decay_by(excitation[i], f_exc)
+            g_us[i] = R.decay_by(g_us[i], f_grv)
+            g_state[i] = R.decay_by(g_state[i], f_grv)
+            blame[i] = R.decay_by(blame[i], f_blame)
             att_target[i] = -1
             att_claimed[i] = -1
             att_killed[i] = 0

@@ -102,9 +102,12 @@ class EscalationModel(mesa.Model):
         self.g = w.g_after if self.day >= w.switch_day else w.g_before
         if self.day == w.switch_day and w.g_after[S.G_PM_CRACKDOWN] != w.g_before[S.G_PM_CRACKDOWN]:
             self.pm.crackdown = w.g_after[S.G_PM_CRACKDOWN]
-        for f in self.militias:
-            f.start_of_day()
         g = self.g
+        f_exc = R.decay_factor(g[S.G_M_EXCITATION_TAU])
+        f_grv = R.decay_factor(g[S.G_M_GRIEVANCE_TAU])
+        f_blame = R.decay_factor(g[S.G_US_BLAME_TAU])
+        for f in self.militias:
+            f.start_of_day(f_exc, f_grv, f_blame)
         self.credibility = R.decay(self.credibility, g[S.G_US_CREDIBILITY_TAU])
         self.revenge = R.decay(self.revenge, g[S.G_IR_REVENGE_TAU])
         self.pm.pressure = R.decay(self.pm.pressure, g[S.G_PM_PRESSURE_TAU])

@@ -48,6 +48,24 @@ def decay(value: float, tau_days: float) -> float:
 
 
 @njit(cache=True)
+def decay_factor(tau_days: float) -> float:
+    """Return the one-day decay factor exp(-1/tau) used by ``decay_by`` (0 if tau <= 0).
+
+    ``decay_by(x, decay_factor(tau))`` equals ``decay(x, tau)`` bit for bit; engines compute the
+    factor once a day instead of once per stock. Source: as ``decay``.
+    """
+    if tau_days <= 0.0:
+        return 0.0
+    return math.exp(-1.0 / tau_days)
+
+
+@njit(cache=True)
+def decay_by(value: float, factor: float) -> float:
+    """Decay a stock by one day with a precomputed factor (see ``decay_factor``)."""
+    return value * factor
+
+
+@njit(cache=True)
 def resupply(stock: float, rate: float, cap: float) -> float:
     """Add one day's resupply to a weapon stock, never above its cap and never below zero.
 

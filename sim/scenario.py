@@ -177,7 +177,7 @@ class MilitiaParams(_Strict):
     noise: float = _f(0.5, 0.0, 5.0, "sd of a faction's own deviation at zero discipline",
                       "log-intensity", "S0, S2")
     lethality: WeaponValues = Field(
-        default_factory=lambda: WeaponValues(rocket=0.06, ied=0.03, drone=0.05, small_arms=0.7),
+        default_factory=lambda: WeaponValues(rocket=0.04, ied=0.03, drone=0.05, small_arms=0.7),
         description="probability an attack kills anyone, per weapon (T18, events.csv)",
     )
     state_targeting: float = _f(0.5, 0.0, 10.0, "weight on state targets per unit state grievance",
@@ -202,13 +202,13 @@ class USParams(_Strict):
     attribution: float = _f(0.5, 0.0, 1.0, "P(attributed) of an unclaimed attack", "prob", "S1")
     attribution_front: float = _f(0.15, 0.0, 1.0, "P(attributed) of a front-claimed attack",
                                   "prob", "S1, S2")
-    strike_rate: float = _f(0.05, 0.0, 10.0, "strike hazard per unit attributed blame",
+    strike_rate: float = _f(0.01, 0.0, 10.0, "strike hazard per unit attributed blame",
                             "1/blame", "events.csv US strikes")
     red_line: float = _f(1.0, 0.0, 100.0, "US deaths in a day that cross the red line (0 = none)",
                          "deaths", "events.csv 2019-12-27, 2020-03-11")
     red_line_strike: float = _f(0.8, 0.0, 1.0, "P(strike) when the red line is crossed", "prob",
                                 "events.csv 2019-12-29, 2020-03-12")
-    cooldown_days: float = _f(30.0, 0.0, 3650.0, "days without a strike after one", "days",
+    cooldown_days: float = _f(45.0, 0.0, 3650.0, "days without a strike after one", "days",
                               "events.csv (strikes >= 2 months apart)")
     air_defence_rocket: float = _f(0.1, 0.0, 1.0, "share of rockets intercepted (C-RAM)", "share",
                                    "events.csv 2021-06-06")
@@ -230,7 +230,7 @@ class USParams(_Strict):
     credibility_tau: float = _f(45.0, 1.0, 3650.0, "decay of credibility", "days", "S3")
     threat_deterrence: float = _f(1.0, 0.0, 20.0, "deterrence while a coercive threat stands",
                                   "index", "S4, events.csv 2020-09-20")
-    victim_share: float = _f(0.4, 0.0, 1.0, "P(deaths in an attack on US targets are US)", "prob",
+    victim_share: float = _f(0.25, 0.0, 1.0, "P(deaths in an attack on US targets are US)", "prob",
                              "T18")
     blame_tau: float = _f(14.0, 0.5, 365.0, "decay of attributed blame", "days", "events.csv")
 
