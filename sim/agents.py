@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from sim import rng
 from sim import rules as R
 from sim import state as S
 
@@ -43,16 +42,28 @@ class IranianAgency(mesa.Agent):
         g = m.g
         unified = int(g[S.G_IR_UNIFIED])
         src = m.agencies[1] if unified == 1 else self
-        p_esc = R.escalation_probability(src.hawkishness, m.appetite, g[S.G_IR_APPETITE],
-                                         m.revenge, g[S.G_IR_REVENGE], m.truce_active(),
-                                         g[S.G_IR_TRUCE_CALM])
-        nd = R.next_directive(m.draw(src.actor, S.R_REDRAW), m.draw(src.actor, S.R_DIRECTIVE),
-                              p_esc, g[S.G_IR_DIRECTIVE_DAYS], src.directive)
+        p_esc = R.escalation_probability(
+            src.hawkishness,
+            m.appetite,
+            g[S.G_IR_APPETITE],
+            m.revenge,
+            g[S.G_IR_REVENGE],
+            m.truce_active(),
+            g[S.G_IR_TRUCE_CALM],
+        )
+        nd = R.next_directive(
+            m.draw(src.actor, S.R_REDRAW),
+            m.draw(src.actor, S.R_DIRECTIVE),
+            p_esc,
+            g[S.G_IR_DIRECTIVE_DAYS],
+            src.directive,
+        )
         if nd != self.directive:
             self.directive = nd
             m.emit(self.actor, S.K_DIRECTIVE, detail=S.D_ESCALATE if nd == 1 else S.D_CALM)
-        self.control_multiplier = R.control_multiplier(self.index, m.fragmented, unified,
-                                                       g[S.G_IR_QF_CONTROL_AFTER])
+        self.control_multiplier = R.control_multiplier(
+            self.index, m.fragmented, unified, g[S.G_IR_QF_CONTROL_AFTER]
+        )
 
 
 class Militia(mesa.Agent):
@@ -88,8 +99,9 @@ class Militia(mesa.Agent):
         """Phase 0: resupply and decay (with today's decay factors)."""
         p = self.p
         for w in range(S.N_WEAPONS):
-            self.stocks[w] = R.resupply(self.stocks[w], p[S.F_RESUPPLY_ROCKET + w],
-                                        p[S.F_MAX_ROCKET + w])
+            self.stocks[w] = R.resupply(
+                self.stocks[w], p[S.F_RESUPPLY_ROCKET + w], p[S.F_MAX_ROCKET + w]
+            )
         self.excitation = R.decay_by(self.excitation, f_exc)
         self.grievance_us = R.decay_by(self.grievance_us, f_grv)
         self.grievance_state = R.decay_by(self.grievance_state, f_grv)
@@ -101,42 +113,84 @@ class Militia(mesa.Agent):
         m, g, p, i = self.model, self.model.g, self.p, self.index
         signal, obedience = R.directive_signal(m.control[:, i], m.multipliers(), m.directives())
         frag_noise = 0 if int(g[S.G_IR_UNIFIED]) == 1 else m.fragmented
-        noise = R.discipline_noise(m.draw(i, S.R_NOISE), g[S.G_M_NOISE], self.discipline,
-                                   frag_noise, g[S.G_IR_FRAGMENTATION_NOISE])
-        det = R.deterrence(p[S.F_FRONT_SHARE], g[S.G_US_ATTRIBUTION], g[S.G_US_ATTRIBUTION_FRONT],
-                           int(g[S.G_US_DOCTRINE]), g[S.G_US_STRIKE_RATE], m.credibility,
-                           m.threat_active(), g[S.G_US_THREAT_DETERRENCE])
-        lam = R.attack_intensity(p[S.F_BASE_RATE], self.excitation,
-                                 self.grievance_us + self.grievance_state,
-                                 g[S.G_M_BETA_GRIEVANCE], signal, obedience,
-                                 g[S.G_M_BETA_DIRECTIVE], noise, det, g[S.G_M_BETA_DETERRENCE])
+        noise = R.discipline_noise(
+            m.draw(i, S.R_NOISE),
+            g[S.G_M_NOISE],
+            self.discipline,
+            frag_noise,
+            g[S.G_IR_FRAGMENTATION_NOISE],
+        )
+        det = R.deterrence(
+            p[S.F_FRONT_SHARE],
+            g[S.G_US_ATTRIBUTION],
+            g[S.G_US_ATTRIBUTION_FRONT],
+            int(g[S.G_US_DOCTRINE]),
+            g[S.G_US_STRIKE_RATE],
+            m.credibility,
+            m.threat_active(),
+            g[S.G_US_THREAT_DETERRENCE],
+        )
+        lam = R.attack_intensity(
+            p[S.F_BASE_RATE],
+            self.excitation,
+            self.grievance_us + self.grievance_state,
+            g[S.G_M_BETA_GRIEVANCE],
+            signal,
+            obedience,
+            g[S.G_M_BETA_DIRECTIVE],
+            noise,
+            det,
+            g[S.G_M_BETA_DETERRENCE],
+        )
         drones_ok = 1 if m.day >= p[S.F_DRONES_FROM_DAY] else 0
         in_truce = 1 if self.truce_until >= 0 else 0
-        prefs = p[S.F_TARGET_US_BASE:S.F_TARGET_US_BASE + S.N_TARGETS]
-        total = R.target_weights(prefs, self.stocks, drones_ok, g[S.G_US_POSTURE],
-                                 self.grievance_state, g[S.G_M_STATE_TARGETING], in_truce,
-                                 self.complies, g[S.G_TRUCE_SUPPRESSION],
-                                 g[S.G_TRUCE_CONVOY_LEAK], self._weights)
+        prefs = p[S.F_TARGET_US_BASE : S.F_TARGET_US_BASE + S.N_TARGETS]
+        total = R.target_weights(
+            prefs,
+            self.stocks,
+            drones_ok,
+            g[S.G_US_POSTURE],
+            self.grievance_state,
+            g[S.G_M_STATE_TARGETING],
+            in_truce,
+            self.complies,
+            g[S.G_TRUCE_SUPPRESSION],
+            g[S.G_TRUCE_CONVOY_LEAK],
+            self._weights,
+        )
         prob = R.attack_probability(lam, R.open_share(total, prefs))
         if not m.draw(i, S.R_ATTACK) < prob:
             return
         t = R.choose_index(m.draw(i, S.R_TARGET), self._weights, total)
-        wprefs = p[S.F_WEAPON_ROCKET:S.F_WEAPON_ROCKET + S.N_WEAPONS]
+        wprefs = p[S.F_WEAPON_ROCKET : S.F_WEAPON_ROCKET + S.N_WEAPONS]
         w = R.choose_weapon(m.draw(i, S.R_WEAPON), t, self.stocks, drones_ok, wprefs)
         self.stocks[w] = R.use_weapon(self.stocks[w])
         c = R.choose_claim(m.draw(i, S.R_CLAIM), p[S.F_FRONT_SHARE], int(p[S.F_N_FRONTS]))
-        inter = R.is_intercepted(m.draw(i, S.R_INTERCEPT), w, t, g[S.G_US_AIR_DEFENCE_ROCKET],
-                                 g[S.G_US_AIR_DEFENCE_DRONE], g[S.G_PM_AIR_DEFENCE_DRONE])
+        inter = R.is_intercepted(
+            m.draw(i, S.R_INTERCEPT),
+            w,
+            t,
+            g[S.G_US_AIR_DEFENCE_ROCKET],
+            g[S.G_US_AIR_DEFENCE_DRONE],
+            g[S.G_PM_AIR_DEFENCE_DRONE],
+        )
         killed = 0
         if inter == 0:
-            killed = R.casualties(m.draw(i, S.R_KILL), m.draw(i, S.R_KILL_COUNT), w,
-                                  m.lethality)
+            killed = R.casualties(m.draw(i, S.R_KILL), m.draw(i, S.R_KILL_COUNT), w, m.lethality)
         usk = R.us_victims(m.draw(i, S.R_US_VICTIM), killed, t, g[S.G_US_VICTIM_SHARE])
         self.excitation += g[S.G_M_EXCITATION_JUMP]
         self.att_target, self.att_claimed = t, c
         self.att_killed, self.att_us_killed = killed, usk
-        m.emit(i, S.K_ATTACK, weapon=w, target=t, claimed=c, killed=killed, intercepted=inter,
-               us_killed=usk)
+        m.emit(
+            i,
+            S.K_ATTACK,
+            weapon=w,
+            target=t,
+            claimed=c,
+            killed=killed,
+            intercepted=inter,
+            us_killed=usk,
+        )
 
 
 class USForces(mesa.Agent):
@@ -151,12 +205,14 @@ class USForces(mesa.Agent):
     def strike(self, target: Militia, stype: int, killed: int, forced: int) -> None:
         """Strike a faction: degrade stocks, raise grievances, log the strike."""
         m, g = self.model, self.model.g
-        frac = R.strike_degrade_fraction(stype, g[S.G_US_DEGRADE_INFRASTRUCTURE],
-                                         g[S.G_US_DEGRADE_LEADERSHIP])
+        frac = R.strike_degrade_fraction(
+            stype, g[S.G_US_DEGRADE_INFRASTRUCTURE], g[S.G_US_DEGRADE_LEADERSHIP]
+        )
         for w in range(S.N_WEAPONS):
             target.stocks[w] = R.degrade(target.stocks[w], frac)
-        target.discipline = R.discipline_after_strike(target.discipline, stype,
-                                                      g[S.G_US_LEADERSHIP_DISCIPLINE_HIT])
+        target.discipline = R.discipline_after_strike(
+            target.discipline, stype, g[S.G_US_LEADERSHIP_DISCIPLINE_HIT]
+        )
         for other in m.militias:
             if other is target:
                 other.grievance_us += g[S.G_US_STRIKE_GRIEVANCE]
@@ -166,8 +222,14 @@ class USForces(mesa.Agent):
         m.credibility += g[S.G_US_CREDIBILITY_JUMP]
         m.revenge += 1.0
         self.cooldown_until = m.day + g[S.G_US_COOLDOWN_DAYS]
-        m.emit(m.us_code, S.K_US_STRIKE, killed=killed, subject=target.index,
-               detail=S.D_PROPORTIONAL + stype, forced=forced)
+        m.emit(
+            m.us_code,
+            S.K_US_STRIKE,
+            killed=killed,
+            subject=target.index,
+            detail=S.D_PROPORTIONAL + stype,
+            forced=forced,
+        )
 
     def respond(self) -> None:
         """Phase 4: attribute today's attacks on US targets, then decide on strikes."""
@@ -175,8 +237,9 @@ class USForces(mesa.Agent):
         for f in m.militias:
             t = f.att_target
             if t == S.T_US_BASE or t == S.T_US_EMBASSY or t == S.T_CONVOY:
-                pa = R.attribution_probability(f.att_claimed, g[S.G_US_ATTRIBUTION],
-                                               g[S.G_US_ATTRIBUTION_FRONT])
+                pa = R.attribution_probability(
+                    f.att_claimed, g[S.G_US_ATTRIBUTION], g[S.G_US_ATTRIBUTION_FRONT]
+                )
                 if m.draw(f.index, S.R_ATTRIBUTE) < pa:
                     f.blame += 1.0
                     f.att_attributed = 1
@@ -184,9 +247,15 @@ class USForces(mesa.Agent):
         doctrine = int(g[S.G_US_DOCTRINE])
         for f in m.militias:
             usk = f.att_us_killed if f.att_attributed == 1 else 0
-            p = R.strike_probability(doctrine, f.blame, g[S.G_US_STRIKE_RATE], usk,
-                                     g[S.G_US_RED_LINE], g[S.G_US_RED_LINE_STRIKE],
-                                     self.cooldown_until - m.day)
+            p = R.strike_probability(
+                doctrine,
+                f.blame,
+                g[S.G_US_STRIKE_RATE],
+                usk,
+                g[S.G_US_RED_LINE],
+                g[S.G_US_RED_LINE_STRIKE],
+                self.cooldown_until - m.day,
+            )
             if p > 0.0 and m.draw(f.index, S.R_STRIKE) < p:
                 stype = R.strike_type_of(doctrine)
                 k = R.strike_casualties(m.draw(f.index, S.R_STRIKE_KILLED), stype)
@@ -220,8 +289,12 @@ class PrimeMinister(mesa.Agent):
             f.truce_until = m.day + days
             c = compliance if compliance >= 0.0 else f.p[S.F_TRUCE_COMPLIANCE]
             f.complies = R.complies_with_truce(m.draw(f.index, S.R_COMPLY), c)
-            m.emit(f.index, S.K_TRUCE_START,
-                   detail=S.D_COMPLY if f.complies == 1 else S.D_SPOILER, forced=forced)
+            m.emit(
+                f.index,
+                S.K_TRUCE_START,
+                detail=S.D_COMPLY if f.complies == 1 else S.D_SPOILER,
+                forced=forced,
+            )
 
     def end_truce(self, party: int, detail: int, forced: int) -> None:
         """End the truce of one faction (``party``) or of all (-1)."""
@@ -237,16 +310,16 @@ class PrimeMinister(mesa.Agent):
         m, g = self.model, self.model.g
         for f in m.militias:
             if f.att_target >= 0:
-                self.pressure += R.pressure_from_attack(f.att_target, f.att_killed,
-                                                        f.att_us_killed)
+                self.pressure += R.pressure_from_attack(f.att_target, f.att_killed, f.att_us_killed)
         any_detained = 0
         for f in m.militias:
             if f.detained == 1:
                 p = R.release_probability(g[S.G_PM_RELEASE], f.p[S.F_STRENGTH], self.legitimacy)
                 if m.draw(f.index, S.R_RELEASE) < p:
                     f.detained = 0
-                    self.legitimacy = R.legitimacy_after_release(self.legitimacy,
-                                                                 g[S.G_PM_LEGITIMACY_LOSS])
+                    self.legitimacy = R.legitimacy_after_release(
+                        self.legitimacy, g[S.G_PM_LEGITIMACY_LOSS]
+                    )
                     f.grievance_state += g[S.G_PM_BACKFIRE_GRIEVANCE]
                     f.excitation += g[S.G_PM_BACKFIRE_EXCITATION]
                     m.emit(m.pm_code, S.K_RELEASE, subject=f.index)
@@ -256,24 +329,29 @@ class PrimeMinister(mesa.Agent):
         if any_detained == 0:
             suspect = R.prime_suspect(np.array([f.blame for f in m.militias]))
             if suspect >= 0:
-                p = R.crackdown_probability(self.crackdown, self.pressure, self.legitimacy,
-                                            threat)
+                p = R.crackdown_probability(self.crackdown, self.pressure, self.legitimacy, threat)
                 if p > 0.0 and m.draw(m.pm_code, S.R_ARREST) < p:
                     self.arrest(m.militias[suspect], 0)
         if m.truce_active() == 0:
-            p = R.mediation_probability(g[S.G_PM_MEDIATION], threat,
-                                        R.mean_directive(m.directives()), self.pressure)
+            p = R.mediation_probability(
+                g[S.G_PM_MEDIATION], threat, R.mean_directive(m.directives()), self.pressure
+            )
             if p > 0.0 and m.draw(m.pm_code, S.R_MEDIATE) < p:
                 self.start_truce(-1, g[S.G_TRUCE_DAYS], -1.0, 0)
         else:
             for f in m.militias:
                 t = f.att_target
                 spoiler = 0
-                if f.truce_until >= 0 and f.complies == 0 and (
-                    t == S.T_US_BASE or t == S.T_US_EMBASSY
+                if (
+                    f.truce_until >= 0
+                    and f.complies == 0
+                    and (t == S.T_US_BASE or t == S.T_US_EMBASSY)
                 ):
                     spoiler = 1
-                if spoiler == 1 and R.truce_breaks(m.draw(f.index, S.R_BREAKDOWN), 1,
-                                                   g[S.G_TRUCE_BREAKDOWN]) == 1:
+                if (
+                    spoiler == 1
+                    and R.truce_breaks(m.draw(f.index, S.R_BREAKDOWN), 1, g[S.G_TRUCE_BREAKDOWN])
+                    == 1
+                ):
                     self.end_truce(-1, S.D_BREAKDOWN, 0)
                     break

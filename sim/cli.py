@@ -138,9 +138,10 @@ def validate(
     with handle_errors():
         for path in scenario:
             sc = load_scenario(path).scenario
+            policy = f", policy from {sc.policy.start}" if sc.policy else ""
             out.print(
                 f"{path}: ok ({sc.name}: {sc.start} to {sc.end}, {len(sc.factions)} factions, "
-                f"{len(sc.injects)} injects{', policy from ' + str(sc.policy.start) if sc.policy else ''})"
+                f"{len(sc.injects)} injects{policy})"
             )
 
 
@@ -149,7 +150,9 @@ def run(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     runs: Annotated[int, typer.Option("--runs", "-n", help="Number of replicates.")] = 1000,
     seed: Annotated[int | None, typer.Option(help="Seed (default: the scenario's).")] = None,
-    engine: Annotated[str, typer.Option(help="Engine: kernel (fast) or mesa (reference).")] = "kernel",
+    engine: Annotated[
+        str, typer.Option(help="Engine: kernel (fast) or mesa (reference).")
+    ] = "kernel",
     out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Results directory.")] = None,
     chunk_size: Annotated[int | None, typer.Option(help="Replicates per saved chunk.")] = None,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run in --out.")] = False,
@@ -170,16 +173,27 @@ def run(
         loaded = load_scenario(scenario)
         target = out_dir or Path("results") / loaded.scenario.name
         with progress_bar(runs, loaded.scenario.name, quiet) as cb:
-            res = run_scenario(loaded, target, runs, seed=seed, engine=engine,
-                               chunk_size=chunk_size, resume=resume, overwrite=overwrite,
-                               progress=cb, argv=sys.argv)
+            res = run_scenario(
+                loaded,
+                target,
+                runs,
+                seed=seed,
+                engine=engine,
+                chunk_size=chunk_size,
+                resume=resume,
+                overwrite=overwrite,
+                progress=cb,
+                argv=sys.argv,
+            )
         if not quiet:
             m = res.manifest
-            out.print(summary_table(
-                res.runs,
-                f"{loaded.scenario.name}: {m['runs']} runs, seed {m['seed']}, engine "
-                f"{m['engine']}, outcomes from {m['outcome_from']} ({m['wall_seconds']} s)",
-            ))
+            out.print(
+                summary_table(
+                    res.runs,
+                    f"{loaded.scenario.name}: {m['runs']} runs, seed {m['seed']}, engine "
+                    f"{m['engine']}, outcomes from {m['outcome_from']} ({m['wall_seconds']} s)",
+                )
+            )
         out.print(f"results: {target}")
 
 

@@ -1,4 +1,4 @@
-"""Batch engine: the daily phase loop over array state, compiled with numba, parallel over replicates.
+"""Batch engine: the daily phase loop over arrays, compiled with numba, parallel over replicates.
 
 It calls the same functions of ``sim.rules`` as the Mesa agents (``sim.agents``), in the same
 phase order, with the same counter-based draws (``sim.rng``), so for the same scenario and seed
@@ -31,8 +31,24 @@ from sim.world import (
 
 
 @njit(cache=True)
-def _emit(ev, base, cap, n, day, actor, kind, weapon, target, claimed, killed, subject, detail,
-          forced, intercepted, us_killed):
+def _emit(
+    ev,
+    base,
+    cap,
+    n,
+    day,
+    actor,
+    kind,
+    weapon,
+    target,
+    claimed,
+    killed,
+    subject,
+    detail,
+    forced,
+    intercepted,
+    us_killed,
+):
     if n < cap:
         row = base + n
         ev[row, S.E_DAY] = day
@@ -51,13 +67,17 @@ def _emit(ev, base, cap, n, day, actor, kind, weapon, target, claimed, killed, s
 
 
 @njit(cache=True)
-def _strike(g, day, i, stype, killed, forced, stocks, discipline, g_us, blame, scal, ev, base, cap,
-            n, nf):
-    frac = R.strike_degrade_fraction(stype, g[S.G_US_DEGRADE_INFRASTRUCTURE],
-                                     g[S.G_US_DEGRADE_LEADERSHIP])
+def _strike(
+    g, day, i, stype, killed, forced, stocks, discipline, g_us, blame, scal, ev, base, cap, n, nf
+):
+    frac = R.strike_degrade_fraction(
+        stype, g[S.G_US_DEGRADE_INFRASTRUCTURE], g[S.G_US_DEGRADE_LEADERSHIP]
+    )
     for w in range(S.N_WEAPONS):
         stocks[i, w] = R.degrade(stocks[i, w], frac)
-    discipline[i] = R.discipline_after_strike(discipline[i], stype, g[S.G_US_LEADERSHIP_DISCIPLINE_HIT])
+    discipline[i] = R.discipline_after_strike(
+        discipline[i], stype, g[S.G_US_LEADERSHIP_DISCIPLINE_HIT]
+    )
     for j in range(nf):
         if j == i:
             g_us[j] += g[S.G_US_STRIKE_GRIEVANCE]
@@ -67,8 +87,24 @@ def _strike(g, day, i, stype, killed, forced, stocks, discipline, g_us, blame, s
     scal[_CRED] += g[S.G_US_CREDIBILITY_JUMP]
     scal[_REVENGE] += 1.0
     scal[_COOLDOWN_UNTIL] = day + g[S.G_US_COOLDOWN_DAYS]
-    return _emit(ev, base, cap, n, day, nf + S.N_AGENCIES, S.K_US_STRIKE, -1, -1, -1, killed, i,
-                 S.D_PROPORTIONAL + stype, forced, 0, 0)
+    return _emit(
+        ev,
+        base,
+        cap,
+        n,
+        day,
+        nf + S.N_AGENCIES,
+        S.K_US_STRIKE,
+        -1,
+        -1,
+        -1,
+        killed,
+        i,
+        S.D_PROPORTIONAL + stype,
+        forced,
+        0,
+        0,
+    )
 
 
 @njit(cache=True)
@@ -76,13 +112,30 @@ def _arrest(g, day, i, forced, detained, g_state, scal, ev, base, cap, n, nf):
     detained[i] = 1
     g_state[i] += g[S.G_PM_ARREST_GRIEVANCE]
     scal[_PRESSURE] = 0.0
-    return _emit(ev, base, cap, n, day, nf + S.N_AGENCIES + 1, S.K_ARREST, -1, -1, -1, 0, i,
-                 S.D_NONE, forced, 0, 0)
+    return _emit(
+        ev,
+        base,
+        cap,
+        n,
+        day,
+        nf + S.N_AGENCIES + 1,
+        S.K_ARREST,
+        -1,
+        -1,
+        -1,
+        0,
+        i,
+        S.D_NONE,
+        forced,
+        0,
+        0,
+    )
 
 
 @njit(cache=True)
-def _start_truce(key, g, fp, day, party, days, compliance, forced, truce_until, complies, ev,
-                 base, cap, n, nf):
+def _start_truce(
+    key, g, fp, day, party, days, compliance, forced, truce_until, complies, ev, base, cap, n, nf
+):
     for i in range(nf):
         if party >= 0 and i != party:
             continue
@@ -92,8 +145,9 @@ def _start_truce(key, g, fp, day, party, days, compliance, forced, truce_until, 
             c = fp[i, S.F_TRUCE_COMPLIANCE]
         complies[i] = R.complies_with_truce(rng.draw(key, day, i, S.R_COMPLY), c)
         detail = S.D_COMPLY if complies[i] == 1 else S.D_SPOILER
-        n = _emit(ev, base, cap, n, day, i, S.K_TRUCE_START, -1, -1, -1, 0, -1, detail, forced,
-                  0, 0)
+        n = _emit(
+            ev, base, cap, n, day, i, S.K_TRUCE_START, -1, -1, -1, 0, -1, detail, forced, 0, 0
+        )
     return n
 
 
@@ -104,8 +158,9 @@ def _end_truce(day, party, detail, forced, truce_until, ev, base, cap, n, nf):
             continue
         if truce_until[i] >= 0:
             truce_until[i] = -1
-            n = _emit(ev, base, cap, n, day, i, S.K_TRUCE_END, -1, -1, -1, 0, -1, detail, forced,
-                      0, 0)
+            n = _emit(
+                ev, base, cap, n, day, i, S.K_TRUCE_END, -1, -1, -1, 0, -1, detail, forced, 0, 0
+            )
     return n
 
 
@@ -122,8 +177,21 @@ _N_SCAL = 8
 
 
 @njit(cache=True)
-def simulate_replicate(key, n_days, g_before, g_after, switch_day, fp, control, ap, injects,
-                       negotiation_days, ev, base, cap):
+def simulate_replicate(
+    key,
+    n_days,
+    g_before,
+    g_after,
+    switch_day,
+    fp,
+    control,
+    ap,
+    injects,
+    negotiation_days,
+    ev,
+    base,
+    cap,
+):
     """Simulate one replicate; write its events into ``ev[base:base+cap]``; return the count."""
     nf = fp.shape[0]
     us = nf + S.N_AGENCIES
@@ -173,8 +241,9 @@ def simulate_replicate(key, n_days, g_before, g_after, switch_day, fp, control, 
         f_blame = R.decay_factor(g[S.G_US_BLAME_TAU])
         for i in range(nf):
             for w in range(S.N_WEAPONS):
-                stocks[i, w] = R.resupply(stocks[i, w], fp[i, S.F_RESUPPLY_ROCKET + w],
-                                          fp[i, S.F_MAX_ROCKET + w])
+                stocks[i, w] = R.resupply(
+                    stocks[i, w], fp[i, S.F_RESUPPLY_ROCKET + w], fp[i, S.F_MAX_ROCKET + w]
+                )
             excitation[i] = R.decay_by(excitation[i], f_exc)
             g_us[i] = R.decay_by(g_us[i], f_grv)
             g_state[i] = R.decay_by(g_state[i], f_grv)
@@ -190,47 +259,98 @@ def simulate_replicate(key, n_days, g_before, g_after, switch_day, fp, control, 
         for i in range(nf):
             if truce_until[i] >= 0 and day >= truce_until[i]:
                 truce_until[i] = -1
-                n = _emit(ev, base, cap, n, day, i, S.K_TRUCE_END, -1, -1, -1, 0, -1,
-                          S.D_EXPIRED, 0, 0, 0)
+                n = _emit(
+                    ev, base, cap, n, day, i, S.K_TRUCE_END, -1, -1, -1, 0, -1, S.D_EXPIRED, 0, 0, 0
+                )
         # ---- phase 1: forced injects -----------------------------------------------------
         while jp < n_inj and injects[jp, J_DAY] == day:
             kind = int(injects[jp, J_KIND])
             subj = int(injects[jp, J_SUBJECT])
             if kind == S.I_US_STRIKE:
-                n = _strike(g, day, subj, int(injects[jp, J_STRIKE]), int(injects[jp, J_KILLED]),
-                            1, stocks, discipline, g_us, blame, scal, ev, base, cap, n, nf)
+                n = _strike(
+                    g,
+                    day,
+                    subj,
+                    int(injects[jp, J_STRIKE]),
+                    int(injects[jp, J_KILLED]),
+                    1,
+                    stocks,
+                    discipline,
+                    g_us,
+                    blame,
+                    scal,
+                    ev,
+                    base,
+                    cap,
+                    n,
+                    nf,
+                )
             elif kind == S.I_DECAPITATION:
                 scal[_FRAGMENTED] = 1.0
                 for i in range(nf):
                     g_us[i] += g[S.G_US_STRIKE_GRIEVANCE]
                 scal[_REVENGE] += 1.0
-                n = _emit(ev, base, cap, n, day, us, S.K_DECAPITATION, -1, -1, -1, 0, -1,
-                          S.D_NONE, 1, 0, 0)
+                n = _emit(
+                    ev,
+                    base,
+                    cap,
+                    n,
+                    day,
+                    us,
+                    S.K_DECAPITATION,
+                    -1,
+                    -1,
+                    -1,
+                    0,
+                    -1,
+                    S.D_NONE,
+                    1,
+                    0,
+                    0,
+                )
             elif kind == S.I_TRUCE:
-                n = _start_truce(key, g, fp, day, subj, injects[jp, J_DAYS],
-                                 injects[jp, J_COMPLIANCE], 1, truce_until, complies, ev, base,
-                                 cap, n, nf)
+                n = _start_truce(
+                    key,
+                    g,
+                    fp,
+                    day,
+                    subj,
+                    injects[jp, J_DAYS],
+                    injects[jp, J_COMPLIANCE],
+                    1,
+                    truce_until,
+                    complies,
+                    ev,
+                    base,
+                    cap,
+                    n,
+                    nf,
+                )
             elif kind == S.I_TRUCE_END:
                 n = _end_truce(day, subj, S.D_NONE, 1, truce_until, ev, base, cap, n, nf)
             elif kind == S.I_ARREST:
                 n = _arrest(g, day, subj, 1, detained, g_state, scal, ev, base, cap, n, nf)
             elif kind == S.I_THREAT:
                 scal[_THREAT_UNTIL] = day + injects[jp, J_DAYS]
-                n = _emit(ev, base, cap, n, day, us, S.K_THREAT, -1, -1, -1, 0, -1, S.D_NONE, 1,
-                          0, 0)
+                n = _emit(
+                    ev, base, cap, n, day, us, S.K_THREAT, -1, -1, -1, 0, -1, S.D_NONE, 1, 0, 0
+                )
             elif kind == S.I_ELECTION:
                 for i in range(nf):
                     g_state[i] += fp[i, S.F_ELECTION_LOSS]
-                n = _emit(ev, base, cap, n, day, pm, S.K_ELECTION, -1, -1, -1, 0, -1, S.D_NONE, 1,
-                          0, 0)
+                n = _emit(
+                    ev, base, cap, n, day, pm, S.K_ELECTION, -1, -1, -1, 0, -1, S.D_NONE, 1, 0, 0
+                )
             elif kind == S.I_NEW_PM:
                 scal[_CRACKDOWN] = injects[jp, J_CRACKDOWN]
                 scal[_LEGITIMACY] = g[S.G_PM_LEGITIMACY0]
-                n = _emit(ev, base, cap, n, day, pm, S.K_NEW_PM, -1, -1, -1, 0, -1, S.D_NONE, 1,
-                          0, 0)
+                n = _emit(
+                    ev, base, cap, n, day, pm, S.K_NEW_PM, -1, -1, -1, 0, -1, S.D_NONE, 1, 0, 0
+                )
             elif kind == S.I_NEGOTIATION:
-                n = _emit(ev, base, cap, n, day, us, S.K_NEGOTIATION, -1, -1, -1, 0, -1,
-                          S.D_NONE, 1, 0, 0)
+                n = _emit(
+                    ev, base, cap, n, day, us, S.K_NEGOTIATION, -1, -1, -1, 0, -1, S.D_NONE, 1, 0, 0
+                )
             jp += 1
         # ---- phase 2: Iranian agencies ---------------------------------------------------
         unified = int(g[S.G_IR_UNIFIED])
@@ -244,18 +364,29 @@ def simulate_replicate(key, n_days, g_before, g_after, switch_day, fp, control, 
             src = a
             if unified == 1:
                 src = 1
-            p_esc = R.escalation_probability(ap[src, S.A_HAWKISHNESS], app, g[S.G_IR_APPETITE],
-                                             scal[_REVENGE], g[S.G_IR_REVENGE], truce_active,
-                                             g[S.G_IR_TRUCE_CALM])
-            nd = R.next_directive(rng.draw(key, day, nf + src, S.R_REDRAW),
-                                  rng.draw(key, day, nf + src, S.R_DIRECTIVE), p_esc,
-                                  g[S.G_IR_DIRECTIVE_DAYS], directive[src])
+            p_esc = R.escalation_probability(
+                ap[src, S.A_HAWKISHNESS],
+                app,
+                g[S.G_IR_APPETITE],
+                scal[_REVENGE],
+                g[S.G_IR_REVENGE],
+                truce_active,
+                g[S.G_IR_TRUCE_CALM],
+            )
+            nd = R.next_directive(
+                rng.draw(key, day, nf + src, S.R_REDRAW),
+                rng.draw(key, day, nf + src, S.R_DIRECTIVE),
+                p_esc,
+                g[S.G_IR_DIRECTIVE_DAYS],
+                directive[src],
+            )
             if nd != directive[a]:
                 directive[a] = nd
                 directive_f[a] = nd
                 detail = S.D_ESCALATE if nd == 1 else S.D_CALM
-                n = _emit(ev, base, cap, n, day, nf + a, S.K_DIRECTIVE, -1, -1, -1, 0, -1, detail,
-                          0, 0, 0)
+                n = _emit(
+                    ev, base, cap, n, day, nf + a, S.K_DIRECTIVE, -1, -1, -1, 0, -1, detail, 0, 0, 0
+                )
             mult[a] = R.control_multiplier(a, fragmented, unified, g[S.G_IR_QF_CONTROL_AFTER])
         # ---- phase 3: militias -----------------------------------------------------------
         threat_active = 0
@@ -269,94 +400,196 @@ def simulate_replicate(key, n_days, g_before, g_after, switch_day, fp, control, 
             lethality[w] = g[S.G_M_LETHALITY_ROCKET + w]
         for i in range(nf):
             signal, obedience = R.directive_signal(control[:, i], mult, directive_f)
-            noise = R.discipline_noise(rng.draw(key, day, i, S.R_NOISE), g[S.G_M_NOISE],
-                                       discipline[i], frag_noise, g[S.G_IR_FRAGMENTATION_NOISE])
-            det = R.deterrence(fp[i, S.F_FRONT_SHARE], g[S.G_US_ATTRIBUTION],
-                               g[S.G_US_ATTRIBUTION_FRONT], doctrine, g[S.G_US_STRIKE_RATE],
-                               scal[_CRED], threat_active, g[S.G_US_THREAT_DETERRENCE])
-            lam = R.attack_intensity(fp[i, S.F_BASE_RATE], excitation[i], g_us[i] + g_state[i],
-                                     g[S.G_M_BETA_GRIEVANCE], signal, obedience,
-                                     g[S.G_M_BETA_DIRECTIVE], noise, det,
-                                     g[S.G_M_BETA_DETERRENCE])
+            noise = R.discipline_noise(
+                rng.draw(key, day, i, S.R_NOISE),
+                g[S.G_M_NOISE],
+                discipline[i],
+                frag_noise,
+                g[S.G_IR_FRAGMENTATION_NOISE],
+            )
+            det = R.deterrence(
+                fp[i, S.F_FRONT_SHARE],
+                g[S.G_US_ATTRIBUTION],
+                g[S.G_US_ATTRIBUTION_FRONT],
+                doctrine,
+                g[S.G_US_STRIKE_RATE],
+                scal[_CRED],
+                threat_active,
+                g[S.G_US_THREAT_DETERRENCE],
+            )
+            lam = R.attack_intensity(
+                fp[i, S.F_BASE_RATE],
+                excitation[i],
+                g_us[i] + g_state[i],
+                g[S.G_M_BETA_GRIEVANCE],
+                signal,
+                obedience,
+                g[S.G_M_BETA_DIRECTIVE],
+                noise,
+                det,
+                g[S.G_M_BETA_DETERRENCE],
+            )
             drones_ok = 1 if day >= fp[i, S.F_DRONES_FROM_DAY] else 0
             in_truce = 1 if truce_until[i] >= 0 else 0
-            prefs = fp[i, S.F_TARGET_US_BASE:S.F_TARGET_US_BASE + S.N_TARGETS]
-            total = R.target_weights(prefs, stocks[i], drones_ok, g[S.G_US_POSTURE], g_state[i],
-                                     g[S.G_M_STATE_TARGETING], in_truce, complies[i],
-                                     g[S.G_TRUCE_SUPPRESSION], g[S.G_TRUCE_CONVOY_LEAK], wbuf)
+            prefs = fp[i, S.F_TARGET_US_BASE : S.F_TARGET_US_BASE + S.N_TARGETS]
+            total = R.target_weights(
+                prefs,
+                stocks[i],
+                drones_ok,
+                g[S.G_US_POSTURE],
+                g_state[i],
+                g[S.G_M_STATE_TARGETING],
+                in_truce,
+                complies[i],
+                g[S.G_TRUCE_SUPPRESSION],
+                g[S.G_TRUCE_CONVOY_LEAK],
+                wbuf,
+            )
             p = R.attack_probability(lam, R.open_share(total, prefs))
             if rng.draw(key, day, i, S.R_ATTACK) < p:
                 t = R.choose_index(rng.draw(key, day, i, S.R_TARGET), wbuf, total)
-                wprefs = fp[i, S.F_WEAPON_ROCKET:S.F_WEAPON_ROCKET + S.N_WEAPONS]
-                w = R.choose_weapon(rng.draw(key, day, i, S.R_WEAPON), t, stocks[i], drones_ok,
-                                    wprefs)
+                wprefs = fp[i, S.F_WEAPON_ROCKET : S.F_WEAPON_ROCKET + S.N_WEAPONS]
+                w = R.choose_weapon(
+                    rng.draw(key, day, i, S.R_WEAPON), t, stocks[i], drones_ok, wprefs
+                )
                 stocks[i, w] = R.use_weapon(stocks[i, w])
-                c = R.choose_claim(rng.draw(key, day, i, S.R_CLAIM), fp[i, S.F_FRONT_SHARE],
-                                   int(fp[i, S.F_N_FRONTS]))
-                inter = R.is_intercepted(rng.draw(key, day, i, S.R_INTERCEPT), w, t,
-                                         g[S.G_US_AIR_DEFENCE_ROCKET], g[S.G_US_AIR_DEFENCE_DRONE],
-                                         g[S.G_PM_AIR_DEFENCE_DRONE])
+                c = R.choose_claim(
+                    rng.draw(key, day, i, S.R_CLAIM),
+                    fp[i, S.F_FRONT_SHARE],
+                    int(fp[i, S.F_N_FRONTS]),
+                )
+                inter = R.is_intercepted(
+                    rng.draw(key, day, i, S.R_INTERCEPT),
+                    w,
+                    t,
+                    g[S.G_US_AIR_DEFENCE_ROCKET],
+                    g[S.G_US_AIR_DEFENCE_DRONE],
+                    g[S.G_PM_AIR_DEFENCE_DRONE],
+                )
                 killed = 0
                 if inter == 0:
-                    killed = R.casualties(rng.draw(key, day, i, S.R_KILL),
-                                          rng.draw(key, day, i, S.R_KILL_COUNT), w, lethality)
-                usk = R.us_victims(rng.draw(key, day, i, S.R_US_VICTIM), killed, t,
-                                   g[S.G_US_VICTIM_SHARE])
+                    killed = R.casualties(
+                        rng.draw(key, day, i, S.R_KILL),
+                        rng.draw(key, day, i, S.R_KILL_COUNT),
+                        w,
+                        lethality,
+                    )
+                usk = R.us_victims(
+                    rng.draw(key, day, i, S.R_US_VICTIM), killed, t, g[S.G_US_VICTIM_SHARE]
+                )
                 excitation[i] += g[S.G_M_EXCITATION_JUMP]
                 att_target[i] = t
                 att_claimed[i] = c
                 att_killed[i] = killed
                 att_us_killed[i] = usk
-                n = _emit(ev, base, cap, n, day, i, S.K_ATTACK, w, t, c, killed, -1, S.D_NONE, 0,
-                          inter, usk)
+                n = _emit(
+                    ev,
+                    base,
+                    cap,
+                    n,
+                    day,
+                    i,
+                    S.K_ATTACK,
+                    w,
+                    t,
+                    c,
+                    killed,
+                    -1,
+                    S.D_NONE,
+                    0,
+                    inter,
+                    usk,
+                )
         # ---- phase 4: US forces ----------------------------------------------------------
         for i in range(nf):
             t = att_target[i]
             if t == S.T_US_BASE or t == S.T_US_EMBASSY or t == S.T_CONVOY:
-                pa = R.attribution_probability(att_claimed[i], g[S.G_US_ATTRIBUTION],
-                                               g[S.G_US_ATTRIBUTION_FRONT])
+                pa = R.attribution_probability(
+                    att_claimed[i], g[S.G_US_ATTRIBUTION], g[S.G_US_ATTRIBUTION_FRONT]
+                )
                 if rng.draw(key, day, i, S.R_ATTRIBUTE) < pa:
                     blame[i] += 1.0
                     att_attributed[i] = 1
-                    n = _emit(ev, base, cap, n, day, us, S.K_ATTRIBUTION, -1, -1, -1, 0, i,
-                              S.D_NONE, 0, 0, 0)
+                    n = _emit(
+                        ev,
+                        base,
+                        cap,
+                        n,
+                        day,
+                        us,
+                        S.K_ATTRIBUTION,
+                        -1,
+                        -1,
+                        -1,
+                        0,
+                        i,
+                        S.D_NONE,
+                        0,
+                        0,
+                        0,
+                    )
         for i in range(nf):
             usk = 0
             if att_attributed[i] == 1:
                 usk = att_us_killed[i]
-            p = R.strike_probability(doctrine, blame[i], g[S.G_US_STRIKE_RATE], usk,
-                                     g[S.G_US_RED_LINE], g[S.G_US_RED_LINE_STRIKE],
-                                     scal[_COOLDOWN_UNTIL] - day)
+            p = R.strike_probability(
+                doctrine,
+                blame[i],
+                g[S.G_US_STRIKE_RATE],
+                usk,
+                g[S.G_US_RED_LINE],
+                g[S.G_US_RED_LINE_STRIKE],
+                scal[_COOLDOWN_UNTIL] - day,
+            )
             if p > 0.0 and rng.draw(key, day, i, S.R_STRIKE) < p:
                 stype = R.strike_type_of(doctrine)
                 k = R.strike_casualties(rng.draw(key, day, i, S.R_STRIKE_KILLED), stype)
-                n = _strike(g, day, i, stype, k, 0, stocks, discipline, g_us, blame, scal, ev,
-                            base, cap, n, nf)
+                n = _strike(
+                    g,
+                    day,
+                    i,
+                    stype,
+                    k,
+                    0,
+                    stocks,
+                    discipline,
+                    g_us,
+                    blame,
+                    scal,
+                    ev,
+                    base,
+                    cap,
+                    n,
+                    nf,
+                )
         # ---- phase 5: prime minister -----------------------------------------------------
         for i in range(nf):
             if att_target[i] >= 0:
-                scal[_PRESSURE] += R.pressure_from_attack(att_target[i], att_killed[i],
-                                                          att_us_killed[i])
+                scal[_PRESSURE] += R.pressure_from_attack(
+                    att_target[i], att_killed[i], att_us_killed[i]
+                )
         any_detained = 0
         for i in range(nf):
             if detained[i] == 1:
-                p = R.release_probability(g[S.G_PM_RELEASE], fp[i, S.F_STRENGTH],
-                                          scal[_LEGITIMACY])
+                p = R.release_probability(g[S.G_PM_RELEASE], fp[i, S.F_STRENGTH], scal[_LEGITIMACY])
                 if rng.draw(key, day, i, S.R_RELEASE) < p:
                     detained[i] = 0
-                    scal[_LEGITIMACY] = R.legitimacy_after_release(scal[_LEGITIMACY],
-                                                                   g[S.G_PM_LEGITIMACY_LOSS])
+                    scal[_LEGITIMACY] = R.legitimacy_after_release(
+                        scal[_LEGITIMACY], g[S.G_PM_LEGITIMACY_LOSS]
+                    )
                     g_state[i] += g[S.G_PM_BACKFIRE_GRIEVANCE]
                     excitation[i] += g[S.G_PM_BACKFIRE_EXCITATION]
-                    n = _emit(ev, base, cap, n, day, pm, S.K_RELEASE, -1, -1, -1, 0, i, S.D_NONE,
-                              0, 0, 0)
+                    n = _emit(
+                        ev, base, cap, n, day, pm, S.K_RELEASE, -1, -1, -1, 0, i, S.D_NONE, 0, 0, 0
+                    )
                 else:
                     any_detained = 1
         if any_detained == 0:
             suspect = R.prime_suspect(blame)
             if suspect >= 0:
-                p = R.crackdown_probability(scal[_CRACKDOWN], scal[_PRESSURE], scal[_LEGITIMACY],
-                                            threat_active)
+                p = R.crackdown_probability(
+                    scal[_CRACKDOWN], scal[_PRESSURE], scal[_LEGITIMACY], threat_active
+                )
                 if p > 0.0 and rng.draw(key, day, pm, S.R_ARREST) < p:
                     n = _arrest(g, day, suspect, 0, detained, g_state, scal, ev, base, cap, n, nf)
         truce_active = 0
@@ -365,29 +598,65 @@ def simulate_replicate(key, n_days, g_before, g_after, switch_day, fp, control, 
                 truce_active = 1
         if truce_active == 0:
             mean_dir = R.mean_directive(directive_f)
-            p = R.mediation_probability(g[S.G_PM_MEDIATION], threat_active, mean_dir,
-                                        scal[_PRESSURE])
+            p = R.mediation_probability(
+                g[S.G_PM_MEDIATION], threat_active, mean_dir, scal[_PRESSURE]
+            )
             if p > 0.0 and rng.draw(key, day, pm, S.R_MEDIATE) < p:
-                n = _start_truce(key, g, fp, day, -1, g[S.G_TRUCE_DAYS], -1.0, 0, truce_until,
-                                 complies, ev, base, cap, n, nf)
+                n = _start_truce(
+                    key,
+                    g,
+                    fp,
+                    day,
+                    -1,
+                    g[S.G_TRUCE_DAYS],
+                    -1.0,
+                    0,
+                    truce_until,
+                    complies,
+                    ev,
+                    base,
+                    cap,
+                    n,
+                    nf,
+                )
         else:
             for i in range(nf):
                 t = att_target[i]
                 spoiler = 0
-                if truce_until[i] >= 0 and complies[i] == 0 and (
-                    t == S.T_US_BASE or t == S.T_US_EMBASSY
+                if (
+                    truce_until[i] >= 0
+                    and complies[i] == 0
+                    and (t == S.T_US_BASE or t == S.T_US_EMBASSY)
                 ):
                     spoiler = 1
-                if spoiler == 1 and R.truce_breaks(rng.draw(key, day, i, S.R_BREAKDOWN), 1,
-                                                   g[S.G_TRUCE_BREAKDOWN]) == 1:
+                if (
+                    spoiler == 1
+                    and R.truce_breaks(
+                        rng.draw(key, day, i, S.R_BREAKDOWN), 1, g[S.G_TRUCE_BREAKDOWN]
+                    )
+                    == 1
+                ):
                     n = _end_truce(day, -1, S.D_BREAKDOWN, 0, truce_until, ev, base, cap, n, nf)
                     break
     return n
 
 
 @njit(cache=True, parallel=True)
-def simulate_batch(seed, rep_start, n_reps, n_days, g_before, g_after, switch_day, fp, control,
-                   ap, injects, negotiation_days, cap):
+def simulate_batch(
+    seed,
+    rep_start,
+    n_reps,
+    n_days,
+    g_before,
+    g_after,
+    switch_day,
+    fp,
+    control,
+    ap,
+    injects,
+    negotiation_days,
+    cap,
+):
     """Simulate replicates ``rep_start .. rep_start + n_reps - 1`` in parallel.
 
     Returns
@@ -401,8 +670,21 @@ def simulate_batch(seed, rep_start, n_reps, n_days, g_before, g_after, switch_da
     counts = np.zeros(n_reps, dtype=np.int64)
     for r in prange(n_reps):
         key = rng.replicate_key(seed, rep_start + r)
-        counts[r] = simulate_replicate(key, n_days, g_before, g_after, switch_day, fp, control,
-                                       ap, injects, negotiation_days, ev, r * cap, cap)
+        counts[r] = simulate_replicate(
+            key,
+            n_days,
+            g_before,
+            g_after,
+            switch_day,
+            fp,
+            control,
+            ap,
+            injects,
+            negotiation_days,
+            ev,
+            r * cap,
+            cap,
+        )
     return ev, counts
 
 
@@ -430,9 +712,19 @@ def run_kernel(world: World, rep_start: int, n_reps: int, cap: int | None = None
         cap = max(64, world.n_days * (world.n_factions + 2) // 4)
     while True:
         ev, counts = simulate_batch(
-            world.seed, rep_start, n_reps, world.n_days, world.g_before, world.g_after,
-            world.switch_day, world.fp, world.control, world.ap, world.injects,
-            world.negotiation_days, cap,
+            world.seed,
+            rep_start,
+            n_reps,
+            world.n_days,
+            world.g_before,
+            world.g_after,
+            world.switch_day,
+            world.fp,
+            world.control,
+            world.ap,
+            world.injects,
+            world.negotiation_days,
+            cap,
         )
         if counts.max(initial=0) <= cap:
             break

@@ -75,14 +75,12 @@ def replicate_metrics(records, reps, rep_start, n_reps, n_days, outcome_day, n_f
             day = records[k, S.E_DAY]
             kind = records[k, S.E_KIND]
             actor = records[k, S.E_ACTOR]
-            if kind == S.K_TRUCE_START and actor < n_factions:
-                if truce_from[actor] < 0:
-                    truce_from[actor] = day
-            elif kind == S.K_TRUCE_END and actor < n_factions:
-                if truce_from[actor] >= 0:
-                    for d in range(truce_from[actor], day):
-                        in_truce[d] = 1
-                    truce_from[actor] = -1
+            if kind == S.K_TRUCE_START and actor < n_factions and truce_from[actor] < 0:
+                truce_from[actor] = day
+            elif kind == S.K_TRUCE_END and actor < n_factions and truce_from[actor] >= 0:
+                for d in range(truce_from[actor], day):
+                    in_truce[d] = 1
+                truce_from[actor] = -1
             if day >= outcome_day:
                 if kind == S.K_ATTACK:
                     t = records[k, S.E_TARGET]

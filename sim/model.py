@@ -42,7 +42,7 @@ class EscalationModel(mesa.Model):
         super().__init__(rng=world.seed + rep)
         self.world = world
         self.rep = rep
-        self.key = np.uint64(rng.replicate_key(world.seed, rep))
+        self.key = rng.key_for(world.seed, rep)
         self.n_factions = world.n_factions
         self.us_code = S.us_actor(self.n_factions)
         self.pm_code = S.pm_actor(self.n_factions)
@@ -59,24 +59,50 @@ class EscalationModel(mesa.Model):
         self._inject = 0
         self.militias = [Militia(self, i, world.fp[i]) for i in range(self.n_factions)]
         self.agencies = [
-            IranianAgency(self, a, float(world.ap[a, S.A_HAWKISHNESS]))
-            for a in range(S.N_AGENCIES)
+            IranianAgency(self, a, float(world.ap[a, S.A_HAWKISHNESS])) for a in range(S.N_AGENCIES)
         ]
         self.us = USForces(self)
-        self.pm = PrimeMinister(self, float(world.g_before[S.G_PM_LEGITIMACY0]),
-                                float(world.g_before[S.G_PM_CRACKDOWN]))
+        self.pm = PrimeMinister(
+            self, float(world.g_before[S.G_PM_LEGITIMACY0]), float(world.g_before[S.G_PM_CRACKDOWN])
+        )
 
     # --- helpers the agents use ---------------------------------------------------------------
     def draw(self, actor: int, decision: int) -> float:
         """Return today's draw for ``actor``'s ``decision``."""
         return rng.draw(self.key, self.day, actor, decision)
 
-    def emit(self, actor: int, kind: int, *, weapon: int = -1, target: int = -1,
-             claimed: int = -1, killed: int = 0, subject: int = -1, detail: int = S.D_NONE,
-             forced: int = 0, intercepted: int = 0, us_killed: int = 0) -> None:
+    def emit(
+        self,
+        actor: int,
+        kind: int,
+        *,
+        weapon: int = -1,
+        target: int = -1,
+        claimed: int = -1,
+        killed: int = 0,
+        subject: int = -1,
+        detail: int = S.D_NONE,
+        forced: int = 0,
+        intercepted: int = 0,
+        us_killed: int = 0,
+    ) -> None:
         """Append an event record (same columns as the kernel's)."""
-        self.events.append((self.day, actor, kind, weapon, target, claimed, killed, subject,
-                            detail, forced, intercepted, us_killed))
+        self.events.append(
+            (
+                self.day,
+                actor,
+                kind,
+                weapon,
+                target,
+                claimed,
+                killed,
+                subject,
+                detail,
+                forced,
+                intercepted,
+                us_killed,
+            )
+        )
 
     def truce_active(self) -> int:
         """Return 1 if any faction is under a truce."""
@@ -156,8 +182,9 @@ class EscalationModel(mesa.Model):
         self.begin_day()
         self.apply_injects()
         g = self.g
-        self.appetite = R.appetite_on(self.day, self.world.negotiation_days,
-                                      g[S.G_IR_APPETITE_LEAD_DAYS])
+        self.appetite = R.appetite_on(
+            self.day, self.world.negotiation_days, g[S.G_IR_APPETITE_LEAD_DAYS]
+        )
         for agency in self.agencies:
             agency.issue_directive()
         for w in range(S.N_WEAPONS):

@@ -96,3 +96,12 @@ def uniform(seed: int, rep: int, day: int, actor: int, decision: int) -> float:
         A double in [0, 1).
     """
     return draw(replicate_key(seed, rep), day, actor, decision)
+
+
+def key_for(seed: int, rep: int) -> np.uint64:
+    """Return ``replicate_key(seed, rep)`` as a ``numpy.uint64`` (for calls from Python).
+
+    numba returns the key to Python as an ``int``; keys of 2**63 or more would not convert back
+    to a jitted argument, so Python callers keep it as ``numpy.uint64``.
+    """
+    return np.uint64(replicate_key(seed, rep))

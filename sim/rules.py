@@ -61,7 +61,10 @@ def decay_factor(tau_days: float) -> float:
 
 @njit(cache=True)
 def decay_by(value: float, factor: float) -> float:
-    """Decay a stock by one day with a precomputed factor (see ``decay_factor``)."""
+    """Decay a stock by one day with a precomputed factor (see ``decay_factor``).
+
+    Source: as ``decay``.
+    """
     return value * factor
 
 
@@ -122,7 +125,9 @@ def escalation_probability(
 
 
 @njit(cache=True)
-def next_directive(u_redraw: float, u_stance: float, p_escalate: float, days: float, cur: int) -> int:
+def next_directive(
+    u_redraw: float, u_stance: float, p_escalate: float, days: float, cur: int
+) -> int:
     """Return an agency's directive for today: keep the current one or issue a new one.
 
     A directive is reconsidered with probability 1/days per day (mean persistence ``days``); a new
@@ -164,7 +169,9 @@ def directive_signal(control: np.ndarray, multipliers: np.ndarray, directives: n
 
 
 @njit(cache=True)
-def discipline_noise(u: float, noise: float, discipline: float, fragmented: int, extra: float) -> float:
+def discipline_noise(
+    u: float, noise: float, discipline: float, fragmented: int, extra: float
+) -> float:
     """Return the faction's own deviation from its directive (a uniform with unit variance, scaled).
 
     Less disciplined factions deviate more, and more so after the decapitation of January 2020.
@@ -258,7 +265,9 @@ def attack_intensity(
 
 
 @njit(cache=True)
-def truce_target_multiplier(target: int, in_truce: int, complies: int, suppression: float, leak: float) -> float:
+def truce_target_multiplier(
+    target: int, in_truce: int, complies: int, suppression: float, leak: float
+) -> float:
     """Return the factor on a faction's intensity against one target while a truce stands.
 
     A complying faction suppresses attacks by ``suppression``; convoy IEDs leak through at
@@ -356,7 +365,10 @@ def attack_probability(intensity: float, open_share: float) -> float:
 
 @njit(cache=True)
 def choose_index(u: float, weights: np.ndarray, total: float) -> int:
-    """Return the index picked by inverse CDF from non-negative ``weights``, or -1 if all are 0."""
+    """Return the index picked by inverse CDF from non-negative ``weights``, or -1 if all are 0.
+
+    Source: a generic categorical sampler used for target choice (see ``target_weights``).
+    """
     if total <= 0.0:
         return -1
     acc = 0.0
@@ -372,7 +384,9 @@ def choose_index(u: float, weights: np.ndarray, total: float) -> int:
 
 
 @njit(cache=True)
-def choose_weapon(u: float, target: int, stocks: np.ndarray, drones_ok: int, prefs: np.ndarray) -> int:
+def choose_weapon(
+    u: float, target: int, stocks: np.ndarray, drones_ok: int, prefs: np.ndarray
+) -> int:
     """Return the weapon used against ``target``: preference-weighted among available ones.
 
     Source: reference rows: rockets on bases and the embassy (2019-2021), roadside IEDs on
@@ -393,12 +407,12 @@ def choose_weapon(u: float, target: int, stocks: np.ndarray, drones_ok: int, pre
     acc = 0.0
     last = -1
     for w in range(S.N_WEAPONS):
-        if COMPAT[target, w] == 1 and weapon_available(w, stocks, drones_ok) == 1:
-            if prefs[w] > 0.0:
-                last = w
-                acc += prefs[w]
-                if x < acc:
-                    return w
+        open_ = COMPAT[target, w] == 1 and weapon_available(w, stocks, drones_ok) == 1
+        if open_ and prefs[w] > 0.0:
+            last = w
+            acc += prefs[w]
+            if x < acc:
+                return w
     return last
 
 
@@ -430,7 +444,9 @@ def choose_claim(u: float, front_share: float, n_fronts: int) -> int:
 
 
 @njit(cache=True)
-def is_intercepted(u: float, weapon: int, target: int, ad_rocket: float, ad_drone: float, pm_ad_drone: float) -> int:
+def is_intercepted(
+    u: float, weapon: int, target: int, ad_rocket: float, ad_drone: float, pm_ad_drone: float
+) -> int:
     """Return 1 if air defence intercepts the attack.
 
     Source: events.csv 2021-06-06 ("2 drones shot down over Ain al-Asad; rocket intercepted over
@@ -609,7 +625,9 @@ def pressure_from_attack(target: int, killed: int, us_killed: int) -> float:
 
 
 @njit(cache=True)
-def crackdown_probability(rate: float, pressure: float, legitimacy: float, threat_active: int) -> float:
+def crackdown_probability(
+    rate: float, pressure: float, legitimacy: float, threat_active: int
+) -> float:
     """Return the probability the PM orders a raid today (no raid while detainees are held).
 
     Rises with pressure from attacks and with an active US threat; scaled by the PM's legitimacy
@@ -668,7 +686,9 @@ def legitimacy_after_release(legitimacy: float, loss: float) -> float:
 
 
 @njit(cache=True)
-def mediation_probability(rate: float, threat_active: int, mean_directive: float, pressure: float) -> float:
+def mediation_probability(
+    rate: float, threat_active: int, mean_directive: float, pressure: float
+) -> float:
     """Return the daily probability that the PM brokers a truce (when none stands).
 
     Mediation succeeds when agencies lean to calm, and far more often under a US coercive threat.

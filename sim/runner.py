@@ -80,11 +80,13 @@ def simulate_records(task: ChunkTask) -> tuple[np.ndarray, np.ndarray]:
     raise ValueError(f"unknown engine {task.engine!r}; expected one of {ENGINES}")
 
 
-def runs_table(world: World, records: np.ndarray, reps: np.ndarray, rep_start: int,
-               n_reps: int) -> pa.Table:
+def runs_table(
+    world: World, records: np.ndarray, reps: np.ndarray, rep_start: int, n_reps: int
+) -> pa.Table:
     """Return the outcome metrics of a range of replicates as an Arrow table."""
-    m = replicate_metrics(records, reps, rep_start, n_reps, world.n_days, world.outcome_day,
-                          world.n_factions)
+    m = replicate_metrics(
+        records, reps, rep_start, n_reps, world.n_days, world.outcome_day, world.n_factions
+    )
     cols = {"run": pa.array(np.arange(rep_start, rep_start + n_reps, dtype=np.int64))}
     for j, name in enumerate(METRICS):
         cols[name] = pa.array(m[:, j])
@@ -154,10 +156,20 @@ def git_commit() -> str | None:
     """Return the git commit of the escsim source tree (suffixed '-dirty' if modified)."""
     here = Path(__file__).resolve().parent
     try:
-        head = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True,
-                              text=True, timeout=5, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--", "."],
-                               capture_output=True, text=True, timeout=5, check=True).stdout
+        head = subprocess.run(
+            ["git", "-C", str(here), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(here), "status", "--porcelain", "--", "."],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return None
     return head + ("-dirty" if dirty.strip() else "")
@@ -284,8 +296,10 @@ def run_scenario(
                 _check_resume({**old, **old.get("plan", {})}, plan, out)
                 return RunResult(out, old, pq.read_table(out / "runs.parquet"))
             if not overwrite:
-                raise RunError(f"{out}: already holds finished results; choose another --out "
-                               "or pass --overwrite")
+                raise RunError(
+                    f"{out}: already holds finished results; choose another --out "
+                    "or pass --overwrite"
+                )
             for name in ("manifest.json", "events.parquet", "runs.parquet", "plan.json"):
                 (out / name).unlink(missing_ok=True)
             shutil.rmtree(out / "chunks", ignore_errors=True)
@@ -296,8 +310,10 @@ def run_scenario(
             except (OSError, json.JSONDecodeError):
                 existing = {}
             if not resume and not overwrite:
-                raise RunError(f"{out}: holds an unfinished run; pass --resume to continue it "
-                               "or choose another --out")
+                raise RunError(
+                    f"{out}: holds an unfinished run; pass --resume to continue it "
+                    "or choose another --out"
+                )
             if resume:
                 _check_resume(existing, plan, out)
             else:
@@ -379,8 +395,13 @@ def _consolidate(out: Path, tasks: list[ChunkTask]) -> pa.Table:
     return runs_tab
 
 
-def run_in_memory(loaded: LoadedScenario, runs: int, seed: int | None = None,
-                  engine: str = "kernel", chunk_size: int | None = None) -> tuple[pa.Table, pa.Table]:
+def run_in_memory(
+    loaded: LoadedScenario,
+    runs: int,
+    seed: int | None = None,
+    engine: str = "kernel",
+    chunk_size: int | None = None,
+) -> tuple[pa.Table, pa.Table]:
     """Run replicates without writing files; return (events table, runs table)."""
     sc = loaded.scenario
     world = dataclasses.replace(compile_world(sc), seed=sc.seed if seed is None else seed)

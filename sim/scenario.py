@@ -9,12 +9,21 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
+import types
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from sim import state as S
 
@@ -22,13 +31,16 @@ from sim import state as S
 class ScenarioError(ValueError):
     """An invalid scenario: carries the file, line, field path, expectation and finding."""
 
-    def __init__(
-        self, file: str, line: int | None, field: str, expected: str, found: str
-    ) -> None:
+    def __init__(self, file: str, line: int | None, field: str, expected: str, found: str) -> None:
         self.file, self.line, self.field = file, line, field
         self.expected, self.found = expected, found
         where = f"{file}:{line}" if line else file
-        super().__init__(f"{where}: field '{field}': expected {expected}; found {found}")
+        super().__init__(_one_line(f"{where}: field '{field}': expected {expected}; found {found}"))
+
+
+def _one_line(text: str) -> str:
+    """Escape newlines and other control characters so a message stays on one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _f(default: float, lo: float | None, hi: float | None, desc: str, units: str, source: str):
@@ -43,8 +55,29 @@ def _f(default: float, lo: float | None, hi: float | None, desc: str, units: str
     )
 
 
+def _plain_types(annotation: Any) -> set:
+    """Return the types a field annotation admits (``float | None`` -> {float})."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return set(typing.get_args(annotation)) - {type(None)}
+    return {annotation}
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_silent_conversions(cls, v: Any, info: ValidationInfo) -> Any:
+        """Refuse YAML booleans (yes/no/on/off) as numbers and numbers as dates.
+
+        pydantic would read ``discipline: yes`` as 1.0 and ``start: 0`` as 1970-01-01.
+        """
+        kinds = _plain_types(cls.model_fields[info.field_name].annotation)
+        if isinstance(v, bool) and kinds & {int, float}:
+            raise ValueError("a number, not true/false")
+        if isinstance(v, int | float) and not isinstance(v, bool) and dt.date in kinds:
+            raise ValueError("a date written YYYY-MM-DD, not a number")
+        return v
 
 
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -74,8 +107,9 @@ class Faction(_Strict):
     """One Iran-backed militia faction (S1, S2, S4; see docs/ODD.md for every parameter)."""
 
     name: str = Field(min_length=1, max_length=60)
-    base_rate: float = _f(0.03, 0.0, 5.0, "baseline attack intensity", "attacks/day",
-                          "calibrated to tallies T01-T17")
+    base_rate: float = _f(
+        0.03, 0.0, 5.0, "baseline attack intensity", "attacks/day", "calibrated to tallies T01-T17"
+    )
     stocks: WeaponValues = Field(
         default_factory=lambda: WeaponValues(rocket=20, ied=10, drone=0, small_arms=5),
         description="initial capability in attack loads (units: loads; source: S3, events.csv)",
@@ -92,22 +126,38 @@ class Faction(_Strict):
         dt.date(2021, 4, 14),
         description="first day drones can be used (source: events.csv 2021-04-14); null = start",
     )
-    discipline: float = _f(0.6, 0.0, 1.0, "obedience to directives, 1 = none of its own noise",
-                           "share", "S0, S2")
+    discipline: float = _f(
+        0.6, 0.0, 1.0, "obedience to directives, 1 = none of its own noise", "share", "S0, S2"
+    )
     fronts: tuple[str, ...] = Field(
         default=(), description="front groups that claim its attacks (S1, events.csv 2021-02-15)"
     )
-    front_share: float = _f(0.3, 0.0, 1.0, "share of attacks claimed through a front", "share",
-                            "S1, S2")
-    truce_compliance: float = _f(0.8, 0.0, 1.0, "probability of complying with a truce", "prob",
-                                 "events.csv 2020-10-10, 2020-11-17")
+    front_share: float = _f(
+        0.3, 0.0, 1.0, "share of attacks claimed through a front", "share", "S1, S2"
+    )
+    truce_compliance: float = _f(
+        0.8,
+        0.0,
+        1.0,
+        "probability of complying with a truce",
+        "prob",
+        "events.csv 2020-10-10, 2020-11-17",
+    )
     grievance_us: float = _f(0.0, 0.0, 20.0, "initial grievance against the US", "index", "S4")
-    grievance_state: float = _f(0.0, 0.0, 20.0, "initial grievance against the government",
-                                "index", "S2")
-    strength: float = _f(1.0, 0.0, 10.0, "armed and political weight (forces releases)",
-                         "index", "S4 (Green Zone standoff)")
-    election_loss: float = _f(0.0, 0.0, 20.0, "grievance added by an election loss", "index",
-                              "S0, S3 (Oct 2021 election)")
+    grievance_state: float = _f(
+        0.0, 0.0, 20.0, "initial grievance against the government", "index", "S2"
+    )
+    strength: float = _f(
+        1.0,
+        0.0,
+        10.0,
+        "armed and political weight (forces releases)",
+        "index",
+        "S4 (Green Zone standoff)",
+    )
+    election_loss: float = _f(
+        0.0, 0.0, 20.0, "grievance added by an election loss", "index", "S0, S3 (Oct 2021 election)"
+    )
     targets: TargetWeights = Field(default_factory=TargetWeights)
     weapons: WeaponValues = Field(
         default_factory=lambda: WeaponValues(rocket=1.0, ied=1.0, drone=1.0, small_arms=1.0),
@@ -126,20 +176,28 @@ class Agency(_Strict):
     """One Iranian agency: its name (one of the four of S1) and its leaning."""
 
     name: Literal["MOIS", "IRGC-QF", "Beit Rahbari", "SL Office"]
-    hawkishness: float = _f(0.0, -10.0, 10.0, "log-odds of an escalate directive", "log-odds",
-                            "S1 (MOIS urges calm; Khamenei's lines stir the pot)")
+    hawkishness: float = _f(
+        0.0,
+        -10.0,
+        10.0,
+        "log-odds of an escalate directive",
+        "log-odds",
+        "S1 (MOIS urges calm; Khamenei's lines stir the pot)",
+    )
     control: dict[str, float] = Field(
         default_factory=dict,
         description="faction name -> control strength in [0, 1] (S1: each agency controls "
         "dozens of factions)",
     )
 
-    @field_validator("control")
+    @field_validator("control", mode="before")
     @classmethod
-    def _control_range(cls, v: dict[str, float]) -> dict[str, float]:
+    def _control_range(cls, v: Any) -> Any:
+        if not isinstance(v, dict):
+            return v  # the type check names what was found
         for k, x in v.items():
             if not (isinstance(x, int | float) and 0.0 <= x <= 1.0) or isinstance(x, bool):
-                raise ValueError(f"control of '{k}' must be a number in [0, 1], got {x!r}")
+                raise ValueError(f"a number in [0, 1] as the control of {k!r}")
         return v
 
 
@@ -147,16 +205,32 @@ class IranParams(_Strict):
     """Iranian command: agencies, fragmentation after January 2020, appetite before talks."""
 
     agencies: tuple[Agency, ...] = Field(default=())
-    unified: bool = Field(False, description="one unified command (policy lever; S1 counterfactual)")
-    qf_control_after: float = _f(0.35, 0.0, 1.0, "IRGC-QF control factor after decapitation",
-                                 "share", "S1 (Qaani 'the weakest link')")
-    fragmentation_noise: float = _f(1.0, 0.0, 10.0, "extra discipline noise after decapitation",
-                                    "share", "S2 ('increasingly rogue groups')")
-    appetite: float = _f(1.0, 0.0, 10.0, "escalation log-odds added before negotiations",
-                         "log-odds", "S1, S3")
+    unified: bool = Field(
+        False, description="one unified command (policy lever; S1 counterfactual)"
+    )
+    qf_control_after: float = _f(
+        0.35,
+        0.0,
+        1.0,
+        "IRGC-QF control factor after decapitation",
+        "share",
+        "S1 (Qaani 'the weakest link')",
+    )
+    fragmentation_noise: float = _f(
+        1.0,
+        0.0,
+        10.0,
+        "extra discipline noise after decapitation",
+        "share",
+        "S2 ('increasingly rogue groups')",
+    )
+    appetite: float = _f(
+        1.0, 0.0, 10.0, "escalation log-odds added before negotiations", "log-odds", "S1, S3"
+    )
     appetite_lead_days: float = _f(45.0, 0.0, 365.0, "run-up to a negotiation round", "days", "S1")
-    directive_days: float = _f(14.0, 1.0, 365.0, "mean persistence of a directive", "days",
-                               "S1 (28 Feb -> 3 Mar 2021)")
+    directive_days: float = _f(
+        14.0, 1.0, 365.0, "mean persistence of a directive", "days", "S1 (28 Feb -> 3 Mar 2021)"
+    )
     revenge: float = _f(1.0, 0.0, 10.0, "escalation log-odds per unit revenge", "log-odds", "S4")
     revenge_tau: float = _f(60.0, 1.0, 3650.0, "decay of revenge after US strikes", "days", "S4")
     truce_calm: float = _f(1.5, 0.0, 10.0, "calm log-odds while a truce stands", "log-odds", "S1")
@@ -166,22 +240,32 @@ class MilitiaParams(_Strict):
     """Behaviour shared by all factions."""
 
     beta_grievance: float = _f(0.15, 0.0, 5.0, "log-intensity per unit grievance", "1/index", "S4")
-    beta_directive: float = _f(1.0, 0.0, 10.0, "log-intensity of a full escalate directive",
-                               "log-intensity", "S1")
-    beta_deterrence: float = _f(1.0, 0.0, 20.0, "log-intensity per unit expected retaliation",
-                                "1/index", "S3")
-    excitation_jump: float = _f(0.3, 0.0, 10.0, "excitation added by each own attack", "share",
-                                "Hawkes; tallies T09-T12")
+    beta_directive: float = _f(
+        1.0, 0.0, 10.0, "log-intensity of a full escalate directive", "log-intensity", "S1"
+    )
+    beta_deterrence: float = _f(
+        1.0, 0.0, 20.0, "log-intensity per unit expected retaliation", "1/index", "S3"
+    )
+    excitation_jump: float = _f(
+        0.3, 0.0, 10.0, "excitation added by each own attack", "share", "Hawkes; tallies T09-T12"
+    )
     excitation_tau: float = _f(14.0, 0.5, 365.0, "decay of excitation", "days", "events.csv")
     grievance_tau: float = _f(90.0, 1.0, 3650.0, "decay of grievance", "days", "S4")
-    noise: float = _f(0.5, 0.0, 5.0, "sd of a faction's own deviation at zero discipline",
-                      "log-intensity", "S0, S2")
+    noise: float = _f(
+        0.5,
+        0.0,
+        5.0,
+        "sd of a faction's own deviation at zero discipline",
+        "log-intensity",
+        "S0, S2",
+    )
     lethality: WeaponValues = Field(
         default_factory=lambda: WeaponValues(rocket=0.04, ied=0.03, drone=0.05, small_arms=0.7),
         description="probability an attack kills anyone, per weapon (T18, events.csv)",
     )
-    state_targeting: float = _f(0.5, 0.0, 10.0, "weight on state targets per unit state grievance",
-                                "1/index", "S0, S2")
+    state_targeting: float = _f(
+        0.5, 0.0, 10.0, "weight on state targets per unit state grievance", "1/index", "S0, S2"
+    )
 
     @field_validator("lethality")
     @classmethod
@@ -200,77 +284,174 @@ class USParams(_Strict):
 
     doctrine: Doctrine = Field("proportional", description="retaliation doctrine (lever; S3)")
     attribution: float = _f(0.5, 0.0, 1.0, "P(attributed) of an unclaimed attack", "prob", "S1")
-    attribution_front: float = _f(0.15, 0.0, 1.0, "P(attributed) of a front-claimed attack",
-                                  "prob", "S1, S2")
-    strike_rate: float = _f(0.01, 0.0, 10.0, "strike hazard per unit attributed blame",
-                            "1/blame", "events.csv US strikes")
-    red_line: float = _f(1.0, 0.0, 100.0, "US deaths in a day that cross the red line (0 = none)",
-                         "deaths", "events.csv 2019-12-27, 2020-03-11")
-    red_line_strike: float = _f(0.8, 0.0, 1.0, "P(strike) when the red line is crossed", "prob",
-                                "events.csv 2019-12-29, 2020-03-12")
-    cooldown_days: float = _f(45.0, 0.0, 3650.0, "days without a strike after one", "days",
-                              "events.csv (strikes >= 2 months apart)")
-    air_defence_rocket: float = _f(0.1, 0.0, 1.0, "share of rockets intercepted (C-RAM)", "share",
-                                   "events.csv 2021-06-06")
-    air_defence_drone: float = _f(0.4, 0.0, 1.0, "share of drones intercepted", "share",
-                                  "events.csv 2021-06-06, 2022-01-03")
-    posture: float = _f(1.0, 0.0, 1.0, "US presence (1 = bases and convoys, 0 = embassy only)",
-                        "share", "events.csv 2021-07-26")
-    degrade_infrastructure: float = _f(0.3, 0.0, 1.0, "stock share destroyed by an infrastructure "
-                                       "strike", "share", "events.csv 2020-03-12")
-    degrade_leadership: float = _f(0.4, 0.0, 1.0, "stock share destroyed by a leadership strike",
-                                   "share", "S3")
-    leadership_discipline_hit: float = _f(0.3, 0.0, 1.0, "discipline share lost by a leadership "
-                                          "strike", "share", "S2")
-    strike_grievance: float = _f(2.0, 0.0, 20.0, "grievance a strike adds to its target", "index",
-                                 "S4")
-    strike_grievance_allies: float = _f(0.5, 0.0, 20.0, "grievance a strike adds to other factions",
-                                        "index", "S4")
+    attribution_front: float = _f(
+        0.15, 0.0, 1.0, "P(attributed) of a front-claimed attack", "prob", "S1, S2"
+    )
+    strike_rate: float = _f(
+        0.01,
+        0.0,
+        10.0,
+        "strike hazard per unit attributed blame",
+        "1/blame",
+        "events.csv US strikes",
+    )
+    red_line: float = _f(
+        1.0,
+        0.0,
+        100.0,
+        "US deaths in a day that cross the red line (0 = none)",
+        "deaths",
+        "events.csv 2019-12-27, 2020-03-11",
+    )
+    red_line_strike: float = _f(
+        0.8,
+        0.0,
+        1.0,
+        "P(strike) when the red line is crossed",
+        "prob",
+        "events.csv 2019-12-29, 2020-03-12",
+    )
+    cooldown_days: float = _f(
+        45.0,
+        0.0,
+        3650.0,
+        "days without a strike after one",
+        "days",
+        "events.csv (strikes >= 2 months apart)",
+    )
+    air_defence_rocket: float = _f(
+        0.1, 0.0, 1.0, "share of rockets intercepted (C-RAM)", "share", "events.csv 2021-06-06"
+    )
+    air_defence_drone: float = _f(
+        0.4, 0.0, 1.0, "share of drones intercepted", "share", "events.csv 2021-06-06, 2022-01-03"
+    )
+    posture: float = _f(
+        1.0,
+        0.0,
+        1.0,
+        "US presence (1 = bases and convoys, 0 = embassy only)",
+        "share",
+        "events.csv 2021-07-26",
+    )
+    degrade_infrastructure: float = _f(
+        0.3,
+        0.0,
+        1.0,
+        "stock share destroyed by an infrastructure strike",
+        "share",
+        "events.csv 2020-03-12",
+    )
+    degrade_leadership: float = _f(
+        0.4, 0.0, 1.0, "stock share destroyed by a leadership strike", "share", "S3"
+    )
+    leadership_discipline_hit: float = _f(
+        0.3, 0.0, 1.0, "discipline share lost by a leadership strike", "share", "S2"
+    )
+    strike_grievance: float = _f(
+        2.0, 0.0, 20.0, "grievance a strike adds to its target", "index", "S4"
+    )
+    strike_grievance_allies: float = _f(
+        0.5, 0.0, 20.0, "grievance a strike adds to other factions", "index", "S4"
+    )
     credibility_jump: float = _f(0.5, 0.0, 10.0, "credibility added by a strike", "index", "S3")
     credibility_tau: float = _f(45.0, 1.0, 3650.0, "decay of credibility", "days", "S3")
-    threat_deterrence: float = _f(1.0, 0.0, 20.0, "deterrence while a coercive threat stands",
-                                  "index", "S4, events.csv 2020-09-20")
-    victim_share: float = _f(0.25, 0.0, 1.0, "P(deaths in an attack on US targets are US)", "prob",
-                             "T18")
+    threat_deterrence: float = _f(
+        1.0,
+        0.0,
+        20.0,
+        "deterrence while a coercive threat stands",
+        "index",
+        "S4, events.csv 2020-09-20",
+    )
+    victim_share: float = _f(
+        0.25, 0.0, 1.0, "P(deaths in an attack on US targets are US)", "prob", "T18"
+    )
     blame_tau: float = _f(14.0, 0.5, 365.0, "decay of attributed blame", "days", "events.csv")
 
 
 class PMParams(_Strict):
     """The prime minister: crackdowns, releases, legitimacy, mediation."""
 
-    crackdown: float = _f(0.0, 0.0, 1.0, "crackdown disposition at the start (0 = caretaker)",
-                          "prob/day", "S4 (Abdul-Mahdi caretaker until May 2020)")
+    crackdown: float = _f(
+        0.0,
+        0.0,
+        1.0,
+        "crackdown disposition at the start (0 = caretaker)",
+        "prob/day",
+        "S4 (Abdul-Mahdi caretaker until May 2020)",
+    )
     pressure_tau: float = _f(21.0, 0.5, 365.0, "decay of pressure from attacks", "days", "S4")
     release: float = _f(0.3, 0.0, 1.0, "release hazard scale", "prob/day", "S4, events.csv")
     legitimacy: float = _f(0.8, 0.0, 1.0, "initial legitimacy", "share", "S4")
-    legitimacy_loss: float = _f(0.15, 0.0, 1.0, "legitimacy lost by a forced release", "share",
-                                "S2")
-    backfire_grievance: float = _f(1.0, 0.0, 20.0, "state grievance added by a forced release",
-                                   "index", "S2 ('emboldened the militias')")
-    backfire_excitation: float = _f(0.5, 0.0, 10.0, "excitation added by a forced release",
-                                    "share", "S2")
-    arrest_grievance: float = _f(1.0, 0.0, 20.0, "state grievance added by an arrest", "index",
-                                 "S2, S4")
+    legitimacy_loss: float = _f(
+        0.15, 0.0, 1.0, "legitimacy lost by a forced release", "share", "S2"
+    )
+    backfire_grievance: float = _f(
+        1.0,
+        0.0,
+        20.0,
+        "state grievance added by a forced release",
+        "index",
+        "S2 ('emboldened the militias')",
+    )
+    backfire_excitation: float = _f(
+        0.5, 0.0, 10.0, "excitation added by a forced release", "share", "S2"
+    )
+    arrest_grievance: float = _f(
+        1.0, 0.0, 20.0, "state grievance added by an arrest", "index", "S2, S4"
+    )
     mediation: float = _f(0.02, 0.0, 1.0, "truce brokering hazard scale", "prob/day", "S1, S4")
-    air_defence_drone: float = _f(0.6, 0.0, 1.0, "share of drones on the PM intercepted", "share",
-                                  "events.csv 2021-11-07 (2 of 3 downed)")
+    air_defence_drone: float = _f(
+        0.6,
+        0.0,
+        1.0,
+        "share of drones on the PM intercepted",
+        "share",
+        "events.csv 2021-11-07 (2 of 3 downed)",
+    )
 
 
 class TruceParams(_Strict):
     """Truces: duration, suppression, leaks and breakdown."""
 
-    days: float = _f(60.0, 1.0, 3650.0, "duration of a brokered truce", "days",
-                     "events.csv 2020-10-10 -> 2020-11-17")
-    suppression: float = _f(0.95, 0.0, 1.0, "share of a complier's attacks suppressed", "share",
-                            "T16")
-    convoy_leak: float = _f(0.6, 0.0, 1.0, "share of suppression convoy IEDs escape", "share",
-                            "events.csv 2020-10-10 ('convoy IEDs continue')")
-    breakdown: float = _f(0.3, 0.0, 1.0, "P(truce collapses) per spoiler attack on US targets",
-                          "prob", "events.csv 2020-11-17")
+    days: float = _f(
+        60.0,
+        1.0,
+        3650.0,
+        "duration of a brokered truce",
+        "days",
+        "events.csv 2020-10-10 -> 2020-11-17",
+    )
+    suppression: float = _f(
+        0.95, 0.0, 1.0, "share of a complier's attacks suppressed", "share", "T16"
+    )
+    convoy_leak: float = _f(
+        0.6,
+        0.0,
+        1.0,
+        "share of suppression convoy IEDs escape",
+        "share",
+        "events.csv 2020-10-10 ('convoy IEDs continue')",
+    )
+    breakdown: float = _f(
+        0.3,
+        0.0,
+        1.0,
+        "P(truce collapses) per spoiler attack on US targets",
+        "prob",
+        "events.csv 2020-11-17",
+    )
 
 
 InjectKind = Literal[
-    "us_strike", "decapitation", "truce", "truce_end", "arrest", "threat", "election", "new_pm",
+    "us_strike",
+    "decapitation",
+    "truce",
+    "truce_end",
+    "arrest",
+    "threat",
+    "election",
+    "new_pm",
     "negotiation",
 ]
 
@@ -284,8 +465,9 @@ class Inject(_Strict):
     strike: Literal["proportional", "infrastructure", "leadership"] = "infrastructure"
     killed: int = Field(0, ge=0, le=10000, description="people killed by a forced US strike")
     days: int = Field(30, ge=1, le=3650, description="duration of a truce or threat")
-    compliance: float | None = Field(None, ge=0.0, le=1.0,
-                                     description="override every party's truce compliance")
+    compliance: float | None = Field(
+        None, ge=0.0, le=1.0, description="override every party's truce compliance"
+    )
     crackdown: float = Field(0.5, ge=0.0, le=1.0, description="crackdown disposition of a new PM")
     note: str = ""
     source: str = ""
@@ -366,22 +548,47 @@ class LoadedScenario:
 # --- YAML with line numbers and duplicate-key detection -----------------------------------------
 
 
-def _walk(node: yaml.Node, path: tuple, lines: dict, file: str) -> None:
+def _walk(
+    node: yaml.Node, path: tuple, lines: dict, file: str, loader: yaml.SafeLoader, visited: set[int]
+) -> None:
+    """Record the line of every field path under ``node``; refuse duplicate and complex keys.
+
+    A node reached again through a YAML alias is not walked twice (an alias bomb would take
+    exponential time, a recursive alias forever); its fields take the line of the alias.
+    """
     lines[path] = node.start_mark.line + 1
+    if id(node) in visited:
+        return
+    visited.add(id(node))
     if isinstance(node, yaml.MappingNode):
         seen: dict[Any, int] = {}
         for key_node, value_node in node.value:
+            line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise ScenarioError(
+                    file,
+                    line,
+                    _fmt(path) + " (a key)",
+                    "a plain key",
+                    "a list or mapping used as a key",
+                )
             key = key_node.value
             if key in seen:
                 raise ScenarioError(
-                    file, key_node.start_mark.line + 1, _fmt(path + (key,)),
-                    "each key once", f"a duplicate of the key on line {seen[key]}",
+                    file,
+                    line,
+                    _fmt(path + (key,)),
+                    "each key once",
+                    f"a duplicate of the key on line {seen[key]}",
                 )
-            seen[key] = key_node.start_mark.line + 1
-            _walk(value_node, path + (key,), lines, file)
+            seen[key] = line
+            if key_node.tag != "tag:yaml.org,2002:str" and key != "<<":
+                # the path as the validator will name it: `1:` is the int 1, `null:` is None
+                key = loader.construct_object(key_node)
+            _walk(value_node, path + (key,), lines, file, loader, visited)
     elif isinstance(node, yaml.SequenceNode):
         for i, child in enumerate(node.value):
-            _walk(child, path + (i,), lines, file)
+            _walk(child, path + (i,), lines, file, loader, visited)
 
 
 def _fmt(path: tuple) -> str:
@@ -407,6 +614,21 @@ def _describe(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+class _Loader(yaml.SafeLoader):
+    """SafeLoader whose impossible dates (2020-02-30) become errors with a line number."""
+
+    def construct_yaml_timestamp(self, node: yaml.Node) -> Any:  # noqa: D102
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"an impossible date {node.value!r} ({exc})", node.start_mark
+            ) from None
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+
+
 def parse_yaml(text: str, file: str) -> tuple[Any, dict]:
     """Parse YAML text; return the data and a map from field path to line number.
 
@@ -416,12 +638,12 @@ def parse_yaml(text: str, file: str) -> tuple[Any, dict]:
         On malformed YAML or a duplicate key.
     """
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _Loader(text)
         try:
             node = loader.get_single_node()
             lines: dict = {}
             if node is not None:
-                _walk(node, (), lines, file)
+                _walk(node, (), lines, file, loader, set())
                 data = loader.construct_document(node)
             else:
                 data = None
@@ -430,10 +652,19 @@ def parse_yaml(text: str, file: str) -> tuple[Any, dict]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        raise ScenarioError(file, line, "(document)", "well-formed YAML",
-                            f"{exc.problem or exc.context}") from None
+        raise ScenarioError(
+            file, line, "(document)", "well-formed YAML", f"{exc.problem or exc.context}"
+        ) from None
     except yaml.YAMLError as exc:
-        raise ScenarioError(file, None, "(document)", "well-formed YAML", str(exc)) from None
+        pos = getattr(exc, "position", None)  # a ReaderError (bad character) knows its offset
+        line = text.count("\n", 0, pos) + 1 if isinstance(pos, int) else None
+        raise ScenarioError(
+            file, line, "(document)", "well-formed YAML", str(exc).split("\n")[0]
+        ) from None
+    except RecursionError:
+        raise ScenarioError(
+            file, None, "(document)", "YAML nested a few hundred levels at most", "deeper nesting"
+        ) from None
     return data, lines
 
 
@@ -452,7 +683,8 @@ def _expected(err: dict) -> str:
         return "a finite number"
     if ctx.get("error"):
         return str(ctx["error"])
-    return err["msg"][0].lower() + err["msg"][1:]
+    msg = err["msg"].removeprefix("Input should be ")
+    return msg[0].lower() + msg[1:]
 
 
 def _check_references(sc: Scenario, lines: dict, file: str) -> None:
@@ -460,68 +692,117 @@ def _check_references(sc: Scenario, lines: dict, file: str) -> None:
     seen: set[str] = set()
     for i, n in enumerate(names):
         if n in seen:
-            raise ScenarioError(*_at(lines, ("factions", i, "name"), file),
-                                f"factions[{i}].name", "unique faction names",
-                                f"a second faction named {n!r}")
+            raise ScenarioError(
+                *_at(lines, ("factions", i, "name"), file),
+                f"factions[{i}].name",
+                "unique faction names",
+                f"a second faction named {n!r}",
+            )
         seen.add(n)
     if sc.end < sc.start:
-        raise ScenarioError(*_at(lines, ("end",), file), "end",
-                            f"a date on or after start ({sc.start})", str(sc.end))
+        raise ScenarioError(
+            *_at(lines, ("end",), file),
+            "end",
+            f"a date on or after start ({sc.start})",
+            str(sc.end),
+        )
     if sc.n_days > 366 * 50:
-        raise ScenarioError(*_at(lines, ("end",), file), "end",
-                            "a horizon of at most 50 years", f"{sc.n_days} days")
+        raise ScenarioError(
+            *_at(lines, ("end",), file), "end", "a horizon of at most 50 years", f"{sc.n_days} days"
+        )
     agency_names = [a.name for a in sc.iran.agencies]
     for i, a in enumerate(sc.iran.agencies):
         if a.name in agency_names[:i]:
-            raise ScenarioError(*_at(lines, ("iran", "agencies", i, "name"), file),
-                                f"iran.agencies[{i}].name", "each agency once",
-                                f"a second {a.name!r}")
+            raise ScenarioError(
+                *_at(lines, ("iran", "agencies", i, "name"), file),
+                f"iran.agencies[{i}].name",
+                "each agency once",
+                f"a second {a.name!r}",
+            )
         for fname in a.control:
             if fname not in seen:
-                raise ScenarioError(*_at(lines, ("iran", "agencies", i, "control", fname), file),
-                                    f"iran.agencies[{i}].control.{fname}",
-                                    f"a faction of the roster {names}", repr(fname))
+                raise ScenarioError(
+                    *_at(lines, ("iran", "agencies", i, "control", fname), file),
+                    f"iran.agencies[{i}].control.{fname}",
+                    f"a faction of the roster {names}",
+                    repr(fname),
+                )
     for i, inj in enumerate(sc.injects):
         p = ("injects", i)
         if not (sc.start <= inj.date <= sc.end):
-            raise ScenarioError(*_at(lines, p + ("date",), file), f"injects[{i}].date",
-                                f"a date within the horizon {sc.start}..{sc.end}", str(inj.date))
+            raise ScenarioError(
+                *_at(lines, p + ("date",), file),
+                f"injects[{i}].date",
+                f"a date within the horizon {sc.start}..{sc.end}",
+                str(inj.date),
+            )
         if inj.faction is not None and inj.faction not in seen:
-            raise ScenarioError(*_at(lines, p + ("faction",), file), f"injects[{i}].faction",
-                                f"a faction of the roster {names}", repr(inj.faction))
+            raise ScenarioError(
+                *_at(lines, p + ("faction",), file),
+                f"injects[{i}].faction",
+                f"a faction of the roster {names}",
+                repr(inj.faction),
+            )
         if inj.kind in ("us_strike", "arrest") and inj.faction is None:
-            raise ScenarioError(*_at(lines, p, file), f"injects[{i}].faction",
-                                f"a faction for a {inj.kind} inject", "none")
+            raise ScenarioError(
+                *_at(lines, p, file),
+                f"injects[{i}].faction",
+                f"a faction for a {inj.kind} inject",
+                "none",
+            )
     for i, f in enumerate(sc.factions):
-        if f.drones_from is not None and f.drones_from > sc.end + dt.timedelta(days=36500):
-            raise ScenarioError(*_at(lines, ("factions", i, "drones_from"), file),
-                                f"factions[{i}].drones_from", "a plausible date", str(f.drones_from))
+        if f.drones_from is not None and (f.drones_from - sc.end).days > 36500:
+            raise ScenarioError(
+                *_at(lines, ("factions", i, "drones_from"), file),
+                f"factions[{i}].drones_from",
+                "a plausible date",
+                str(f.drones_from),
+            )
     if sc.policy is not None:
         pol = sc.policy
         if not (sc.start <= pol.start <= sc.end):
-            raise ScenarioError(*_at(lines, ("policy", "start"), file), "policy.start",
-                                f"a date within the horizon {sc.start}..{sc.end}", str(pol.start))
-        sections = {"us": USParams, "pm": PMParams, "iran": IranParams,
-                    "militia": MilitiaParams, "truce": TruceParams}
+            raise ScenarioError(
+                *_at(lines, ("policy", "start"), file),
+                "policy.start",
+                f"a date within the horizon {sc.start}..{sc.end}",
+                str(pol.start),
+            )
+        sections = {
+            "us": USParams,
+            "pm": PMParams,
+            "iran": IranParams,
+            "militia": MilitiaParams,
+            "truce": TruceParams,
+        }
         for sec, model in sections.items():
             overrides = getattr(pol, sec)
             base = getattr(sc, sec)
             for key in overrides:
                 if key not in model.model_fields or key in ("agencies", "lethality"):
-                    raise ScenarioError(*_at(lines, ("policy", sec, key), file),
-                                        f"policy.{sec}.{key}",
-                                        f"a scalar parameter of '{sec}'", repr(key))
+                    raise ScenarioError(
+                        *_at(lines, ("policy", sec, key), file),
+                        f"policy.{sec}.{key}",
+                        f"a scalar parameter of '{sec}'",
+                        repr(key),
+                    )
             try:
                 model.model_validate({**base.model_dump(), **overrides})
             except ValidationError as exc:
                 err = exc.errors()[0]
                 loc = tuple(err["loc"])
-                raise ScenarioError(*_at(lines, ("policy", sec) + loc, file),
-                                    "policy." + _fmt((sec,) + loc), _expected(err),
-                                    _describe(err.get("input"))) from None
+                raise ScenarioError(
+                    *_at(lines, ("policy", sec) + loc, file),
+                    "policy." + _fmt((sec,) + loc),
+                    _expected(err),
+                    _describe(err.get("input")),
+                ) from None
     if sc.outcome_start is not None and not (sc.start <= sc.outcome_start <= sc.end):
-        raise ScenarioError(*_at(lines, ("outcome_start",), file), "outcome_start",
-                            f"a date within the horizon {sc.start}..{sc.end}", str(sc.outcome_start))
+        raise ScenarioError(
+            *_at(lines, ("outcome_start",), file),
+            "outcome_start",
+            f"a date within the horizon {sc.start}..{sc.end}",
+            str(sc.outcome_start),
+        )
 
 
 def _merge(base: Any, over: Any, base_lines: dict, over_lines: dict, prefix: tuple) -> Any:
@@ -544,16 +825,31 @@ def _read_text(p: Path) -> str:
     try:
         raw = p.read_bytes()
     except OSError as exc:
-        raise ScenarioError(str(p), None, "(file)", "a readable file",
-                            exc.strerror or str(exc)) from None
+        raise ScenarioError(
+            str(p), None, "(file)", "a readable file", exc.strerror or str(exc)
+        ) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ScenarioError(str(p), None, "(file)", "UTF-8 text",
-                            f"undecodable byte at offset {exc.start}") from None
+        raise ScenarioError(
+            str(p), None, "(file)", "UTF-8 text", f"undecodable byte at offset {exc.start}"
+        ) from None
     if "\x00" in text:
         raise ScenarioError(str(p), None, "(file)", "text", "binary data (NUL bytes)")
     return text
+
+
+def _read_referenced(path: Path, file: str, line: int | None, key: str) -> str:
+    """Read a file named by ``extends``/``calibration``; a missing one is the referrer's error."""
+    if not path.is_file():
+        raise ScenarioError(
+            file,
+            line,
+            key,
+            "a path (relative to this file) to a readable file",
+            f"{str(path)!r}, which does not exist or is not a file",
+        )
+    return _read_text(path)
 
 
 def _resolve(text: str, file: str, depth: int = 0) -> tuple[Any, dict, list[tuple[str, str]]]:
@@ -573,32 +869,40 @@ def _resolve(text: str, file: str, depth: int = 0) -> tuple[Any, dict, list[tupl
         if ref is None:
             continue
         if not isinstance(ref, str) or not ref.strip():
-            raise ScenarioError(file, raw_lines.get((key,)), key, "a relative file path",
-                                _describe(ref))
+            raise ScenarioError(
+                file, raw_lines.get((key,)), key, "a relative file path", _describe(ref)
+            )
         if depth > 8:
-            raise ScenarioError(file, raw_lines.get((key,)), key, "at most 8 nested files",
-                                "a deeper (or circular) chain")
+            raise ScenarioError(
+                file,
+                raw_lines.get((key,)),
+                key,
+                "at most 8 nested files",
+                "a deeper (or circular) chain",
+            )
     base_ref = data.pop("extends", None)
     cal_ref = data.pop("calibration", None)
     merged, merged_lines = data, lines
     if base_ref is not None:
         bpath = here / base_ref
-        btext = _read_text(bpath)
+        btext = _read_referenced(bpath, file, raw_lines.get(("extends",)), "extends")
         bdata, blines, btexts = _resolve(btext, str(bpath), depth + 1)
         if not isinstance(bdata, dict):
-            raise ScenarioError(str(bpath), 1, "(document)", "a mapping of scenario fields",
-                                type(bdata).__name__)
+            raise ScenarioError(
+                str(bpath), 1, "(document)", "a mapping of scenario fields", type(bdata).__name__
+            )
         merged_lines = dict(blines)
         merged = _merge(bdata, data, merged_lines, lines, ())
         texts += btexts
     if cal_ref is not None:
         cpath = here / cal_ref
-        ctext = _read_text(cpath)
+        ctext = _read_referenced(cpath, file, raw_lines.get(("calibration",)), "calibration")
         cdata, craw = parse_yaml(ctext, str(cpath))
         clines = {k: (str(cpath), v) for k, v in craw.items()}
         if not isinstance(cdata, dict):
-            raise ScenarioError(str(cpath), 1, "(document)", "a mapping of fitted parameters",
-                                type(cdata).__name__)
+            raise ScenarioError(
+                str(cpath), 1, "(document)", "a mapping of fitted parameters", type(cdata).__name__
+            )
         cdata = dict(cdata)
         cdata.pop("fit", None)  # provenance block of the calibration, not a parameter
         clines = {k: v for k, v in clines.items() if not (k and k[0] == "fit")}
@@ -613,12 +917,12 @@ def _resolve(text: str, file: str, depth: int = 0) -> tuple[Any, dict, list[tupl
 def _overlay_factions(data: dict, overlay: Any, file: str) -> dict:
     """Apply a calibration's per-faction values (a mapping name -> fields) onto the roster."""
     if not isinstance(overlay, dict):
-        raise ScenarioError(file, None, "factions", "a mapping of faction name to fields",
-                            type(overlay).__name__)
+        raise ScenarioError(
+            file, None, "factions", "a mapping of faction name to fields", type(overlay).__name__
+        )
     roster = data.get("factions")
     if not isinstance(roster, list):
-        raise ScenarioError(file, None, "factions", "a scenario with a faction roster",
-                            "no roster")
+        raise ScenarioError(file, None, "factions", "a scenario with a faction roster", "no roster")
     names = [f.get("name") if isinstance(f, dict) else None for f in roster]
     out = []
     for f in roster:
@@ -628,8 +932,9 @@ def _overlay_factions(data: dict, overlay: Any, file: str) -> dict:
         out.append(f)
     for name in overlay:
         if name not in names:
-            raise ScenarioError(file, None, f"factions.{name}", f"a faction of the roster {names}",
-                                repr(name))
+            raise ScenarioError(
+                file, None, f"factions.{name}", f"a faction of the roster {names}", repr(name)
+            )
     data = dict(data)
     data["factions"] = out
     return data
@@ -643,16 +948,22 @@ def _validate(data: Any, lines: dict, file: str) -> Scenario:
         return file, None
 
     if not isinstance(data, dict):
-        raise ScenarioError(file, None, "(document)", "a mapping of scenario fields",
-                            type(data).__name__ if data is not None else "an empty document")
+        raise ScenarioError(
+            file,
+            None,
+            "(document)",
+            "a mapping of scenario fields",
+            type(data).__name__ if data is not None else "an empty document",
+        )
     try:
         sc = Scenario.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = tuple(err["loc"])
         f, line = where(loc)
-        raise ScenarioError(f, line, _fmt(loc), _expected(err),
-                            _describe(err.get("input"))) from None
+        raise ScenarioError(
+            f, line, _fmt(loc), _expected(err), _describe(err.get("input"))
+        ) from None
     _check_references(sc, lines, file)
     return sc
 

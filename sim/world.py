@@ -51,8 +51,9 @@ class World:
         return list(self.faction_names) + list(S.AGENCIES) + ["US", "PM"]
 
 
-def _global_vector(us: USParams, mil: MilitiaParams, ir: IranParams, pm: PMParams,
-                   tr: TruceParams) -> np.ndarray:
+def _global_vector(
+    us: USParams, mil: MilitiaParams, ir: IranParams, pm: PMParams, tr: TruceParams
+) -> np.ndarray:
     g = np.zeros(S.N_G)
     values = {
         "us_doctrine": S.DOCTRINES.index(us.doctrine),
@@ -197,16 +198,18 @@ def compile_world(sc: Scenario) -> World:
         day = (inj.date - sc.start).days
         if inj.kind in drop and day >= switch_day:
             continue
-        rows.append([
-            day,
-            S.INJECT_KINDS.index(inj.kind),
-            index[inj.faction] if inj.faction is not None else -1,
-            S.STRIKE_TYPES.index(inj.strike),
-            inj.killed,
-            inj.days,
-            inj.compliance if inj.compliance is not None else -1.0,
-            inj.crackdown,
-        ])
+        rows.append(
+            [
+                day,
+                S.INJECT_KINDS.index(inj.kind),
+                index[inj.faction] if inj.faction is not None else -1,
+                S.STRIKE_TYPES.index(inj.strike),
+                inj.killed,
+                inj.days,
+                inj.compliance if inj.compliance is not None else -1.0,
+                inj.crackdown,
+            ]
+        )
     injects = np.array(rows, dtype=np.float64).reshape(-1, N_JCOLS)
     order = np.argsort(injects[:, J_DAY], kind="stable")
     injects = np.ascontiguousarray(injects[order])

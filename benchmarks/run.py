@@ -1,0 +1,577 @@
+"""escsim benchmark: Mesa vs kernel vs floor, compile, end-to-end runs, startup and scaling.
+
+Usage::
+
+    uv run python benchmarks/run.py            # full benchmark, writes benchmarks/results.json
+    uv run python benchmarks/run.py --quick    # smoke run with tiny sizes (writes only with --out)
+
+Every figure is measured in this run on this machine; ``benchmarks/README.md`` defines each one.
+Targets from the kernel issue are printed next to the measured values (PASS/MISS); nothing here
+asserts on speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+import floor  # noqa: E402
+import hotspots  # noqa: E402
+import numba  # noqa: E402
+import numpy as np  # noqa: E402
+import pyarrow as pa  # noqa: E402
+import scaling  # noqa: E402
+import startup  # noqa: E402
+
+from sim import __version__  # noqa: E402
+from sim import state as S  # noqa: E402, N812
+from sim.events import records_to_table  # noqa: E402
+from sim.kernel import run_kernel, simulate_batch  # noqa: E402
+from sim.model import run_mesa  # noqa: E402
+from sim.runner import run_scenario, write_text_atomic  # noqa: E402
+from sim.scenario import load_scenario  # noqa: E402
+from sim.world import World, compile_world  # noqa: E402
+
+SCENARIO = "scenarios/historical.yaml"
+DECISIONS = {v: k[2:].lower() for k, v in vars(S).items() if k.startswith("R_")}
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Sizes of one benchmark mode."""
+
+    kernel_reps: int
+    repeats: int
+    mesa_reps: int
+    count_reps: int
+    e2e_runs: int
+    cli_runs: int
+    cli_repeats: int
+    cli_warmup: int
+    cli_launchers: tuple[str, ...]
+    thread_reps: int
+    profile_runs: int
+    profile_chunk: int
+    micro_n: int
+    scale_reps: tuple[int, ...]
+    scale_years: tuple[int, ...]
+    scale_factions: tuple[int, ...]
+    horizon_reps: int
+    faction_reps: int
+
+
+FULL = Config(
+    kernel_reps=10_000,
+    repeats=3,
+    mesa_reps=5,
+    count_reps=5,
+    e2e_runs=10_000,
+    cli_runs=10,
+    cli_repeats=3,
+    cli_warmup=1,
+    cli_launchers=("uv", "venv"),
+    thread_reps=5_000,
+    profile_runs=10_000,
+    profile_chunk=1_000,
+    micro_n=5_000_000,
+    scale_reps=(1_000, 10_000, 100_000),
+    scale_years=(1, 2, 5),
+    scale_factions=(5, 20, 100),
+    horizon_reps=10_000,
+    faction_reps=2_000,
+)
+QUICK = Config(
+    kernel_reps=300,
+    repeats=1,
+    mesa_reps=1,
+    count_reps=1,
+    e2e_runs=300,
+    cli_runs=2,
+    cli_repeats=1,
+    cli_warmup=0,
+    cli_launchers=("venv",),
+    thread_reps=200,
+    profile_runs=300,
+    profile_chunk=100,
+    micro_n=200_000,
+    scale_reps=(100, 300),
+    scale_years=(1,),
+    scale_factions=(5, 10),
+    horizon_reps=100,
+    faction_reps=100,
+)
+
+TARGETS = (
+    ("ratio", ">=", 300.0, "kernel >= 300x faster per replicate than Mesa"),
+    ("run_10000_seconds", "<=", 2.0, "10,000 historical replicates written, warm cache"),
+    ("kernel_over_floor", "<=", 10.0, "kernel within 10x of the floor"),
+    ("cli_10_runs_seconds", "<=", 2.0, "warm-cache `escsim run` of 10 replicates end to end"),
+)
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def timed(fn, repeats: int) -> tuple[float, list[float]]:
+    """Call ``fn()`` ``repeats`` times; return the median and all wall times in seconds."""
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), times
+
+
+def default_cap(world: World) -> int:
+    """Return the per-replicate event capacity ``sim.kernel.run_kernel`` starts with."""
+    return max(64, world.n_days * (world.n_factions + 2) // 4)
+
+
+def machine_info() -> dict:
+    """Return the machine, interpreter and library facts the figures depend on."""
+    cpu = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpu_model": cpu,
+        "logical_cores": os.cpu_count(),
+        "usable_cores": len(os.sched_getaffinity(0)),
+        "numba_threads": numba.get_num_threads(),
+        "numba_threading_layer": None,
+        "python": platform.python_version(),
+        "numba": numba.__version__,
+        "numpy": np.__version__,
+        "pyarrow": pa.__version__,
+        "escsim": __version__,
+        "platform": platform.platform(),
+        "loadavg_start": list(os.getloadavg()),
+    }
+
+
+def run_probe(args: list[str], env: dict[str, str] | None = None) -> dict:
+    """Run ``benchmarks/probes.py`` in a fresh interpreter; return its JSON result."""
+    proc = subprocess.run(
+        [sys.executable, str(HERE / "probes.py"), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"probe {args[0]} failed: {proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# --- measurements ----------------------------------------------------------------------------
+
+
+def measure_compile() -> dict:
+    """Time the kernel's first call in fresh processes: empty numba cache, then the same cache."""
+    with tempfile.TemporaryDirectory(prefix="escsim-bench-numba-") as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        cold = run_probe(["compile", SCENARIO], env)
+        cached = run_probe(["compile", SCENARIO], env)
+    return {"cold": cold, "cached": cached}
+
+
+def measure_engines(world: World, cfg: Config) -> dict:
+    """Time Mesa and the kernel side by side; count draws; check the engines agree."""
+    t0 = time.perf_counter()
+    run_kernel(world, 0, 2)
+    warm = time.perf_counter() - t0
+    # Mesa with every draw counted (also warms its jitted rules); then Mesa timed plainly
+    draw_counts, mesa_records = floor.count_model_draws(world, 0, cfg.count_reps)
+    k_records, _ = run_kernel(world, 0, cfg.count_reps)
+    identical = bool(
+        mesa_records.shape == k_records.shape and np.array_equal(mesa_records, k_records)
+    )
+    mesa_s, mesa_samples = timed(lambda: run_mesa(world, 0, cfg.mesa_reps), 1)
+    n = cfg.kernel_reps
+    holder: dict = {}
+
+    def kernel_call() -> None:
+        holder["records"], holder["reps"] = run_kernel(world, 0, n)
+
+    kern_s, kern_samples = timed(kernel_call, cfg.repeats)
+    records, reps = holder["records"], holder["reps"]
+    cap = default_cap(world)
+    args = (
+        world.seed,
+        0,
+        n,
+        world.n_days,
+        world.g_before,
+        world.g_after,
+        world.switch_day,
+        world.fp,
+        world.control,
+        world.ap,
+        world.injects,
+        world.negotiation_days,
+    )
+    batch_s, batch_samples = timed(lambda: simulate_batch(*args, cap), cfg.repeats)
+    _, counts = simulate_batch(*args, cap)
+    tight_cap = int(counts.max()) + 16
+    tight_s, _ = timed(lambda: simulate_batch(*args, tight_cap), cfg.repeats)
+    return {
+        "warmup_seconds": warm,
+        "mesa_replicates": cfg.mesa_reps,
+        "mesa_seconds": mesa_s,
+        "kernel_replicates": n,
+        "kernel_seconds": kern_s,
+        "kernel_samples": kern_samples,
+        "batch_seconds": batch_s,
+        "batch_samples": batch_samples,
+        "cap": cap,
+        "tight_cap": tight_cap,
+        "batch_tight_cap_seconds": tight_s,
+        "events_per_replicate": records.shape[0] / n,
+        "max_events_per_replicate": int(counts.max()),
+        "mesa_kernel_identical": identical,
+        "count_replicates": cfg.count_reps,
+        "draw_counts": draw_counts,
+        "draws_by_decision_per_replicate": {
+            DECISIONS.get(k, str(k)): v / cfg.count_reps for k, v in sorted(draw_counts.items())
+        },
+        "mesa_count_records": mesa_records,
+        "records": records,
+        "reps": reps,
+        "batch_args": args,
+    }
+
+
+def measure_floor(world: World, eng: dict, cfg: Config) -> dict:
+    """Calibrate the floor on the model's counts, then time it against the kernel's batch."""
+    n_count = eng["count_replicates"]
+    draws_per_rep = {k: v / n_count for k, v in eng["draw_counts"].items()}
+    recs = eng["records"]
+    n = eng["kernel_replicates"]
+    kinds = Counter(recs[:, S.E_KIND].tolist())
+    events_per_rep = {k: v / n for k, v in kinds.items()}
+    forced = recs[(recs[:, S.E_KIND] == S.K_US_STRIKE) & (recs[:, S.E_FORCED] == 1)].shape[0] / n
+    rates = floor.rates_from_counts(
+        draws_per_rep,
+        events_per_rep,
+        forced,
+        world.n_days,
+        world.n_factions,
+        world.injects.shape[0],
+    )
+    cap = eng["cap"]
+    fargs = (world.seed, 0, n, world.n_days, world.n_factions, world.injects, rates, cap)
+    floor.floor_batch(world.seed, 0, 2, world.n_days, world.n_factions, world.injects, rates, cap)
+    holder: dict = {}
+
+    def call() -> None:
+        holder["out"] = floor.floor_batch(*fargs)
+
+    secs, samples = timed(call, cfg.repeats)
+    _, counts, draws, _ = holder["out"]
+    return {
+        "rates": dict(zip(floor.RATE_NAMES, rates.tolist(), strict=True)),
+        "seconds": secs,
+        "samples": samples,
+        "draws_per_replicate": float(draws.mean()),
+        "model_draws_per_replicate": float(sum(draws_per_rep.values())),
+        "events_per_replicate": float(counts.mean()),
+        "model_events_per_replicate": eng["events_per_replicate"],
+    }
+
+
+def measure_threads(eng: dict, cfg: Config) -> dict:
+    """Time the kernel's batch on one thread and on all threads (same replicates)."""
+    args = eng["batch_args"]
+    n = cfg.thread_reps
+    args_n = (args[0], args[1], n) + args[3:]
+    full = numba.get_num_threads()
+    all_threads, _ = timed(lambda: simulate_batch(*args_n, eng["cap"]), 1)
+    try:
+        numba.set_num_threads(1)
+        single, _ = timed(lambda: simulate_batch(*args_n, eng["cap"]), 1)
+    finally:
+        numba.set_num_threads(full)
+    return {
+        "replicates": n,
+        "threads": full,
+        "all_threads_seconds": all_threads,
+        "one_thread_seconds": single,
+        "speedup": single / all_threads if all_threads > 0 else float("nan"),
+        "threading_layer": numba.threading_layer(),
+    }
+
+
+def measure_run_scenario(loaded, runs: int, repeats: int) -> dict:
+    """Time ``run_scenario`` writing ``runs`` replicates into fresh temp dirs (warm, in process)."""
+    with tempfile.TemporaryDirectory(prefix="escsim-bench-run-") as tmp:
+        run_scenario(loaded, Path(tmp) / "warm", 10, argv=["benchmark"])
+        k = iter(range(repeats))
+        secs, samples = timed(
+            lambda: run_scenario(loaded, Path(tmp) / f"r{next(k)}", runs, argv=["benchmark"]),
+            repeats,
+        )
+    return {"replicates": runs, "seconds": secs, "samples": samples}
+
+
+# --- report ----------------------------------------------------------------------------------
+
+
+def check_targets(results: dict) -> list[dict]:
+    """Return each target with the measured value and PASS or MISS."""
+    rows = []
+    for key, op, bound, text in TARGETS:
+        v = results.get(key)
+        ok = v is not None and (v >= bound if op == ">=" else v <= bound)
+        rows.append(
+            {
+                "key": key,
+                "target": f"{op} {bound:g}",
+                "measured": v,
+                "status": "PASS" if ok else "MISS",
+                "what": text,
+            }
+        )
+    return rows
+
+
+def print_report(res: dict) -> None:
+    """Print the headline figures, the targets, the profile and the scaling table."""
+
+    def line(name: str, value, unit: str = "") -> None:
+        if isinstance(value, float):
+            value = f"{value:,.4g}"
+        print(f"  {name:<38} {value!s:>14} {unit}")
+
+    m = res["machine"]
+    print(
+        f"escsim benchmark ({res['mode']}) on {m['cpu_model']}, {m['usable_cores']} cores, "
+        f"{m['numba_threads']} numba threads; load avg {m['loadavg_start'][0]:.2f} at start, "
+        f"{m['loadavg_end'][0]:.2f} at end"
+    )
+    print("\nheadline")
+    for key, unit in (
+        ("mesa_seconds_per_replicate", "s"),
+        ("kernel_seconds_per_replicate", "s"),
+        ("ratio", "x"),
+        ("kernel_replicates_per_second", "runs/s"),
+        ("ns_per_agent_day", "ns (wall, all cores)"),
+        ("floor_seconds_per_replicate", "s"),
+        ("kernel_over_floor", "x (batch vs floor)"),
+        ("compile_seconds_cold", "s"),
+        ("compile_seconds_cached", "s"),
+        ("run_10000_seconds", "s (in process)"),
+        ("run_10000_seconds_fresh_process", "s (new process, warm disk cache)"),
+        ("cli_10_runs_seconds", "s (uv run escsim run)"),
+        ("escsim_version_seconds", "s (uv run escsim --version)"),
+        ("peak_rss_mb", "MiB (process running run_scenario)"),
+    ):
+        line(key, res[key], unit)
+    print("\ntargets")
+    for t in res["targets"]:
+        v = t["measured"]
+        print(
+            f"  {t['status']:<5} {t['key']:<24} {v if v is None else f'{v:,.4g}':>10} "
+            f"target {t['target']:<8} {t['what']}"
+        )
+    d = res["details"]
+    print(
+        "\nwhere a results run's time goes "
+        f"({d['pipeline']['replicates']} replicates, chunks of {d['pipeline']['chunk']})"
+    )
+    for k in (
+        "simulate",
+        "records_to_table",
+        "runs_table",
+        "write_events",
+        "write_runs",
+        "consolidate",
+        "git_commit",
+        "versions",
+        "total",
+    ):
+        line(k, d["pipeline"][k], "s")
+    print("\nkernel primitives (single thread, ns per call)")
+    for k, v in d["micro_ns"].items():
+        line(k, v, "ns")
+    acc = d["accounting"]
+    print("\nestimated single-thread time of one replicate by component")
+    for k, v in acc.items():
+        line(k, v, "" if k == "accounted_share" else "ns")
+    print("\nscaling (kernel only, all cores)")
+    print(
+        f"  {'axis':<11}{'value':>8}{'reps':>9}{'days':>7}{'factions':>9}{'seconds':>10}"
+        f"{'ms/rep':>10}{'ns/agent-day':>14}"
+    )
+    for r in res["scaling"]:
+        print(
+            f"  {r['axis']:<11}{r['value']:>8}{r['replicates']:>9}{r['days']:>7}"
+            f"{r['factions']:>9}{r['seconds']:>10.3f}{1e3 * r['seconds_per_replicate']:>10.4f}"
+            f"{r['ns_per_agent_day']:>14.2f}"
+        )
+
+
+def _jsonable(x):
+    """Convert numpy scalars and tuples for ``json.dumps``."""
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.generic):
+        return x.item()
+    return x
+
+
+def run_benchmark(cfg: Config, mode: str) -> dict:
+    """Run every measurement of one mode and return the results dictionary."""
+    t_start = time.perf_counter()
+    machine = machine_info()
+    compile_ = measure_compile()
+    loaded = load_scenario(ROOT / SCENARIO)
+    world = compile_world(loaded.scenario)
+    # warm this process and numba's default disk cache before any warm-cache figure
+    run_scenario_warm = measure_run_scenario(loaded, min(cfg.e2e_runs, 100), 1)
+    with tempfile.TemporaryDirectory(prefix="escsim-bench-e2e-") as tmp:
+        e2e = run_probe(["e2e", SCENARIO, str(cfg.e2e_runs), str(Path(tmp) / "out")])
+    cli = startup.cli_timings(
+        SCENARIO, cfg.cli_runs, cfg.cli_repeats, cfg.cli_launchers, cfg.cli_warmup
+    )
+    imports = {
+        "cli": startup.import_costs(("sim.cli",)),
+        "run_path": startup.import_costs(("sim.cli", "sim.runner", "sim.kernel")),
+    }
+    eng = measure_engines(world, cfg)
+    flo = measure_floor(world, eng, cfg)
+    threads = measure_threads(eng, cfg)
+    machine["numba_threading_layer"] = threads["threading_layer"]
+    e2e_in = measure_run_scenario(loaded, cfg.e2e_runs, cfg.repeats)
+    t0 = time.perf_counter()
+    table = records_to_table(world, eng["records"], eng["reps"])
+    t_table = time.perf_counter() - t0
+    pipeline = hotspots.pipeline_profile(world, cfg.profile_runs, cfg.profile_chunk)
+    pipeline.update({"replicates": cfg.profile_runs, "chunk": cfg.profile_chunk})
+    pq_variants = hotspots.parquet_variants(table)
+    del table
+    micro = hotspots.micro_costs(cfg.micro_n)
+    n_days, nf = world.n_days, world.n_factions
+    agents = scaling.n_agents(world)
+    acc = hotspots.accounting(
+        micro,
+        flo["model_draws_per_replicate"],
+        eng["events_per_replicate"],
+        n_days,
+        nf,
+        threads["one_thread_seconds"] * 1e9 / threads["replicates"],
+    )
+    scale = scaling.scaling_table(
+        loaded.scenario,
+        cfg.scale_reps,
+        cfg.scale_years,
+        cfg.scale_factions,
+        cfg.horizon_reps,
+        cfg.faction_reps,
+    )
+    n = eng["kernel_replicates"]
+    mesa_per = eng["mesa_seconds"] / eng["mesa_replicates"]
+    kern_per = eng["kernel_seconds"] / n
+    cli_key = "uv" if "run_uv_seconds" in cli else "venv"
+    machine["loadavg_end"] = list(os.getloadavg())
+    res = {
+        "mode": mode,
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "scenario": SCENARIO,
+        "machine": machine,
+        "agents": agents,
+        "days": n_days,
+        "factions": nf,
+        "mesa_seconds_per_replicate": mesa_per,
+        "kernel_seconds_per_replicate": kern_per,
+        "ratio": mesa_per / kern_per,
+        "kernel_replicates_per_second": n / eng["kernel_seconds"],
+        "ns_per_agent_day": eng["kernel_seconds"] * 1e9 / (n * n_days * agents),
+        "core_ns_per_agent_day": eng["kernel_seconds"]
+        * 1e9
+        * machine["numba_threads"]
+        / (n * n_days * agents),
+        "floor_seconds_per_replicate": flo["seconds"] / n,
+        "kernel_over_floor": eng["batch_seconds"] / flo["seconds"],
+        "compile_seconds_cold": compile_["cold"]["kernel_first_call_seconds"],
+        "compile_seconds_cached": compile_["cached"]["kernel_first_call_seconds"],
+        "run_10000_seconds": e2e_in["seconds"],
+        "run_10000_seconds_fresh_process": e2e["run_scenario_seconds"],
+        "cli_10_runs_seconds": cli[f"run_{cli_key}_seconds"],
+        "escsim_version_seconds": cli[f"version_{cli_key}_seconds"],
+        "peak_rss_mb": e2e["peak_rss_mb"],
+        "peak_rss_mb_benchmark_process": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        / 1024.0,
+        "mesa_kernel_identical": eng["mesa_kernel_identical"],
+        "details": {
+            "config": dataclasses.asdict(cfg),
+            "engines": {
+                k: v
+                for k, v in eng.items()
+                if k not in ("records", "reps", "batch_args", "mesa_count_records", "draw_counts")
+            },
+            "floor": flo,
+            "threads": threads,
+            "compile": compile_,
+            "run_scenario_in_process": e2e_in,
+            "run_scenario_first_small": run_scenario_warm,
+            "run_scenario_fresh_process": e2e,
+            "cli": cli,
+            "imports": imports,
+            "records_to_table_seconds": t_table,
+            "pipeline": pipeline,
+            "parquet_variants": pq_variants,
+            "micro_ns": micro,
+            "accounting": acc,
+        },
+        "scaling": scale,
+    }
+    res["targets"] = check_targets(res)
+    res["benchmark_seconds"] = time.perf_counter() - t_start
+    return _jsonable(res)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments, run the benchmark, print the report and write the JSON."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test, not figures")
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="JSON output (default benchmarks/results.json; none in --quick mode)",
+    )
+    args = ap.parse_args(argv)
+    mode = "quick" if args.quick else "full"
+    res = run_benchmark(QUICK if args.quick else FULL, mode)
+    print_report(res)
+    out = args.out if args.out is not None else (None if args.quick else HERE / "results.json")
+    if out is not None:
+        write_text_atomic(json.dumps(res, indent=2) + "\n", out)
+        print(f"\nwrote {out} (benchmark took {res['benchmark_seconds']:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,131 @@
+"""One-page PDF brief of a comparison: the table and the key plots, for a workshop handout.
+
+The page (A4 landscape) holds a title with the run's provenance, the comparison table (each
+scenario's median and 90% interval, paired differences against the base with bootstrap
+intervals), the scenarios' monthly attacks from the policy start (median and 50% band), the
+worst-month exceedance curves, and the definitions. It is drawn from saved results only.
+"""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from sim.compare import DEFINITIONS, Comparison, difference_matrix, level_matrix
+from sim.plots import RunData, colour, draw_overlay, exceedance
+
+A4_LANDSCAPE = (11.69, 8.27)
+
+
+def brief_table_rows(comp: Comparison) -> tuple[list[str], list[list[str]]]:
+    """Return the header and rows of the brief's table (levels, then differences vs base)."""
+    head = ["outcome", *comp.names] + [f"{n} - {comp.base}" for n in comp.names[1:]]
+    levels = level_matrix(comp)
+    diffs = difference_matrix(comp)
+    rows = [lv + df[1:] for lv, df in zip(levels, diffs, strict=True)]
+    return head, rows
+
+
+def fig_brief(comp: Comparison, meta: dict, runs: Sequence[RunData]) -> Figure:
+    """Build the one-page brief as a single figure.
+
+    Parameters
+    ----------
+    comp : Comparison
+        The comparison statistics.
+    meta : dict
+        The comparison metadata (``comparison.json``).
+    runs : sequence of RunData
+        The scenarios' loaded results, in comparison order.
+
+    Returns
+    -------
+    Figure
+        An A4 landscape page: title, table, two plots, definitions.
+    """
+    fig = Figure(figsize=A4_LANDSCAPE)
+    names = " vs ".join(comp.names)
+    fig.text(0.03, 0.965, f"escsim brief: {names}", fontsize=16, fontweight="bold", va="top",
+             gid="brief-title")
+    fig.text(0.03, 0.925,
+             f"{meta['runs']:,} paired replicates per scenario (seed {meta['seed']}, engine "
+             f"{meta['engine']}); outcomes counted {meta['outcome_from']} to {meta['end']}; "
+             f"histories identical before {meta['outcome_from']}.",
+             fontsize=9.5, va="top")
+    head, rows = brief_table_rows(comp)
+    ax_t = fig.add_axes((0.03, 0.50, 0.94, 0.40))
+    ax_t.axis("off")
+    n_cols = len(head)
+    first = 0.24 if n_cols <= 4 else 0.17
+    widths = [first] + [(1.0 - first) / (n_cols - 1)] * (n_cols - 1)
+    tab = ax_t.table(cellText=rows, colLabels=head, colWidths=widths, loc="upper center",
+                     cellLoc="center", colLoc="center")
+    tab.auto_set_font_size(False)
+    size = 9 if n_cols <= 4 else (7.5 if n_cols <= 7 else 6)
+    tab.set_fontsize(size)
+    tab.scale(1.0, 1.45)
+    for (r, c), cell in tab.get_celld().items():
+        cell.set_edgecolor("0.75")
+        if r == 0:
+            cell.set_text_props(fontweight="bold", wrap=True)
+            cell.set_facecolor("0.92")
+            if 1 <= c <= len(comp.names):
+                cell.get_text().set_color(colour(c - 1))
+            elif c > len(comp.names):
+                cell.get_text().set_color(colour(c - len(comp.names)))
+        if c == 0:
+            cell.set_text_props(ha="left")
+            cell.PAD = 0.02
+    tab.set_gid("brief-table")
+    ax_f = fig.add_axes((0.07, 0.14, 0.50, 0.30))
+    draw_overlay(ax_f, runs)
+    ax_f.set_title("Attacks on US targets per month from the policy start (median, 50% band)",
+                   fontsize=9.5, loc="left")
+    ax_f.legend(fontsize=8, loc="upper right")
+    ax_p = fig.add_axes((0.65, 0.14, 0.32, 0.30))
+    _worst_month(ax_p, runs)
+    for ax in (ax_f, ax_p):
+        ax.tick_params(labelsize=8)
+        ax.xaxis.label.set_size(9)
+        ax.yaxis.label.set_size(9)
+        ax.grid(alpha=0.3)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+    note = "\n".join(textwrap.wrap("Definitions: " + DEFINITIONS, 190))
+    fig.text(0.03, 0.015, note, fontsize=7, va="bottom", gid="brief-definitions")
+    return fig
+
+
+def _worst_month(ax, runs: Sequence[RunData]) -> None:
+    """Draw P(worst month of the window > x) per scenario on ``ax``."""
+    top = 1
+    for run in runs:
+        m = run.monthly[:, run.outcome_months]
+        if m.size:
+            top = max(top, int(m.max()))
+    xs = np.arange(0, top + 1)
+    for i, run in enumerate(runs):
+        m = run.monthly[:, run.outcome_months]
+        worst = m.max(axis=1) if m.size else np.array([])
+        ax.step(xs, exceedance(worst, xs), where="post", color=colour(i), label=run.name,
+                linewidth=2)
+    ax.set_ylim(0, 1.02)
+    ax.set_title("Worst month of the window: P(attacks on US targets > x)", fontsize=9.5,
+                 loc="left")
+    ax.set_xlabel("x: attacks in the worst month")
+    ax.set_ylabel("probability")
+
+
+def write_brief(comp: Comparison, meta: dict, runs: Sequence[RunData], path: Path) -> Path:
+    """Write the one-page brief to ``path`` (PDF, atomically) and return the path."""
+    path = Path(path)
+    fig = fig_brief(comp, meta, runs)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fig.savefig(tmp, format="pdf")
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,662 @@
+"""Workshop figures drawn from saved results; this module never runs the model.
+
+Every figure is a ``matplotlib.figure.Figure`` built without pyplot (no global state, Agg canvas
+only) and is returned to the caller, so tests can inspect its axes, labels, annotations and
+series; ``save_figure`` writes it as PNG, SVG and PDF. Colours are the Okabe-Ito palette (safe
+for the common colour-vision deficiencies; Okabe and Ito 2008, "Color Universal Design"), type
+is large and lines are thick so the figures read on a projector.
+
+Figures:
+
+* ``fig_fan``: fan chart of monthly attacks on US targets (median, 50% and 90% bands) with the
+  documented (forced) events annotated on the time axis and, for the stretch of a run that
+  replays history, the observed tallies (``sim.observed``) overlaid as per-month rates;
+* ``fig_fans``: the scenarios' fan charts side by side on shared axes;
+* ``fig_differences``: distributions of paired differences against the base scenario;
+* ``fig_thresholds``: probability that a month's attacks exceed x (a typical month, and the
+  worst month of the outcome window).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.dates as mdates  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pyarrow as pa  # noqa: E402
+import pyarrow.compute as pc  # noqa: E402
+import pyarrow.parquet as pq  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+
+from sim.events import US_TARGET_NAMES  # noqa: E402
+
+OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442",
+             "#000000")
+"""Okabe-Ito colours (blue, vermillion, bluish green, reddish purple, orange, sky blue, yellow,
+black) in the order scenarios are given them."""
+
+FORMATS = ("png", "svg", "pdf")
+WIDE = (16.0, 9.0)
+STYLE = {
+    "font.size": 17,
+    "axes.titlesize": 21,
+    "axes.titleweight": "bold",
+    "axes.labelsize": 19,
+    "xtick.labelsize": 16,
+    "ytick.labelsize": 16,
+    "legend.fontsize": 15,
+    "legend.title_fontsize": 15,
+    "lines.linewidth": 3.0,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "svg.fonttype": "none",
+    "pdf.fonttype": 42,
+    "savefig.dpi": 110,
+}
+EVENT_LABELS = {
+    "us_strike": "US strike on {subject}",
+    "decapitation": "Soleimani and Muhandis killed",
+    "new_pm": "new PM",
+    "arrest": "raid on {subject}",
+    "release": "release ({subject})",
+    "threat": "US threat",
+    "truce_start": "truce",
+    "truce_end": "truce ends",
+    "election": "election",
+    "negotiation": "Vienna talks",
+}
+Y_MONTHLY = "Attacks on US targets per month"
+
+
+def colour(i: int) -> str:
+    """Return the Okabe-Ito colour of the i-th scenario."""
+    return OKABE_ITO[i % len(OKABE_ITO)]
+
+
+@contextmanager
+def workshop_style() -> Iterator[None]:
+    """Apply the projector style (large type, thick lines) inside the block."""
+    with matplotlib.rc_context(STYLE):
+        yield
+
+
+# --- data ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunData:
+    """What the figures need from one results directory (read once, memory-light).
+
+    ``monthly`` holds attacks on US targets per replicate and calendar month of the horizon
+    (rows follow ``runs``; columns follow ``months``, the first day of each month).
+    """
+
+    name: str
+    path: Path
+    manifest: dict
+    start: pd.Timestamp
+    end: pd.Timestamp
+    outcome_from: pd.Timestamp
+    policy_start: pd.Timestamp | None
+    runs: np.ndarray
+    months: pd.DatetimeIndex
+    monthly: np.ndarray
+    documented: pd.DataFrame
+
+    @property
+    def outcome_months(self) -> np.ndarray:
+        """Boolean mask of the months that lie wholly in the outcome window."""
+        return np.asarray(self.months >= self.outcome_from)
+
+
+def month_starts(start: dt.date | pd.Timestamp, end: dt.date | pd.Timestamp) -> pd.DatetimeIndex:
+    """Return the first day of every calendar month from ``start`` to ``end``."""
+    s, e = pd.Timestamp(start), pd.Timestamp(end)
+    return pd.date_range(s.to_period("M").to_timestamp(), e, freq="MS")
+
+
+def monthly_counts(days: np.ndarray, runs: np.ndarray, run_ids: np.ndarray,
+                   start: dt.date | pd.Timestamp, n_days: int) -> np.ndarray:
+    """Count events per replicate and calendar month.
+
+    Parameters
+    ----------
+    days : ndarray of int
+        Day index (since ``start``) of each event.
+    runs : ndarray of int
+        Replicate of each event.
+    run_ids : ndarray of int
+        Sorted replicate indices (rows of the result).
+    start : date
+        Day 0.
+    n_days : int
+        Days in the horizon.
+
+    Returns
+    -------
+    ndarray (len(run_ids), n_months) int64
+        Counts per replicate and month (months from ``month_starts``).
+    """
+    s = pd.Timestamp(start)
+    dates = s + pd.to_timedelta(np.arange(n_days), unit="D")
+    month_of_day = ((dates.year - s.year) * 12 + dates.month - s.month).to_numpy()
+    n_months = int(month_of_day[-1]) + 1 if n_days else 0
+    if len(run_ids) == 0 or n_months == 0:
+        return np.zeros((len(run_ids), n_months), dtype=np.int64)
+    pos = np.searchsorted(run_ids, runs)
+    ok = (pos < len(run_ids)) & (days >= 0) & (days < n_days)
+    ok &= run_ids[np.minimum(pos, len(run_ids) - 1)] == runs
+    flat = pos[ok] * n_months + month_of_day[days[ok]]
+    return np.bincount(flat, minlength=len(run_ids) * n_months).reshape(len(run_ids), n_months)
+
+
+def read_attacks(events_path: Path, targets: Sequence[str] = US_TARGET_NAMES
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Return (runs, days) of the attacks on ``targets`` in an ``events.parquet``.
+
+    Only four columns of attack rows are read (a pyarrow filter), so memory stays small.
+    """
+    tab = pq.read_table(events_path, columns=["run", "day", "kind", "target"],
+                        filters=[("kind", "=", "attack")])
+    tgt = tab.column("target").cast(pa.string())
+    keep = pc.fill_null(pc.is_in(tgt, value_set=pa.array(list(targets), type=pa.string())), False)
+    tab = tab.filter(keep)
+    return (tab.column("run").to_numpy().astype(np.int64),
+            tab.column("day").to_numpy().astype(np.int64))
+
+
+def read_documented(events_path: Path, run: int) -> pd.DataFrame:
+    """Return the forced (documented) events of one replicate: date, kind, subject, detail."""
+    tab = pq.read_table(events_path, columns=["run", "date", "kind", "subject", "detail",
+                                              "forced"],
+                        filters=[("forced", "=", True), ("run", "=", int(run))])
+    df = pd.DataFrame({c: tab.column(c).to_pylist() for c in ("date", "kind", "subject",
+                                                              "detail")})
+    if len(df):
+        df["date"] = pd.to_datetime(df["date"])
+    return df
+
+
+def load_run(path: Path, name: str | None = None) -> RunData:
+    """Read one results directory (manifest, runs, attacks by month, documented events).
+
+    Parameters
+    ----------
+    path : Path
+        A directory written by ``escsim run`` (or a scenario directory of ``escsim compare``).
+    name : str, optional
+        Display name (default: the scenario name in the manifest).
+
+    Returns
+    -------
+    RunData
+        The data the figures use.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the manifest, runs or events file is missing.
+    """
+    path = Path(path)
+    manifest = json.loads((path / "manifest.json").read_text())
+    start = pd.Timestamp(manifest["start"])
+    end = pd.Timestamp(manifest["end"])
+    run_ids = np.sort(pq.read_table(path / "runs.parquet", columns=["run"]).column("run")
+                      .to_numpy().astype(np.int64))
+    runs, days = read_attacks(path / "events.parquet")
+    n_days = (end - start).days + 1
+    monthly = monthly_counts(days, runs, run_ids, start, n_days)
+    policy = manifest.get("policy_start")
+    return RunData(
+        name=name or manifest["scenario"]["name"],
+        path=path,
+        manifest=manifest,
+        start=start,
+        end=end,
+        outcome_from=pd.Timestamp(manifest["outcome_from"]),
+        policy_start=pd.Timestamp(policy) if policy else None,
+        runs=run_ids,
+        months=month_starts(start, end),
+        monthly=monthly,
+        documented=read_documented(path / "events.parquet", int(run_ids[0])) if len(run_ids)
+        else pd.DataFrame(columns=["date", "kind", "subject", "detail"]),
+    )
+
+
+def load_tallies_for(run: RunData) -> pd.DataFrame:
+    """Return the observed attack tallies on US targets that a run's replayed history covers.
+
+    A tally is kept if it counts attacks (not deaths) on US targets only and its window lies
+    inside the run's horizon and, for a policy scenario, ends before the policy start (after it
+    the run is a counterfactual, not a replay). Empty if the observed data cannot be read.
+    """
+    try:
+        from sim.observed import load_tallies
+
+        t = load_tallies()
+    except (ImportError, OSError, ValueError):
+        return pd.DataFrame()
+    last = run.end if run.policy_start is None else run.policy_start - pd.Timedelta(days=1)
+    keep = (
+        (t["measure"] == "attacks")
+        & t["targets"].map(lambda ts: set(ts) <= set(US_TARGET_NAMES))
+        & (t["start"] >= run.start)
+        & (t["end"] <= last)
+    )
+    return t[keep].reset_index(drop=True)
+
+
+# --- drawing ------------------------------------------------------------------------------------
+
+
+def _mid_month(months: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    return months + pd.Timedelta(days=14)
+
+
+def draw_fan(ax: Axes, months: pd.DatetimeIndex, counts: np.ndarray, col: str, label: str,
+             bands: bool = True, band_90: bool = True) -> list:
+    """Draw a fan chart (median line, 50% and 90% bands) of counts per month; return artists.
+
+    Parameters
+    ----------
+    ax : Axes
+        Target axes.
+    months : DatetimeIndex
+        First day of each month (columns of ``counts``).
+    counts : ndarray (n_runs, n_months)
+        Counts per replicate and month.
+    col : str
+        Colour.
+    label : str
+        Legend label of the median line.
+    bands, band_90 : bool
+        Draw the 50% band, and the 90% band.
+    """
+    x = _mid_month(months)
+    q = np.quantile(counts, [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)
+    artists = []
+    if bands and band_90:
+        artists.append(ax.fill_between(x, q[0], q[4], color=col, alpha=0.18, linewidth=0,
+                                       label=f"{label}: 90% of replicates"))
+    if bands:
+        artists.append(ax.fill_between(x, q[1], q[3], color=col, alpha=0.38, linewidth=0,
+                                       label=f"{label}: 50% of replicates"))
+    (line,) = ax.plot(x, q[2], color=col, label=f"{label}: median", solid_capstyle="round")
+    artists.append(line)
+    return artists
+
+
+def _date_axis(ax: Axes) -> None:
+    ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 4, 7, 10)))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%b\n%Y"))
+
+
+def event_clusters(documented: pd.DataFrame, gap_days: int = 12) -> list[tuple[pd.Timestamp, str]]:
+    """Return (date, label) per cluster of documented events closer than ``gap_days``.
+
+    One label per distinct (date, kind, subject); labels of a cluster are joined with " / ".
+    """
+    if documented is None or len(documented) == 0:
+        return []
+    rows = []
+    seen = set()
+    for r in documented.sort_values("date", kind="stable").itertuples(index=False):
+        key = (r.date, r.kind, r.subject)
+        if key in seen or r.kind not in EVENT_LABELS:
+            continue
+        seen.add(key)
+        rows.append((r.date, EVENT_LABELS[r.kind].format(subject=r.subject or "")))
+    clusters: list[tuple[pd.Timestamp, list[str]]] = []
+    for date, label in rows:
+        if clusters and (date - clusters[-1][0]).days <= gap_days:
+            if label not in clusters[-1][1]:
+                clusters[-1][1].append(label)
+        else:
+            clusters.append((date, [label]))
+    return [(d, " / ".join(labels)) for d, labels in clusters]
+
+
+def annotate_events(ax: Axes, documented: pd.DataFrame, fontsize: float = 13) -> list:
+    """Mark documented events on the time axis: a dotted line and a rotated label at the top."""
+    out = []
+    for date, label in event_clusters(documented):
+        ax.axvline(date, color="0.35", linestyle=":", linewidth=1.5, zorder=1)
+        out.append(ax.annotate(label, xy=(date, 1.0), xycoords=("data", "axes fraction"),
+                               xytext=(3, -6), textcoords="offset points", rotation=90,
+                               va="top", ha="left", fontsize=fontsize, color="0.2",
+                               gid="documented-event"))
+    return out
+
+
+def mark_policy(ax: Axes, run: RunData, label: bool = True) -> None:
+    """Shade the shared history before the policy start and mark the start."""
+    if run.policy_start is None:
+        return
+    ax.axvspan(run.start, run.policy_start, color="0.85", alpha=0.5, zorder=0, linewidth=0)
+    ax.axvline(run.policy_start, color="black", linewidth=2.5, zorder=2)
+    if label:
+        ax.annotate(f"policy from {run.policy_start:%d %b %Y}", xy=(run.policy_start, 0.5),
+                    xycoords=("data", "axes fraction"), xytext=(6, 0),
+                    textcoords="offset points", rotation=90, va="center", ha="left",
+                    fontsize=14, fontweight="bold", gid="policy-start")
+
+
+TALLY_STYLE = {"exact": "-", "approx": "--", "lower": "-"}
+
+
+def draw_tallies(ax: Axes, tallies: pd.DataFrame) -> list:
+    """Draw observed tallies as per-month rates over their windows (black, labelled by id).
+
+    Each tally's count is divided by its window's length in months (30.44 days) and drawn as a
+    horizontal segment over the window: solid for exact counts, dashed for approximate ones,
+    solid with an upward triangle for lower bounds.
+    """
+    out = []
+    for r in tallies.itertuples(index=False):
+        months = ((r.end - r.start).days + 1) / 30.4375
+        rate = r.count / months
+        (seg,) = ax.plot([r.start, r.end], [rate, rate], color="black",
+                         linestyle=TALLY_STYLE[r.bound], linewidth=2.5, zorder=4,
+                         gid=f"tally-{r.id}")
+        out.append(seg)
+        mid = r.start + (r.end - r.start) / 2
+        if r.bound == "lower":
+            ax.plot([mid], [rate], marker="^", markersize=11, color="black", zorder=5)
+        ax.annotate(r.id, xy=(mid, rate), xytext=(0, 5), textcoords="offset points",
+                    ha="center", va="bottom", fontsize=11, zorder=5, gid="tally-label")
+    return out
+
+
+def _tally_legend() -> list:
+    return [
+        Line2D([], [], color="black", linestyle="-", linewidth=2.5,
+               label="observed tally, exact (count / months)"),
+        Line2D([], [], color="black", linestyle="--", linewidth=2.5,
+               label="observed tally, approximate"),
+        Line2D([], [], color="black", linestyle="-", marker="^", markersize=11, linewidth=2.5,
+               label="observed tally, lower bound"),
+    ]
+
+
+def _headroom(ax: Axes, top: float, factor: float = 1.55) -> None:
+    ax.set_ylim(0, max(top, 1.0) * factor)
+
+
+def fig_fan(run: RunData, tallies: pd.DataFrame | None = None, col: str = OKABE_ITO[0]) -> Figure:
+    """Fan chart of one run's monthly attacks on US targets.
+
+    Parameters
+    ----------
+    run : RunData
+        A loaded results directory.
+    tallies : DataFrame, optional
+        Observed tallies to overlay (default: ``load_tallies_for(run)``; pass an empty frame
+        for none).
+    col : str
+        Colour of the fan.
+
+    Returns
+    -------
+    Figure
+        One axes: fan, documented events on the time axis, the policy start, tallies.
+    """
+    if tallies is None:
+        tallies = load_tallies_for(run)
+    with workshop_style():
+        fig = Figure(figsize=WIDE, layout="constrained")
+        ax = fig.add_subplot()
+        draw_fan(ax, run.months, run.monthly, col, run.name)
+        mark_policy(ax, run)
+        annotate_events(ax, run.documented)
+        handles = ax.get_legend_handles_labels()[0]
+        if len(tallies):
+            draw_tallies(ax, tallies)
+            handles += _tally_legend()
+        _date_axis(ax)
+        ax.set_xlim(run.start, run.end)
+        _headroom(ax, float(np.quantile(run.monthly, 0.95, axis=0).max()) if run.monthly.size
+                  else 1.0)
+        ax.set_xlabel("Month")
+        ax.set_ylabel(Y_MONTHLY)
+        ax.set_title(f"{run.name}: attacks on US targets per month "
+                     f"({len(run.runs):,} replicates)", loc="left")
+        ax.legend(handles=handles, loc="center left", bbox_to_anchor=(0.0, 0.62),
+                  framealpha=0.9)
+        note = "Dotted lines: documented events forced in every replicate."
+        if len(tallies):
+            note += (" Observed tallies count subsets (rockets only, IEDs on convoys only, the"
+                     " embassy only) of the simulated attacks, over windows of unequal length.")
+        fig.text(0.01, 0.0, note, fontsize=12, va="bottom", ha="left", wrap=True,
+                 gid="caption")
+    return fig
+
+
+def fig_fans(runs: Sequence[RunData], ncols: int | None = None) -> Figure:
+    """Scenario fan charts side by side on shared axes (one panel per scenario)."""
+    k = len(runs)
+    ncols = ncols or min(k, 3)
+    nrows = math.ceil(k / ncols)
+    top = max((float(np.quantile(r.monthly, 0.95, axis=0).max()) for r in runs if r.monthly.size),
+              default=1.0)
+    with workshop_style():
+        fig = Figure(figsize=(6.2 * ncols + 1, 6.0 * nrows + 0.8), layout="constrained")
+        axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False)
+        for i, run in enumerate(runs):
+            ax = axes.flat[i]
+            draw_fan(ax, run.months, run.monthly, colour(i), run.name)
+            mark_policy(ax, run, label=False)
+            ax.set_title(run.name, loc="left", color=colour(i))
+            _date_axis(ax)
+            ax.set_xlim(run.start, run.end)
+            ax.set_ylim(0, max(top, 1.0) * 1.05)
+            if i % ncols == 0:
+                ax.set_ylabel(Y_MONTHLY)
+            if i // ncols == nrows - 1 or i + ncols >= k:
+                ax.set_xlabel("Month")
+                ax.xaxis.set_tick_params(labelbottom=True)
+        for ax in axes.flat[k:]:
+            ax.set_visible(False)
+        fig.suptitle("Attacks on US targets per month: median, 50% and 90% of replicates "
+                     "(grey: shared history before the policy start)", fontsize=18)
+    return fig
+
+
+def fig_overlay(runs: Sequence[RunData], from_policy: bool = True) -> Figure:
+    """All scenarios' medians and 50% bands on one axes (the outcome window by default)."""
+    with workshop_style():
+        fig = Figure(figsize=WIDE, layout="constrained")
+        ax = fig.add_subplot()
+        draw_overlay(ax, runs, from_policy)
+        ax.legend(loc="upper right", framealpha=0.9)
+    return fig
+
+
+def draw_overlay(ax: Axes, runs: Sequence[RunData], from_policy: bool = True) -> None:
+    """Draw every scenario's median and 50% band on ``ax``."""
+    for i, run in enumerate(runs):
+        mask = run.outcome_months if from_policy else np.ones(len(run.months), bool)
+        draw_fan(ax, run.months[mask], run.monthly[:, mask], colour(i), run.name,
+                 band_90=False)
+    _date_axis(ax)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("Month")
+    ax.set_ylabel(Y_MONTHLY)
+
+
+def exceedance(values: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """Return P(value > x) for each x (the empirical survival function)."""
+    v = np.sort(np.asarray(values).ravel())
+    if v.size == 0:
+        return np.full(len(xs), np.nan)
+    return 1.0 - np.searchsorted(v, xs, side="right") / v.size
+
+
+def fig_thresholds(runs: Sequence[RunData]) -> Figure:
+    """Probability-of-threshold curves of monthly attacks on US targets, per scenario.
+
+    Left: a typical month of the outcome window, P(attacks in a month > x), pooled over months
+    and replicates. Right: the worst month, P(some month of the window has more than x attacks).
+    """
+    with workshop_style():
+        fig = Figure(figsize=WIDE, layout="constrained")
+        ax_any, ax_max = fig.subplots(1, 2, sharey=True)
+        draw_thresholds(ax_any, ax_max, runs)
+        ax_any.legend(loc="upper right", framealpha=0.9)
+        first = runs[0] if runs else None
+        if first is not None:
+            fig.suptitle(f"How likely is a bad month? Attacks on US targets, full months from "
+                         f"{first.outcome_from:%d %b %Y} to {first.end:%d %b %Y}", fontsize=19)
+    return fig
+
+
+def draw_thresholds(ax_any: Axes, ax_max: Axes | None, runs: Sequence[RunData]) -> None:
+    """Draw the typical-month (and, if ``ax_max``, worst-month) exceedance curves."""
+    top = 1
+    for run in runs:
+        m = run.monthly[:, run.outcome_months]
+        if m.size:
+            top = max(top, int(m.max()))
+    xs = np.arange(0, top + 1)
+    for i, run in enumerate(runs):
+        m = run.monthly[:, run.outcome_months]
+        ax_any.step(xs, exceedance(m, xs), where="post", color=colour(i), label=run.name)
+        if ax_max is not None:
+            worst = m.max(axis=1) if m.size else np.array([])
+            ax_max.step(xs, exceedance(worst, xs), where="post", color=colour(i), label=run.name)
+    ax_any.set_title("A typical month", loc="left")
+    ax_any.set_xlabel("x: attacks on US targets in a month")
+    ax_any.set_ylabel("P(attacks in a month > x)")
+    ax_any.set_ylim(0, 1.02)
+    if ax_max is not None:
+        ax_max.set_title("The worst month of the window", loc="left")
+        ax_max.set_xlabel("x: attacks on US targets in a month")
+        ax_max.set_ylabel("P(worst month > x)")
+        ax_max.yaxis.set_tick_params(labelleft=True)
+
+
+DIFF_KEYS = ("attacks_us", "attacks_state", "us_killed", "us_strikes")
+
+
+def fig_differences(comp, keys: Sequence[str] = DIFF_KEYS) -> Figure:
+    """Distributions of paired differences (scenario - base) per replicate, one panel per outcome.
+
+    Parameters
+    ----------
+    comp : sim.compare.Comparison
+        A comparison of at least two scenarios.
+    keys : sequence of str
+        Outcome keys (``sim.compare.OUTCOMES``).
+
+    Returns
+    -------
+    Figure
+        One panel per outcome; one step histogram per non-base scenario, a black line at zero
+        and a dashed line at each mean difference.
+    """
+    from sim.compare import OUTCOME_BY_KEY
+
+    n = len(keys)
+    ncols = 2 if n > 1 else 1
+    nrows = math.ceil(n / ncols)
+    with workshop_style():
+        fig = Figure(figsize=(16, 5.0 * nrows + 1.2), layout="constrained")
+        axes = fig.subplots(nrows, ncols, squeeze=False)
+        for p, key in enumerate(keys):
+            ax = axes.flat[p]
+            diffs = [comp.differences(name, key) for name in comp.names[1:]]
+            allv = np.concatenate(diffs) if diffs else np.array([0.0])
+            lo, hi = (np.floor(allv.min()), np.ceil(allv.max())) if allv.size else (0.0, 0.0)
+            width = max(1.0, np.ceil((hi - lo + 1) / 60))
+            bins = np.arange(lo - 0.5, hi + width + 0.5, width)
+            for j, d in enumerate(diffs, start=1):
+                if d.size == 0:
+                    continue
+                ax.hist(d, bins=bins, histtype="step", linewidth=3, color=colour(j),
+                        label=f"{comp.names[j]} - {comp.base}", density=True)
+                ax.axvline(d.mean(), color=colour(j), linestyle="--", linewidth=2.5)
+            ax.axvline(0, color="black", linewidth=2)
+            ax.set_title(OUTCOME_BY_KEY[key].label, loc="left")
+            ax.set_xlabel(f"difference per replicate ({OUTCOME_BY_KEY[key].unit})")
+            ax.set_ylabel("share of replicates")
+        for ax in axes.flat[n:]:
+            ax.set_visible(False)
+        handles, labels = axes.flat[0].get_legend_handles_labels()
+        if handles:
+            fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 3))
+        fig.suptitle(f"Paired differences against {comp.base} (same replicate, same random "
+                     "draws; dashed: mean)", fontsize=19)
+    return fig
+
+
+# --- saving ------------------------------------------------------------------------------------
+
+
+def save_figure(fig: Figure, directory: Path, stem: str,
+                formats: Sequence[str] = FORMATS) -> list[Path]:
+    """Save a figure as PNG, SVG and PDF, each written atomically; return the paths."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    with workshop_style():
+        for fmt in formats:
+            path = directory / f"{stem}.{fmt}"
+            tmp = directory / f".{stem}.{fmt}.tmp"
+            fig.savefig(tmp, format=fmt)
+            os.replace(tmp, path)
+            paths.append(path)
+    return paths
+
+
+def is_run_dir(path: Path) -> bool:
+    """Return True if ``path`` holds the results of one run (a manifest and runs)."""
+    return (Path(path) / "manifest.json").exists() and (Path(path) / "runs.parquet").exists()
+
+
+def plot_run_dir(path: Path) -> list[Path]:
+    """Draw the figures of one results directory into ``path/plots``; return the files."""
+    run = load_run(path)
+    out = Path(path) / "plots"
+    files = save_figure(fig_fan(run), out, "fan")
+    files += save_figure(fig_thresholds([run]), out, "thresholds")
+    return files
+
+
+def plot_compare_dir(path: Path) -> list[Path]:
+    """Draw the figures and the brief of a comparison directory; return the files.
+
+    Writes ``plots/fan_<scenario>``, ``plots/fans``, ``plots/overlay``, ``plots/differences``,
+    ``plots/thresholds`` (each PNG, SVG and PDF) and ``brief.pdf``.
+    """
+    from sim.brief import write_brief
+    from sim.compare import load_comparison
+
+    path = Path(path)
+    comp, meta = load_comparison(path)
+    runs = [load_run(path / s["dir"], s["name"]) for s in meta["scenarios"]]
+    out = path / "plots"
+    files = []
+    for i, run in enumerate(runs):
+        files += save_figure(fig_fan(run, col=colour(i)), out, f"fan_{run.name}")
+    files += save_figure(fig_fans(runs), out, "fans")
+    files += save_figure(fig_overlay(runs), out, "overlay")
+    files += save_figure(fig_thresholds(runs), out, "thresholds")
+    if len(runs) > 1:
+        files += save_figure(fig_differences(comp), out, "differences")
+    files.append(write_brief(comp, meta, runs, path / "brief.pdf"))
+    return files

@@ -1,0 +1,73 @@
+import numpy as np
+
+from sim import state as S
+from sim.metrics import METRICS, replicate_metrics
+
+
+def rec(day, kind, target=-1, actor=0, killed=0, claimed=-1, us_killed=0):
+    r = np.full(S.N_ECOLS, -1, dtype=np.int32)
+    r[[S.E_DAY, S.E_KIND, S.E_TARGET, S.E_ACTOR, S.E_KILLED, S.E_CLAIMED, S.E_US_KILLED]] = [
+        day,
+        kind,
+        target,
+        actor,
+        killed,
+        claimed,
+        us_killed,
+    ]
+    return r
+
+
+def metrics(records, reps, n_reps=1, n_days=100, outcome_day=0, nf=2):
+    m = replicate_metrics(
+        np.array(records, dtype=np.int32).reshape(-1, S.N_ECOLS),
+        np.array(reps, dtype=np.int64),
+        0,
+        n_reps,
+        n_days,
+        outcome_day,
+        nf,
+    )
+    return [dict(zip(METRICS, row, strict=True)) for row in m]
+
+
+def test_counts_on_a_hand_built_log():
+    log = [
+        rec(1, S.K_ATTACK, S.T_US_BASE, killed=2, us_killed=1, claimed=0),
+        rec(2, S.K_ATTACK, S.T_PM),
+        rec(3, S.K_US_STRIKE),
+        rec(5, S.K_TRUCE_START, actor=0),
+        rec(5, S.K_TRUCE_START, actor=1),
+        rec(15, S.K_TRUCE_END, actor=0),
+        rec(20, S.K_TRUCE_END, actor=1),
+        rec(30, S.K_ARREST),
+        rec(31, S.K_RELEASE),
+    ]
+    m = metrics(log, [0] * len(log))[0]
+    assert m["attacks_us"] == 1 and m["attacks_state"] == 1 and m["attacks_total"] == 2
+    assert m["attacks_on_pm"] == 1 and m["killed"] == 2 and m["us_killed"] == 1
+    assert m["us_strikes"] == 1 and m["arrests"] == 1 and m["releases"] == 1
+    assert m["truce_days"] == 15  # union of days 5..14 and 5..19
+    assert m["front_claim_share"] == 0.5
+    assert m["escalation_spiral"] == 0 and m["days_to_deescalation"] == 0
+
+
+def test_outcome_window_excludes_earlier_events_and_empty_replicates():
+    log = [rec(1, S.K_ATTACK, S.T_US_BASE), rec(50, S.K_ATTACK, S.T_US_BASE)]
+    m = metrics(log, [1, 1], n_reps=3, outcome_day=10)
+    assert m[0]["attacks_total"] == 0 and np.isnan(m[0]["front_claim_share"])
+    assert m[1]["attacks_us"] == 1 and m[2]["attacks_total"] == 0
+
+
+def test_spiral_and_deescalation_definitions():
+    log = [rec(d, S.K_ATTACK, S.T_US_BASE) for d in range(0, 40, 3)]  # 14 attacks, 1 each 3 days
+    log += [rec(5, S.K_US_STRIKE), rec(30, S.K_US_STRIKE)]
+    log.sort(key=lambda r: r[S.E_DAY])
+    m = metrics(log, [0] * len(log), n_days=120)[0]
+    assert m["escalation_spiral"] == 1
+    # first 30-day window with <= 2 US attacks starts on day 34 (attacks on days 36 and 39)
+    assert m["days_to_deescalation"] == 34
+    assert m["peak_30d_us_attacks"] == 10
+    busy = [rec(d, S.K_ATTACK, S.T_US_BASE) for d in range(100)]
+    m = metrics(busy, [0] * 100, n_days=100)[0]
+    assert np.isnan(m["days_to_deescalation"]) and m["escalation_spiral"] == 0
