@@ -42,22 +42,21 @@ class IranianAgency(mesa.Agent):
         g = m.g
         unified = int(g[S.G_IR_UNIFIED])
         src = m.agencies[1] if unified == 1 else self
-        p_esc = R.escalation_probability(
-            src.hawkishness,
-            m.appetite,
-            g[S.G_IR_APPETITE],
-            m.revenge,
-            g[S.G_IR_REVENGE],
-            m.truce_active(),
-            g[S.G_IR_TRUCE_CALM],
-        )
-        nd = R.next_directive(
-            m.draw(src.actor, S.R_REDRAW),
-            m.draw(src.actor, S.R_DIRECTIVE),
-            p_esc,
-            g[S.G_IR_DIRECTIVE_DAYS],
-            src.directive,
-        )
+        nd = src.directive
+        u_redraw = m.draw(src.actor, S.R_REDRAW)
+        if R.reconsiders_directive(u_redraw, g[S.G_IR_DIRECTIVE_DAYS], nd) == 1:
+            p_esc = R.escalation_probability(
+                src.hawkishness,
+                m.appetite,
+                g[S.G_IR_APPETITE],
+                m.revenge,
+                g[S.G_IR_REVENGE],
+                m.truce_active(),
+                g[S.G_IR_TRUCE_CALM],
+            )
+            nd = R.next_directive(
+                u_redraw, m.draw(src.actor, S.R_DIRECTIVE), p_esc, g[S.G_IR_DIRECTIVE_DAYS], nd
+            )
         if nd != self.directive:
             self.directive = nd
             m.emit(self.actor, S.K_DIRECTIVE, detail=S.D_ESCALATE if nd == 1 else S.D_CALM)

@@ -50,21 +50,38 @@ def fig_brief(comp: Comparison, meta: dict, runs: Sequence[RunData]) -> Figure:
     """
     fig = Figure(figsize=A4_LANDSCAPE)
     names = " vs ".join(comp.names)
-    fig.text(0.03, 0.965, f"escsim brief: {names}", fontsize=16, fontweight="bold", va="top",
-             gid="brief-title")
-    fig.text(0.03, 0.925,
-             f"{meta['runs']:,} paired replicates per scenario (seed {meta['seed']}, engine "
-             f"{meta['engine']}); outcomes counted {meta['outcome_from']} to {meta['end']}; "
-             f"histories identical before {meta['outcome_from']}.",
-             fontsize=9.5, va="top")
+    fig.text(
+        0.03,
+        0.965,
+        f"escsim brief: {names}",
+        fontsize=16,
+        fontweight="bold",
+        va="top",
+        gid="brief-title",
+    )
+    fig.text(
+        0.03,
+        0.925,
+        f"{meta['runs']:,} paired replicates per scenario (seed {meta['seed']}, engine "
+        f"{meta['engine']}); outcomes counted {meta['outcome_from']} to {meta['end']}; "
+        f"histories identical before {meta['outcome_from']}.",
+        fontsize=9.5,
+        va="top",
+    )
     head, rows = brief_table_rows(comp)
     ax_t = fig.add_axes((0.03, 0.50, 0.94, 0.40))
     ax_t.axis("off")
     n_cols = len(head)
     first = 0.24 if n_cols <= 4 else 0.17
     widths = [first] + [(1.0 - first) / (n_cols - 1)] * (n_cols - 1)
-    tab = ax_t.table(cellText=rows, colLabels=head, colWidths=widths, loc="upper center",
-                     cellLoc="center", colLoc="center")
+    tab = ax_t.table(
+        cellText=rows,
+        colLabels=head,
+        colWidths=widths,
+        loc="upper center",
+        cellLoc="center",
+        colLoc="center",
+    )
     tab.auto_set_font_size(False)
     size = 9 if n_cols <= 4 else (7.5 if n_cols <= 7 else 6)
     tab.set_fontsize(size)
@@ -84,8 +101,11 @@ def fig_brief(comp: Comparison, meta: dict, runs: Sequence[RunData]) -> Figure:
     tab.set_gid("brief-table")
     ax_f = fig.add_axes((0.07, 0.14, 0.50, 0.30))
     draw_overlay(ax_f, runs)
-    ax_f.set_title("Attacks on US targets per month from the policy start (median, 50% band)",
-                   fontsize=9.5, loc="left")
+    ax_f.set_title(
+        "Attacks on US targets per month from the policy start (median, 50% band)",
+        fontsize=9.5,
+        loc="left",
+    )
     ax_f.legend(fontsize=8, loc="upper right")
     ax_p = fig.add_axes((0.65, 0.14, 0.32, 0.30))
     _worst_month(ax_p, runs)
@@ -112,11 +132,13 @@ def _worst_month(ax, runs: Sequence[RunData]) -> None:
     for i, run in enumerate(runs):
         m = run.monthly[:, run.outcome_months]
         worst = m.max(axis=1) if m.size else np.array([])
-        ax.step(xs, exceedance(worst, xs), where="post", color=colour(i), label=run.name,
-                linewidth=2)
+        ax.step(
+            xs, exceedance(worst, xs), where="post", color=colour(i), label=run.name, linewidth=2
+        )
     ax.set_ylim(0, 1.02)
-    ax.set_title("Worst month of the window: P(attacks on US targets > x)", fontsize=9.5,
-                 loc="left")
+    ax.set_title(
+        "Worst month of the window: P(attacks on US targets > x)", fontsize=9.5, loc="left"
+    )
     ax.set_xlabel("x: attacks in the worst month")
     ax.set_ylabel("probability")
 

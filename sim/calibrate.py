@@ -774,3 +774,261 @@ def pattern_checks(world: World, rec: np.ndarray, reps: np.ndarray, rep_start: i
         "obs_documented_attacks": len(a),
     }
     return out
+
+
+# --- out-of-sample validation against baselines -------------------------------------------------
+
+
+def class_factors(world: World, rec: np.ndarray, reps: np.ndarray, rep_start: int, runs: int,
+                  tallies: pd.DataFrame, until: dt.date) -> np.ndarray:
+    """Return each tally class's simulated count per main-series event before ``until``.
+
+    The main series is rocket attacks on US targets; a tally's factor is the mean simulated
+    count of its class (weapons, targets, measure) over [scenario start, until) divided by the
+    main series' mean over the same period (1 where the main series is empty).
+    """
+    last = str(until - dt.timedelta(days=1))
+    first = str(world.start)
+    rows = [("main", first, last, MAIN_WEAPONS, MAIN_TARGETS, "attacks")]
+    rows += [(r.id, first, last, r.weapons, r.targets, r.measure) for r in tallies.itertuples()]
+    m = O.tally_matrix(rec, reps, rep_start, runs,
+                       O.compile_tallies(pseudo_tallies(rows), world.start)).mean(axis=0)
+    if m[0] <= 0:
+        return np.ones(len(tallies))
+    return m[1:] / m[0]
+
+
+@dataclass
+class HoldoutResult:
+    """Scores of the model and the baselines on tallies held out after a date."""
+
+    date: dt.date
+    train_ids: tuple[str, ...]
+    test_ids: tuple[str, ...]
+    after_ids: tuple[str, ...]
+    fit: FitResult
+    table: pd.DataFrame  # one row per (method, tally)
+    summary: pd.DataFrame  # one row per (method, set)
+    baseline_params: dict[str, dict[str, float]]
+    factors: dict[str, float]
+    seconds: float
+
+
+def split_holdout(tallies: pd.DataFrame, date: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return (train, test): tallies whose windows end before ``date``, and the others."""
+    end = tallies["end"].dt.date
+    return (tallies[end < date].reset_index(drop=True),
+            tallies[end >= date].reset_index(drop=True))
+
+
+def holdout(scenario: Scenario, tallies: pd.DataFrame, date: dt.date, settings: FitSettings,
+            events: pd.DataFrame, progress: Callable[[str], None] | None = None,
+            hawkes_paths: int = 2000) -> HoldoutResult:
+    """Fit on tallies ending before ``date``; score the model and baselines on the others.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The scenario without calibration.
+    tallies : pandas.DataFrame
+        Fittable tallies (``fittable``).
+    date : datetime.date
+        The holdout date.
+    settings : FitSettings
+        Budget (the model is fitted as in the full calibration).
+    events : pandas.DataFrame
+        The observed log (for the NB regression's indicators).
+    progress : callable, optional
+        Status lines.
+    hawkes_paths : int
+        Simulated paths of the Hawkes baseline.
+
+    Returns
+    -------
+    HoldoutResult
+
+    Raises
+    ------
+    ValueError
+        If no tally ends before ``date`` or none ends on or after it.
+    """
+    from sim import baselines as B  # noqa: N812
+
+    t0 = time.perf_counter()
+    train, test = split_holdout(tallies, date)
+    if train.empty or test.empty:
+        raise ValueError(f"--holdout-after {date}: {len(train)} tallies end before it and "
+                         f"{len(test)} on or after it; both sets must be non-empty")
+    problem = make_problem(scenario, train, settings.seed, settings.runs)
+    res = fit(problem, settings, progress)
+    # the model's predictive distribution, and the class factors from its training period
+    end = test["end"].max().date()
+    sim_sc = scenario
+    world = dataclasses.replace(compile_world(sim_sc), seed=settings.seed)
+    world = dataclasses.replace(world, n_days=int((end - world.start).days + 1))
+    world = apply_params(world, problem.params, res.theta)
+    rec, reps = run_kernel(world, CHECK_OFFSET, settings.check_runs)
+    sim = O.tally_matrix(rec, reps, CHECK_OFFSET, settings.check_runs,
+                         O.compile_tallies(test, world.start)).astype(float)
+    f_train = class_factors(world, rec, reps, CHECK_OFFSET, settings.check_runs, train, date)
+    f_test = class_factors(world, rec, reps, CHECK_OFFSET, settings.check_runs, test, date)
+    day0 = pd.Timestamp(world.start)
+    hday = (date - world.start).days
+    tr = B.tally_set(train, day0, f_train)
+    te = B.tally_set(test, day0, f_test)
+    strike, truce = B.indicators(events, day0, world.n_days)
+    ctx = B.Context(hday, strike, truce, B.reconstruct(tr, hday))
+    rows = []
+    count, bound = te.count, te.bound
+    var = sim.var(axis=0, ddof=1) if sim.shape[0] > 1 else sim.mean(axis=0)
+    rows.append(("model", B.scores(sim.mean(axis=0), var, count, bound)))
+    params: dict[str, dict[str, float]] = {}
+    for base in B.all_baselines(settings.seed, hawkes_paths):
+        base.fit(tr, ctx)
+        m, v = base.forecast(te, ctx)
+        rows.append((base.name, B.scores(m, v, count, bound)))
+        params[base.name] = base.params()
+    after = tuple(test.loc[test["start"].dt.date >= date, "id"])
+    frames = []
+    for name, sc in rows:
+        sc = sc.copy()
+        sc.insert(0, "id", list(te.ids))
+        sc.insert(0, "method", name)
+        sc["count"], sc["bound"] = count, bound
+        frames.append(sc)
+    table = pd.concat(frames, ignore_index=True)
+    summary = []
+    for name, _ in rows:
+        for label, ids in (("starting after the date", after), ("all held out", te.ids)):
+            part = table[(table["method"] == name) & table["id"].isin(ids)]
+            summary.append({"method": name, "set": label, "n": len(part),
+                            "coverage90": float(part["inside90"].mean()) if len(part) else np.nan,
+                            "mean_logscore": float(part["logscore"].mean()) if len(part) else np.nan,
+                            "mean_crps": float(part["crps"].mean()) if part["crps"].notna().any()
+                            else np.nan})
+    return HoldoutResult(date, tuple(train["id"]), te.ids, after, res, table,
+                         pd.DataFrame(summary), params,
+                         dict(zip(te.ids, f_test.tolist(), strict=True)),
+                         time.perf_counter() - t0)
+
+
+# --- the whole calibration -----------------------------------------------------------------------
+
+
+@dataclass
+class Calibration:
+    """Everything one ``escsim calibrate`` computes (written by ``sim.cli_calibrate``)."""
+
+    settings: FitSettings
+    scenario_path: Path
+    base: Scenario
+    tallies: pd.DataFrame  # all tallies
+    fitted_ids: tuple[str, ...]
+    problem: Problem
+    fit: FitResult
+    abc: AbcResult
+    fitted_text: str
+    fitted_scenario: Scenario
+    check: pd.DataFrame  # tally_summary of the fitted scenario (fitted tallies)
+    coverage90: float
+    patterns: dict
+    monthly_labels: list[str]
+    monthly: np.ndarray
+    holdout: HoldoutResult | None
+    timings: dict[str, float]
+    identifiability: list[str]
+
+
+def run_calibration(settings: FitSettings, scenario_path: Path = DEFAULT_SCENARIO,
+                    holdout_after: dt.date | None = None, staging: Path | None = None,
+                    progress: Callable[[str], None] | None = None) -> Calibration:
+    """Fit, quantify uncertainty, check predictions and (optionally) validate out of sample.
+
+    Parameters
+    ----------
+    settings : FitSettings
+        Seed and budget.
+    scenario_path : Path
+        The scenario to calibrate (its ``calibration`` overlay is ignored while fitting).
+    holdout_after : datetime.date, optional
+        Holdout date of the out-of-sample validation (none if not given).
+    staging : Path, optional
+        Directory where fitted.yaml is written to be re-loaded through the scenario loader
+        (a temporary directory if not given); the caller moves it into place.
+    progress : callable, optional
+        Status lines.
+
+    Returns
+    -------
+    Calibration
+    """
+    import tempfile
+
+    from sim import __version__
+
+    say = progress or (lambda _msg: None)
+    timings: dict[str, float] = {}
+    t_all = time.perf_counter()
+    base = base_scenario(scenario_path)
+    tallies = O.load_tallies()
+    events = O.load_observed_events()
+    fit_t = fittable(tallies, base)
+    problem = make_problem(base, fit_t, settings.seed, settings.runs)
+    say(f"fitting {len(problem.params)} parameters to {len(fit_t)} tallies "
+        f"({settings.runs} replicates per candidate)")
+    t = time.perf_counter()
+    res = fit(problem, settings, say)
+    timings["fit"] = time.perf_counter() - t
+    say(f"ABC rejection: {settings.abc_samples} prior points x {settings.abc_runs} replicates")
+    t = time.perf_counter()
+    abc_res = abc(problem, settings)
+    timings["abc"] = time.perf_counter() - t
+    q = abc_res.intervals()
+    block = {
+        "seed": settings.seed,
+        "runs_per_candidate": settings.runs,
+        "optimizer": {"method": "scipy differential_evolution", "popsize": settings.popsize,
+                      "maxiter": settings.maxiter, "generations": res.generations,
+                      "evaluations": res.n_evals, "polish": False, "updating": "deferred"},
+        "objective": round(res.objective, 4),
+        "composite_loglik": round(res.loglik, 4),
+        "log_prior": round(res.logprior, 4),
+        "tallies": list(fit_t["id"]),
+        "date_range": [str(fit_t["start"].min().date()), str(fit_t["end"].max().date())],
+        "parameters": {p.name: {"value": float(v), "abc_q05": _round(float(q[0, k])),
+                                "abc_q50": _round(float(q[1, k])),
+                                "abc_q95": _round(float(q[2, k]))}
+                       for k, (p, v) in enumerate(zip(problem.params, res.theta, strict=True))},
+        "abc": {"samples": len(abc_res.theta), "runs": settings.abc_runs,
+                "accepted": int(abc_res.accepted.sum())},
+        "scenario": Path(scenario_path).name,
+        "escsim_version": __version__,
+    }
+    text = fitted_yaml(base, problem.params, res.theta, block)
+    with tempfile.TemporaryDirectory() as tmp:
+        fpath = (Path(staging) if staging else Path(tmp)) / "fitted.yaml"
+        fpath.write_text(text, encoding="utf-8")
+        fitted_sc = scenario_with_fit(scenario_path, fpath)
+    say(f"predictive check: {settings.check_runs} replicates of the fitted scenario")
+    t = time.perf_counter()
+    world, rec, reps = simulate_records(fitted_sc, settings.seed, settings.check_runs)
+    sim = O.tally_matrix(rec, reps, CHECK_OFFSET, settings.check_runs,
+                         O.compile_tallies(fit_t, world.start))
+    check = tally_summary(sim, fit_t)
+    patterns = pattern_checks(world, rec, reps, CHECK_OFFSET, settings.check_runs, events,
+                              tallies)
+    labels, monthly = monthly_us_attacks(world, rec, reps, CHECK_OFFSET, settings.check_runs,
+                                         str(world.start)[:7], str(fitted_sc.end)[:7])
+    timings["check"] = time.perf_counter() - t
+    hold = None
+    if holdout_after is not None:
+        say(f"out-of-sample validation: holdout after {holdout_after}")
+        t = time.perf_counter()
+        hold = holdout(base, fit_t, holdout_after, settings, events, say,
+                       hawkes_paths=max(200, settings.check_runs))
+        timings["holdout"] = time.perf_counter() - t
+    timings["total"] = time.perf_counter() - t_all
+    return Calibration(settings, Path(scenario_path), base, tallies, tuple(fit_t["id"]), problem,
+                       res, abc_res, text, fitted_sc, check, float(check["inside90"].mean()),
+                       patterns, labels, monthly, hold, timings,
+                       identifiability_notes(abc_res, problem.params))

@@ -13,8 +13,8 @@ Statistics reported, per outcome:
   probability, the share of replicates where the event happened;
 * per scenario after the first: the mean over replicates of the paired difference
   (scenario - first scenario) with a seeded bootstrap 95% confidence interval
-  (``scipy.stats.bootstrap``; see ``bootstrap_ci``), and the shares of replicates where the difference is
-  negative and positive.
+  (``scipy.stats.bootstrap``; see ``bootstrap_ci``), and the shares of replicates where the
+  difference is negative and positive.
 
 Time to de-escalation is NaN when a replicate never de-escalated. It is reported honestly in two
 rows: the days (quantiles over all replicates with "never" ranked last, so a median of "never"
@@ -24,10 +24,12 @@ scenarios de-escalated, with their number), and the share that never de-escalate
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -114,8 +116,9 @@ def outcome_frame(runs: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def bootstrap_ci(diff: np.ndarray, seed: int | Sequence[int],
-                 confidence: float = CONFIDENCE) -> tuple[float, float, str]:
+def bootstrap_ci(
+    diff: np.ndarray, seed: int | Sequence[int], confidence: float = CONFIDENCE
+) -> tuple[float, float, str]:
     """Return a bootstrap confidence interval of the mean of paired differences.
 
     Parameters
@@ -148,13 +151,25 @@ def bootstrap_ci(diff: np.ndarray, seed: int | Sequence[int],
         return float("nan"), float("nan"), "none"
     method, resamples = ("BCa", 9999) if d.size <= BCA_MAX_N else ("percentile", 1999)
     kwargs = dict(confidence_level=confidence, vectorized=True, batch=BATCH)
-    res = stats.bootstrap((d,), np.mean, method=method, n_resamples=resamples,
-                          rng=np.random.default_rng(seed), **kwargs)
+    res = stats.bootstrap(
+        (d,),
+        np.mean,
+        method=method,
+        n_resamples=resamples,
+        rng=np.random.default_rng(seed),
+        **kwargs,
+    )
     lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)
     if not (np.isfinite(lo) and np.isfinite(hi)):
         method = "percentile"
-        res = stats.bootstrap((d,), np.mean, method=method, n_resamples=resamples,
-                              rng=np.random.default_rng(seed), **kwargs)
+        res = stats.bootstrap(
+            (d,),
+            np.mean,
+            method=method,
+            n_resamples=resamples,
+            rng=np.random.default_rng(seed),
+            **kwargs,
+        )
         lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)
     return lo, hi, method
 
@@ -185,12 +200,18 @@ def summarise(values: np.ndarray, kind: Kind) -> dict[str, float]:
     else:
         q = np.quantile(x, QUANTILES) if x.size else [np.nan] * 3
         mean = float(x.mean()) if x.size else float("nan")
-    return {"n": int(x.size), "mean": mean, "median": float(q[1]), "q05": float(q[0]),
-            "q95": float(q[2])}
+    return {
+        "n": int(x.size),
+        "mean": mean,
+        "median": float(q[1]),
+        "q05": float(q[0]),
+        "q95": float(q[2]),
+    }
 
 
-def paired_difference(base: np.ndarray, other: np.ndarray, kind: Kind,
-                      seed: int | Sequence[int]) -> dict[str, float]:
+def paired_difference(
+    base: np.ndarray, other: np.ndarray, kind: Kind, seed: int | Sequence[int]
+) -> dict[str, float]:
     """Return the paired difference ``other - base`` over replicates with its bootstrap CI.
 
     Parameters
@@ -291,8 +312,13 @@ def compare_outcomes(outcomes: dict[str, pd.DataFrame], seed: int) -> Comparison
     for i, o in enumerate(OUTCOMES):
         for j, name in enumerate(names):
             x = outcomes[name][o.key].to_numpy(float)
-            row: dict[str, object] = {"outcome": o.key, "label": o.label, "kind": o.kind,
-                                      "scenario": name, **summarise(x, o.kind)}
+            row: dict[str, object] = {
+                "outcome": o.key,
+                "label": o.label,
+                "kind": o.kind,
+                "scenario": name,
+                **summarise(x, o.kind),
+            }
             if j > 0:
                 d = paired_difference(base[o.key].to_numpy(float), x, o.kind, (seed, i, j))
                 row.update({"diff_vs": names[0], **{f"diff_{k}": v for k, v in d.items()}})
@@ -360,19 +386,28 @@ def to_markdown(comp: Comparison, header: str = "") -> str:
     """Return the comparison as Markdown: per-scenario table, differences table, definitions."""
 
     def table(head: list[str], rows: list[list[str]]) -> list[str]:
-        lines = ["| " + " | ".join(head) + " |",
-                 "|" + "|".join([":---"] + ["---:"] * (len(head) - 1)) + "|"]
+        lines = [
+            "| " + " | ".join(head) + " |",
+            "|" + "|".join([":---"] + ["---:"] * (len(head) - 1)) + "|",
+        ]
         return lines + ["| " + " | ".join(r) + " |" for r in rows]
 
     n = int(comp.table["n"].iloc[0]) if len(comp.table) else 0
     lines = [header] if header else []
-    lines += [f"## Outcomes per scenario ({n} paired replicates; median [90% interval]; "
-              "probabilities as % of replicates)", ""]
+    lines += [
+        f"## Outcomes per scenario ({n} paired replicates; median [90% interval]; "
+        "probabilities as % of replicates)",
+        "",
+    ]
     lines += table(["outcome", *comp.names], level_matrix(comp))
     if len(comp.names) > 1:
-        lines += ["", f"## Paired differences against `{comp.base}` (mean of scenario - "
-                  f"{comp.base} over replicates [{CONFIDENCE:.0%} bootstrap CI]; "
-                  "percentage points for probabilities)", ""]
+        lines += [
+            "",
+            f"## Paired differences against `{comp.base}` (mean of scenario - "
+            f"{comp.base} over replicates [{CONFIDENCE:.0%} bootstrap CI]; "
+            "percentage points for probabilities)",
+            "",
+        ]
         lines += table(["outcome", *comp.names[1:]], difference_matrix(comp))
     lines += ["", "Definitions: " + DEFINITIONS, ""]
     return "\n".join(lines)
@@ -452,7 +487,7 @@ def run_comparison(
     engine: str = "kernel",
     overwrite: bool = False,
     resume: bool = False,
-    progress: Callable[[str], Callable[[int, int], None] | None] | None = None,
+    progress: Callable[[str], AbstractContextManager] | None = None,
     argv: list[str] | None = None,
 ) -> Comparison:
     """Run scenarios on common random numbers and compare their paired outcomes.
@@ -473,7 +508,8 @@ def run_comparison(
     overwrite, resume : bool
         Passed to ``sim.runner.run_scenario`` for each scenario directory.
     progress : callable, optional
-        Called with a scenario name; returns a (done, total) callback for that run (or None).
+        Called with a scenario name; returns a context manager that yields a (done, total)
+        callback (or None) for that scenario's run, e.g. ``sim.cli.progress_bar``.
     argv : list of str, optional
         Command line recorded in the manifests.
 
@@ -499,14 +535,25 @@ def run_comparison(
     out = Path(out)
     results = {}
     for ls, name in zip(loaded, names, strict=True):
-        cb = progress(name) if progress else None
-        res = run_scenario(ls, out / name, runs, seed=seed, engine=engine, overwrite=overwrite,
-                           resume=resume, progress=cb, argv=argv if argv is not None else sys.argv)
+        with progress(name) if progress else contextlib.nullcontext() as cb:
+            res = run_scenario(
+                ls,
+                out / name,
+                runs,
+                seed=seed,
+                engine=engine,
+                overwrite=overwrite,
+                resume=resume,
+                progress=cb,
+                argv=argv if argv is not None else sys.argv,
+            )
         results[name] = res.runs.to_pandas()
     comp = compare_outcomes({n: outcome_frame(r) for n, r in results.items()}, seed)
     meta = {
-        "scenarios": [{"name": n, "dir": n, "path": ls.path, "sha256": ls.sha256}
-                      for n, ls in zip(names, loaded, strict=True)],
+        "scenarios": [
+            {"name": n, "dir": n, "path": ls.path, "sha256": ls.sha256}
+            for n, ls in zip(names, loaded, strict=True)
+        ],
         "base": names[0],
         "runs": runs,
         "seed": seed,
@@ -524,9 +571,11 @@ def run_comparison(
 def markdown_header(meta: dict) -> str:
     """Return the Markdown title block of a comparison from its metadata."""
     names = ", ".join(s["name"] for s in meta["scenarios"])
-    return (f"# Paired comparison: {names}\n\n{meta['runs']} replicates each, seed "
-            f"{meta['seed']}, engine {meta['engine']}; outcomes counted "
-            f"{meta['outcome_from']} to {meta['end']}.\n")
+    return (
+        f"# Paired comparison: {names}\n\n{meta['runs']} replicates each, seed "
+        f"{meta['seed']}, engine {meta['engine']}; outcomes counted "
+        f"{meta['outcome_from']} to {meta['end']}.\n"
+    )
 
 
 def write_outputs(comp: Comparison, out: Path, meta: dict) -> None:

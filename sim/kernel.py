@@ -364,22 +364,25 @@ def simulate_replicate(
             src = a
             if unified == 1:
                 src = 1
-            p_esc = R.escalation_probability(
-                ap[src, S.A_HAWKISHNESS],
-                app,
-                g[S.G_IR_APPETITE],
-                scal[_REVENGE],
-                g[S.G_IR_REVENGE],
-                truce_active,
-                g[S.G_IR_TRUCE_CALM],
-            )
-            nd = R.next_directive(
-                rng.draw(key, day, nf + src, S.R_REDRAW),
-                rng.draw(key, day, nf + src, S.R_DIRECTIVE),
-                p_esc,
-                g[S.G_IR_DIRECTIVE_DAYS],
-                directive[src],
-            )
+            nd = directive[src]
+            u_redraw = rng.draw(key, day, nf + src, S.R_REDRAW)
+            if R.reconsiders_directive(u_redraw, g[S.G_IR_DIRECTIVE_DAYS], nd) == 1:
+                p_esc = R.escalation_probability(
+                    ap[src, S.A_HAWKISHNESS],
+                    app,
+                    g[S.G_IR_APPETITE],
+                    scal[_REVENGE],
+                    g[S.G_IR_REVENGE],
+                    truce_active,
+                    g[S.G_IR_TRUCE_CALM],
+                )
+                nd = R.next_directive(
+                    u_redraw,
+                    rng.draw(key, day, nf + src, S.R_DIRECTIVE),
+                    p_esc,
+                    g[S.G_IR_DIRECTIVE_DAYS],
+                    nd,
+                )
             if nd != directive[a]:
                 directive[a] = nd
                 directive_f[a] = nd

@@ -44,8 +44,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 
 from sim.events import US_TARGET_NAMES  # noqa: E402
 
-OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442",
-             "#000000")
+OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
 """Okabe-Ito colours (blue, vermillion, bluish green, reddish purple, orange, sky blue, yellow,
 black) in the order scenarios are given them."""
 
@@ -131,8 +130,13 @@ def month_starts(start: dt.date | pd.Timestamp, end: dt.date | pd.Timestamp) -> 
     return pd.date_range(s.to_period("M").to_timestamp(), e, freq="MS")
 
 
-def monthly_counts(days: np.ndarray, runs: np.ndarray, run_ids: np.ndarray,
-                   start: dt.date | pd.Timestamp, n_days: int) -> np.ndarray:
+def monthly_counts(
+    days: np.ndarray,
+    runs: np.ndarray,
+    run_ids: np.ndarray,
+    start: dt.date | pd.Timestamp,
+    n_days: int,
+) -> np.ndarray:
     """Count events per replicate and calendar month.
 
     Parameters
@@ -166,28 +170,33 @@ def monthly_counts(days: np.ndarray, runs: np.ndarray, run_ids: np.ndarray,
     return np.bincount(flat, minlength=len(run_ids) * n_months).reshape(len(run_ids), n_months)
 
 
-def read_attacks(events_path: Path, targets: Sequence[str] = US_TARGET_NAMES
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def read_attacks(
+    events_path: Path, targets: Sequence[str] = US_TARGET_NAMES
+) -> tuple[np.ndarray, np.ndarray]:
     """Return (runs, days) of the attacks on ``targets`` in an ``events.parquet``.
 
     Only four columns of attack rows are read (a pyarrow filter), so memory stays small.
     """
-    tab = pq.read_table(events_path, columns=["run", "day", "kind", "target"],
-                        filters=[("kind", "=", "attack")])
+    tab = pq.read_table(
+        events_path, columns=["run", "day", "kind", "target"], filters=[("kind", "=", "attack")]
+    )
     tgt = tab.column("target").cast(pa.string())
     keep = pc.fill_null(pc.is_in(tgt, value_set=pa.array(list(targets), type=pa.string())), False)
     tab = tab.filter(keep)
-    return (tab.column("run").to_numpy().astype(np.int64),
-            tab.column("day").to_numpy().astype(np.int64))
+    return (
+        tab.column("run").to_numpy().astype(np.int64),
+        tab.column("day").to_numpy().astype(np.int64),
+    )
 
 
 def read_documented(events_path: Path, run: int) -> pd.DataFrame:
     """Return the forced (documented) events of one replicate: date, kind, subject, detail."""
-    tab = pq.read_table(events_path, columns=["run", "date", "kind", "subject", "detail",
-                                              "forced"],
-                        filters=[("forced", "=", True), ("run", "=", int(run))])
-    df = pd.DataFrame({c: tab.column(c).to_pylist() for c in ("date", "kind", "subject",
-                                                              "detail")})
+    tab = pq.read_table(
+        events_path,
+        columns=["run", "date", "kind", "subject", "detail", "forced"],
+        filters=[("forced", "=", True), ("run", "=", int(run))],
+    )
+    df = pd.DataFrame({c: tab.column(c).to_pylist() for c in ("date", "kind", "subject", "detail")})
     if len(df):
         df["date"] = pd.to_datetime(df["date"])
     return df
@@ -217,8 +226,12 @@ def load_run(path: Path, name: str | None = None) -> RunData:
     manifest = json.loads((path / "manifest.json").read_text())
     start = pd.Timestamp(manifest["start"])
     end = pd.Timestamp(manifest["end"])
-    run_ids = np.sort(pq.read_table(path / "runs.parquet", columns=["run"]).column("run")
-                      .to_numpy().astype(np.int64))
+    run_ids = np.sort(
+        pq.read_table(path / "runs.parquet", columns=["run"])
+        .column("run")
+        .to_numpy()
+        .astype(np.int64)
+    )
     runs, days = read_attacks(path / "events.parquet")
     n_days = (end - start).days + 1
     monthly = monthly_counts(days, runs, run_ids, start, n_days)
@@ -234,7 +247,8 @@ def load_run(path: Path, name: str | None = None) -> RunData:
         runs=run_ids,
         months=month_starts(start, end),
         monthly=monthly,
-        documented=read_documented(path / "events.parquet", int(run_ids[0])) if len(run_ids)
+        documented=read_documented(path / "events.parquet", int(run_ids[0]))
+        if len(run_ids)
         else pd.DataFrame(columns=["date", "kind", "subject", "detail"]),
     )
 
@@ -269,8 +283,15 @@ def _mid_month(months: pd.DatetimeIndex) -> pd.DatetimeIndex:
     return months + pd.Timedelta(days=14)
 
 
-def draw_fan(ax: Axes, months: pd.DatetimeIndex, counts: np.ndarray, col: str, label: str,
-             bands: bool = True, band_90: bool = True) -> list:
+def draw_fan(
+    ax: Axes,
+    months: pd.DatetimeIndex,
+    counts: np.ndarray,
+    col: str,
+    label: str,
+    bands: bool = True,
+    band_90: bool = True,
+) -> list:
     """Draw a fan chart (median line, 50% and 90% bands) of counts per month; return artists.
 
     Parameters
@@ -292,11 +313,29 @@ def draw_fan(ax: Axes, months: pd.DatetimeIndex, counts: np.ndarray, col: str, l
     q = np.quantile(counts, [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)
     artists = []
     if bands and band_90:
-        artists.append(ax.fill_between(x, q[0], q[4], color=col, alpha=0.18, linewidth=0,
-                                       label=f"{label}: 90% of replicates"))
+        artists.append(
+            ax.fill_between(
+                x,
+                q[0],
+                q[4],
+                color=col,
+                alpha=0.18,
+                linewidth=0,
+                label=f"{label}: 90% of replicates",
+            )
+        )
     if bands:
-        artists.append(ax.fill_between(x, q[1], q[3], color=col, alpha=0.38, linewidth=0,
-                                       label=f"{label}: 50% of replicates"))
+        artists.append(
+            ax.fill_between(
+                x,
+                q[1],
+                q[3],
+                color=col,
+                alpha=0.38,
+                linewidth=0,
+                label=f"{label}: 50% of replicates",
+            )
+        )
     (line,) = ax.plot(x, q[2], color=col, label=f"{label}: median", solid_capstyle="round")
     artists.append(line)
     return artists
@@ -337,10 +376,21 @@ def annotate_events(ax: Axes, documented: pd.DataFrame, fontsize: float = 13) ->
     out = []
     for date, label in event_clusters(documented):
         ax.axvline(date, color="0.35", linestyle=":", linewidth=1.5, zorder=1)
-        out.append(ax.annotate(label, xy=(date, 1.0), xycoords=("data", "axes fraction"),
-                               xytext=(3, -6), textcoords="offset points", rotation=90,
-                               va="top", ha="left", fontsize=fontsize, color="0.2",
-                               gid="documented-event"))
+        out.append(
+            ax.annotate(
+                label,
+                xy=(date, 1.0),
+                xycoords=("data", "axes fraction"),
+                xytext=(3, -6),
+                textcoords="offset points",
+                rotation=90,
+                va="top",
+                ha="left",
+                fontsize=fontsize,
+                color="0.2",
+                gid="documented-event",
+            )
+        )
     return out
 
 
@@ -351,10 +401,19 @@ def mark_policy(ax: Axes, run: RunData, label: bool = True) -> None:
     ax.axvspan(run.start, run.policy_start, color="0.85", alpha=0.5, zorder=0, linewidth=0)
     ax.axvline(run.policy_start, color="black", linewidth=2.5, zorder=2)
     if label:
-        ax.annotate(f"policy from {run.policy_start:%d %b %Y}", xy=(run.policy_start, 0.5),
-                    xycoords=("data", "axes fraction"), xytext=(6, 0),
-                    textcoords="offset points", rotation=90, va="center", ha="left",
-                    fontsize=14, fontweight="bold", gid="policy-start")
+        ax.annotate(
+            f"policy from {run.policy_start:%d %b %Y}",
+            xy=(run.policy_start, 0.5),
+            xycoords=("data", "axes fraction"),
+            xytext=(6, 0),
+            textcoords="offset points",
+            rotation=90,
+            va="center",
+            ha="left",
+            fontsize=14,
+            fontweight="bold",
+            gid="policy-start",
+        )
 
 
 TALLY_STYLE = {"exact": "-", "approx": "--", "lower": "-"}
@@ -371,26 +430,61 @@ def draw_tallies(ax: Axes, tallies: pd.DataFrame) -> list:
     for r in tallies.itertuples(index=False):
         months = ((r.end - r.start).days + 1) / 30.4375
         rate = r.count / months
-        (seg,) = ax.plot([r.start, r.end], [rate, rate], color="black",
-                         linestyle=TALLY_STYLE[r.bound], linewidth=2.5, zorder=4,
-                         gid=f"tally-{r.id}")
+        (seg,) = ax.plot(
+            [r.start, r.end],
+            [rate, rate],
+            color="black",
+            linestyle=TALLY_STYLE[r.bound],
+            linewidth=2.5,
+            zorder=4,
+            gid=f"tally-{r.id}",
+        )
         out.append(seg)
         mid = r.start + (r.end - r.start) / 2
         if r.bound == "lower":
             ax.plot([mid], [rate], marker="^", markersize=11, color="black", zorder=5)
-        ax.annotate(r.id, xy=(mid, rate), xytext=(0, 5), textcoords="offset points",
-                    ha="center", va="bottom", fontsize=11, zorder=5, gid="tally-label")
+        ax.annotate(
+            r.id,
+            xy=(mid, rate),
+            xytext=(0, 5),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=11,
+            zorder=5,
+            gid="tally-label",
+        )
     return out
 
 
 def _tally_legend() -> list:
     return [
-        Line2D([], [], color="black", linestyle="-", linewidth=2.5,
-               label="observed tally, exact (count / months)"),
-        Line2D([], [], color="black", linestyle="--", linewidth=2.5,
-               label="observed tally, approximate"),
-        Line2D([], [], color="black", linestyle="-", marker="^", markersize=11, linewidth=2.5,
-               label="observed tally, lower bound"),
+        Line2D(
+            [],
+            [],
+            color="black",
+            linestyle="-",
+            linewidth=2.5,
+            label="observed tally, exact (count / months)",
+        ),
+        Line2D(
+            [],
+            [],
+            color="black",
+            linestyle="--",
+            linewidth=2.5,
+            label="observed tally, approximate",
+        ),
+        Line2D(
+            [],
+            [],
+            color="black",
+            linestyle="-",
+            marker="^",
+            markersize=11,
+            linewidth=2.5,
+            label="observed tally, lower bound",
+        ),
     ]
 
 
@@ -430,20 +524,23 @@ def fig_fan(run: RunData, tallies: pd.DataFrame | None = None, col: str = OKABE_
             handles += _tally_legend()
         _date_axis(ax)
         ax.set_xlim(run.start, run.end)
-        _headroom(ax, float(np.quantile(run.monthly, 0.95, axis=0).max()) if run.monthly.size
-                  else 1.0)
+        _headroom(
+            ax, float(np.quantile(run.monthly, 0.95, axis=0).max()) if run.monthly.size else 1.0
+        )
         ax.set_xlabel("Month")
         ax.set_ylabel(Y_MONTHLY)
-        ax.set_title(f"{run.name}: attacks on US targets per month "
-                     f"({len(run.runs):,} replicates)", loc="left")
-        ax.legend(handles=handles, loc="center left", bbox_to_anchor=(0.0, 0.62),
-                  framealpha=0.9)
+        ax.set_title(
+            f"{run.name}: attacks on US targets per month ({len(run.runs):,} replicates)",
+            loc="left",
+        )
+        ax.legend(handles=handles, loc="center left", bbox_to_anchor=(0.0, 0.62), framealpha=0.9)
         note = "Dotted lines: documented events forced in every replicate."
         if len(tallies):
-            note += (" Observed tallies count subsets (rockets only, IEDs on convoys only, the"
-                     " embassy only) of the simulated attacks, over windows of unequal length.")
-        fig.text(0.01, 0.0, note, fontsize=12, va="bottom", ha="left", wrap=True,
-                 gid="caption")
+            note += (
+                " Observed tallies count subsets (rockets only, IEDs on convoys only, the"
+                " embassy only) of the simulated attacks, over windows of unequal length."
+            )
+        fig.text(0.01, 0.0, note, fontsize=12, va="bottom", ha="left", wrap=True, gid="caption")
     return fig
 
 
@@ -452,8 +549,10 @@ def fig_fans(runs: Sequence[RunData], ncols: int | None = None) -> Figure:
     k = len(runs)
     ncols = ncols or min(k, 3)
     nrows = math.ceil(k / ncols)
-    top = max((float(np.quantile(r.monthly, 0.95, axis=0).max()) for r in runs if r.monthly.size),
-              default=1.0)
+    top = max(
+        (float(np.quantile(r.monthly, 0.95, axis=0).max()) for r in runs if r.monthly.size),
+        default=1.0,
+    )
     with workshop_style():
         fig = Figure(figsize=(6.2 * ncols + 1, 6.0 * nrows + 0.8), layout="constrained")
         axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False)
@@ -472,8 +571,11 @@ def fig_fans(runs: Sequence[RunData], ncols: int | None = None) -> Figure:
                 ax.xaxis.set_tick_params(labelbottom=True)
         for ax in axes.flat[k:]:
             ax.set_visible(False)
-        fig.suptitle("Attacks on US targets per month: median, 50% and 90% of replicates "
-                     "(grey: shared history before the policy start)", fontsize=18)
+        fig.suptitle(
+            "Attacks on US targets per month: median, 50% and 90% of replicates "
+            "(grey: shared history before the policy start)",
+            fontsize=18,
+        )
     return fig
 
 
@@ -491,8 +593,7 @@ def draw_overlay(ax: Axes, runs: Sequence[RunData], from_policy: bool = True) ->
     """Draw every scenario's median and 50% band on ``ax``."""
     for i, run in enumerate(runs):
         mask = run.outcome_months if from_policy else np.ones(len(run.months), bool)
-        draw_fan(ax, run.months[mask], run.monthly[:, mask], colour(i), run.name,
-                 band_90=False)
+        draw_fan(ax, run.months[mask], run.monthly[:, mask], colour(i), run.name, band_90=False)
     _date_axis(ax)
     ax.set_ylim(bottom=0)
     ax.set_xlabel("Month")
@@ -520,8 +621,11 @@ def fig_thresholds(runs: Sequence[RunData]) -> Figure:
         ax_any.legend(loc="upper right", framealpha=0.9)
         first = runs[0] if runs else None
         if first is not None:
-            fig.suptitle(f"How likely is a bad month? Attacks on US targets, full months from "
-                         f"{first.outcome_from:%d %b %Y} to {first.end:%d %b %Y}", fontsize=19)
+            fig.suptitle(
+                f"How likely is a bad month? Attacks on US targets, full months from "
+                f"{first.outcome_from:%d %b %Y} to {first.end:%d %b %Y}",
+                fontsize=19,
+            )
     return fig
 
 
@@ -587,8 +691,15 @@ def fig_differences(comp, keys: Sequence[str] = DIFF_KEYS) -> Figure:
             for j, d in enumerate(diffs, start=1):
                 if d.size == 0:
                     continue
-                ax.hist(d, bins=bins, histtype="step", linewidth=3, color=colour(j),
-                        label=f"{comp.names[j]} - {comp.base}", density=True)
+                ax.hist(
+                    d,
+                    bins=bins,
+                    histtype="step",
+                    linewidth=3,
+                    color=colour(j),
+                    label=f"{comp.names[j]} - {comp.base}",
+                    density=True,
+                )
                 ax.axvline(d.mean(), color=colour(j), linestyle="--", linewidth=2.5)
             ax.axvline(0, color="black", linewidth=2)
             ax.set_title(OUTCOME_BY_KEY[key].label, loc="left")
@@ -599,16 +710,20 @@ def fig_differences(comp, keys: Sequence[str] = DIFF_KEYS) -> Figure:
         handles, labels = axes.flat[0].get_legend_handles_labels()
         if handles:
             fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 3))
-        fig.suptitle(f"Paired differences against {comp.base} (same replicate, same random "
-                     "draws; dashed: mean)", fontsize=19)
+        fig.suptitle(
+            f"Paired differences against {comp.base} (same replicate, same random "
+            "draws; dashed: mean)",
+            fontsize=19,
+        )
     return fig
 
 
 # --- saving ------------------------------------------------------------------------------------
 
 
-def save_figure(fig: Figure, directory: Path, stem: str,
-                formats: Sequence[str] = FORMATS) -> list[Path]:
+def save_figure(
+    fig: Figure, directory: Path, stem: str, formats: Sequence[str] = FORMATS
+) -> list[Path]:
     """Save a figure as PNG, SVG and PDF, each written atomically; return the paths."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)

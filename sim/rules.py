@@ -136,11 +136,25 @@ def next_directive(
     Source: S1: the rival meetings of 28 Feb 2021 (Tehran: escalate; Beirut: calm) produced
     directives that held until the 3 Mar 2021 Ain al-Asad attack and the following truce.
     """
-    if cur != 0 and days > 1.0 and u_redraw >= 1.0 / days:
+    if reconsiders_directive(u_redraw, days, cur) == 0:
         return cur
     if u_stance < p_escalate:
         return 1
     return -1
+
+
+@njit(cache=True)
+def reconsiders_directive(u_redraw: float, days: float, cur: int) -> int:
+    """Return 1 if ``next_directive`` issues a new directive today, 0 if it keeps ``cur``.
+
+    Engines call it first so that the escalation probability is computed only on days an agency
+    reconsiders (the result of ``next_directive`` is the same either way).
+
+    Source: as ``next_directive``.
+    """
+    if cur != 0 and days > 1.0 and u_redraw >= 1.0 / days:
+        return 0
+    return 1
 
 
 @njit(cache=True)
@@ -326,11 +340,17 @@ def target_weights(
     Hisham al-Hashimi after the June 2020 raid); S3 (drones on the PM's residence); tallies
     T10/T11 (convoy IEDs); events.csv 2021-07-26 and 2021-12-09 (end of the US combat role).
     """
+    avail = (
+        weapon_available(0, stocks, drones_ok),
+        weapon_available(1, stocks, drones_ok),
+        weapon_available(2, stocks, drones_ok),
+        weapon_available(3, stocks, drones_ok),
+    )
     total = 0.0
     for t in range(S.N_TARGETS):
         open_ = 0
         for w in range(S.N_WEAPONS):
-            if COMPAT[t, w] == 1 and weapon_available(w, stocks, drones_ok) == 1:
+            if COMPAT[t, w] == 1 and avail[w] == 1:
                 open_ = 1
                 break
         wt = 0.0

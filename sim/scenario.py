@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
+import reprlib
 import types
 import typing
 from dataclasses import dataclass
@@ -512,6 +513,16 @@ class Scenario(_Strict):
         None, description="first day of the outcome window (default: policy start, else start)"
     )
 
+    @field_validator("name")
+    @classmethod
+    def _name_is_a_directory_name(cls, v: str) -> str:
+        # `escsim run` writes to results/<name> when no --out is given
+        if v.strip() in (".", "..") or any(c in v for c in "/\\") or not v.isprintable():
+            raise ValueError(
+                "a name usable as a directory name (no '/', '\\' or control characters)"
+            )
+        return v
+
     @property
     def n_days(self) -> int:
         """Number of simulated days (start and end inclusive)."""
@@ -585,6 +596,8 @@ def _walk(
             if key_node.tag != "tag:yaml.org,2002:str" and key != "<<":
                 # the path as the validator will name it: `1:` is the int 1, `null:` is None
                 key = loader.construct_object(key_node)
+                if not isinstance(key, int):
+                    lines[path + (repr(key),)] = line  # pydantic names such keys by repr
             _walk(value_node, path + (key,), lines, file, loader, visited)
     elif isinstance(node, yaml.SequenceNode):
         for i, child in enumerate(node.value):
@@ -607,10 +620,15 @@ def _at(lines: dict, path: tuple, file: str) -> tuple[str, int | None]:
     return file, None
 
 
+_REPR = reprlib.Repr(
+    maxlevel=3, maxdict=4, maxlist=6, maxtuple=6, maxset=6, maxstring=60, maxother=60, maxlong=60
+)
+
+
 def _describe(value: Any) -> str:
     if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
         return repr(value)
-    text = repr(value)
+    text = _REPR.repr(value)  # bounded: a YAML alias bomb must not be printed in full
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -824,9 +842,9 @@ def _merge(base: Any, over: Any, base_lines: dict, over_lines: dict, prefix: tup
 def _read_text(p: Path) -> str:
     try:
         raw = p.read_bytes()
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
         raise ScenarioError(
-            str(p), None, "(file)", "a readable file", exc.strerror or str(exc)
+            str(p), None, "(file)", "a readable file", getattr(exc, "strerror", None) or str(exc)
         ) from None
     try:
         text = raw.decode("utf-8")
@@ -841,13 +859,17 @@ def _read_text(p: Path) -> str:
 
 def _read_referenced(path: Path, file: str, line: int | None, key: str) -> str:
     """Read a file named by ``extends``/``calibration``; a missing one is the referrer's error."""
-    if not path.is_file():
+    try:
+        is_file = path.is_file()
+    except (OSError, ValueError):  # e.g. a name too long for the file system
+        is_file = False
+    if not is_file:
         raise ScenarioError(
             file,
             line,
             key,
             "a path (relative to this file) to a readable file",
-            f"{str(path)!r}, which does not exist or is not a file",
+            f"{_describe(str(path))}, which does not exist or is not a file",
         )
     return _read_text(path)
 
@@ -909,31 +931,36 @@ def _resolve(text: str, file: str, depth: int = 0) -> tuple[Any, dict, list[tupl
         factions = cdata.pop("factions", None)
         merged = _merge(merged, cdata, merged_lines, clines, ())
         if factions is not None:
-            merged = _overlay_factions(merged, factions, str(cpath))
+            merged = _overlay_factions(merged, factions, str(cpath), craw)
         texts.append((str(cpath), ctext))
     return merged, merged_lines, texts
 
 
-def _overlay_factions(data: dict, overlay: Any, file: str) -> dict:
+def _overlay_factions(data: dict, overlay: Any, file: str, lines: dict) -> dict:
     """Apply a calibration's per-faction values (a mapping name -> fields) onto the roster."""
+    line = lines.get(("factions",))
     if not isinstance(overlay, dict):
         raise ScenarioError(
-            file, None, "factions", "a mapping of faction name to fields", type(overlay).__name__
+            file, line, "factions", "a mapping of faction name to fields", type(overlay).__name__
         )
     roster = data.get("factions")
     if not isinstance(roster, list):
-        raise ScenarioError(file, None, "factions", "a scenario with a faction roster", "no roster")
+        raise ScenarioError(file, line, "factions", "a scenario with a faction roster", "no roster")
     names = [f.get("name") if isinstance(f, dict) else None for f in roster]
     out = []
     for f in roster:
         name = f.get("name") if isinstance(f, dict) else None
-        if name in overlay:
+        if isinstance(name, str) and name in overlay:  # a bad name is reported by validation
             f = _merge(f, overlay[name], {}, {}, ())
         out.append(f)
     for name in overlay:
         if name not in names:
             raise ScenarioError(
-                file, None, f"factions.{name}", f"a faction of the roster {names}", repr(name)
+                file,
+                lines.get(("factions", name), line),
+                f"factions.{name}",
+                f"a faction of the roster {names}",
+                repr(name),
             )
     data = dict(data)
     data["factions"] = out

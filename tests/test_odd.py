@@ -115,8 +115,9 @@ def test_decision_code_table_matches_state():
 def test_event_kinds_and_metrics_are_documented():
     kinds = set(re.findall(r"^\| `(\w+)` \| (?:faction|US|PM|agency) \|", ODD, re.M))
     assert kinds == set(S.KINDS)
-    metrics = set(re.findall(r"^\| `(\w+)` \| ", _section(ODD, "**Outcome metrics**", "**Manifest")
-                             , re.M))
+    metrics = set(
+        re.findall(r"^\| `(\w+)` \| ", _section(ODD, "**Outcome metrics**", "**Manifest"), re.M)
+    )
     assert metrics == set(M.METRICS)
 
 
@@ -163,12 +164,20 @@ def _clip(x: float) -> float:
 
 
 @SET
-@given(st.floats(-5, 5), st.integers(0, 1), st.floats(0, 5), pos, st.floats(0, 5),
-       st.integers(0, 1), st.floats(0, 5))
+@given(
+    st.floats(-5, 5),
+    st.integers(0, 1),
+    st.floats(0, 5),
+    pos,
+    st.floats(0, 5),
+    st.integers(0, 1),
+    st.floats(0, 5),
+)
 def test_eq_escalation_probability(h, app, alpha, v, rho, truce, kappa):
     x = h + rho * v - kappa * truce + alpha * app
     assert R.escalation_probability(h, app, alpha, v, rho, truce, kappa) == pytest.approx(
-        1.0 / (1.0 + math.exp(-x)), rel=1e-12, abs=1e-15)
+        1.0 / (1.0 + math.exp(-x)), rel=1e-12, abs=1e-15
+    )
 
 
 @SET
@@ -177,11 +186,15 @@ def test_eq_next_directive(u1, u2, p, days, cur):
     keep = cur != 0 and days > 1 and u1 >= 1.0 / days
     want = cur if keep else (1 if u2 < p else -1)
     assert R.next_directive(u1, u2, p, days, cur) == want
+    assert R.reconsiders_directive(u1, days, cur) == int(not keep)
 
 
 @SET
-@given(st.lists(prob, min_size=4, max_size=4), st.lists(prob, min_size=4, max_size=4),
-       st.lists(st.sampled_from([-1.0, 0.0, 1.0]), min_size=4, max_size=4))
+@given(
+    st.lists(prob, min_size=4, max_size=4),
+    st.lists(prob, min_size=4, max_size=4),
+    st.lists(st.sampled_from([-1.0, 0.0, 1.0]), min_size=4, max_size=4),
+)
 def test_eq_directive_signal(chi, m, d):
     w = [c * k for c, k in zip(chi, m, strict=True)]
     total = sum(w)
@@ -198,12 +211,21 @@ def test_eq_directive_signal(chi, m, d):
 def test_eq_discipline_noise(u, sigma, delta, frag, phi):
     sig = sigma * (1 - _clip(delta)) * (1 + phi * frag)
     assert R.discipline_noise(u, sigma, delta, frag, phi) == pytest.approx(
-        sig * math.sqrt(3) * (2 * u - 1), abs=1e-12)
+        sig * math.sqrt(3) * (2 * u - 1), abs=1e-12
+    )
 
 
 @SET
-@given(prob, prob, prob, st.integers(0, 3), st.floats(0, 10), st.floats(0, 10),
-       st.integers(0, 1), st.floats(0, 10))
+@given(
+    prob,
+    prob,
+    prob,
+    st.integers(0, 3),
+    st.floats(0, 10),
+    st.floats(0, 10),
+    st.integers(0, 1),
+    st.floats(0, 10),
+)
 def test_eq_deterrence(f, a, af, doc, r, cred, threat, theta):
     pi = (1 - f) * a + f * af
     want = max(0.0, pi * (1 - math.exp(-r * RATE[doc])) * SEV[doc] * (1 + cred) + theta * threat)
@@ -211,13 +233,23 @@ def test_eq_deterrence(f, a, af, doc, r, cred, threat, theta):
 
 
 @SET
-@given(st.floats(0, 5), st.floats(0, 10), st.floats(0, 40), st.floats(0, 5),
-       st.floats(-1, 1), prob, st.floats(0, 10), st.floats(-5, 5), st.floats(0, 10),
-       st.floats(0, 20))
+@given(
+    st.floats(0, 5),
+    st.floats(0, 10),
+    st.floats(0, 40),
+    st.floats(0, 5),
+    st.floats(-1, 1),
+    prob,
+    st.floats(0, 10),
+    st.floats(-5, 5),
+    st.floats(0, 10),
+    st.floats(0, 20),
+)
 def test_eq_attack_intensity(base, e, g, bg, s, o, bd, eps, det, bdet):
     x = min(30.0, bg * g + bd * o * s + eps - bdet * det)
     assert R.attack_intensity(base, e, g, bg, s, o, bd, eps, det, bdet) == pytest.approx(
-        base * (1 + e) * math.exp(x), rel=1e-12, abs=1e-300)
+        base * (1 + e) * math.exp(x), rel=1e-12, abs=1e-300
+    )
 
 
 @SET
@@ -240,14 +272,35 @@ def test_eq_truce_target_multiplier(t, in_truce, complies, sup, leak):
 
 
 @SET
-@given(st.lists(st.floats(0, 5), min_size=6, max_size=6),
-       st.lists(st.floats(0, 3), min_size=4, max_size=4), st.integers(0, 1), prob,
-       st.floats(0, 10), st.floats(0, 3), st.integers(0, 1), st.integers(0, 1), prob, prob)
-def test_eq_target_weights_and_open_share(prefs, stocks, drones_ok, posture, g_st, s_t, in_truce,
-                                         complies, sup, leak):
+@given(
+    st.lists(st.floats(0, 5), min_size=6, max_size=6),
+    st.lists(st.floats(0, 3), min_size=4, max_size=4),
+    st.integers(0, 1),
+    prob,
+    st.floats(0, 10),
+    st.floats(0, 3),
+    st.integers(0, 1),
+    st.integers(0, 1),
+    prob,
+    prob,
+)
+def test_eq_target_weights_and_open_share(
+    prefs, stocks, drones_ok, posture, g_st, s_t, in_truce, complies, sup, leak
+):
     out = np.zeros(S.N_TARGETS)
-    total = R.target_weights(np.array(prefs), np.array(stocks), drones_ok, posture, g_st, s_t,
-                             in_truce, complies, sup, leak, out)
+    total = R.target_weights(
+        np.array(prefs),
+        np.array(stocks),
+        drones_ok,
+        posture,
+        g_st,
+        s_t,
+        in_truce,
+        complies,
+        sup,
+        leak,
+        out,
+    )
     want = []
     for t in range(S.N_TARGETS):
         avail = [stocks[w] >= 1 and (w != S.W_DRONE or drones_ok) for w in range(S.N_WEAPONS)]
@@ -288,8 +341,15 @@ def test_eq_is_intercepted(u, w, t, ad_r, ad_d, pm_d):
 
 
 @SET
-@given(st.integers(0, 3), st.floats(0, 20), st.floats(0, 2), st.integers(0, 5), st.floats(0, 5),
-       prob, st.floats(-5, 60))
+@given(
+    st.integers(0, 3),
+    st.floats(0, 20),
+    st.floats(0, 2),
+    st.integers(0, 5),
+    st.floats(0, 5),
+    prob,
+    st.floats(-5, 60),
+)
 def test_eq_strike_probability(doc, blame, r, usk, red, red_p, cooldown_left):
     if doc == 0 or cooldown_left > 0:
         want = 0.0
@@ -297,7 +357,8 @@ def test_eq_strike_probability(doc, blame, r, usk, red, red_p, cooldown_left):
         rl = red_p if red > 0 and usk >= red else 0.0
         want = _clip(max(1 - math.exp(-r * RATE[doc] * blame), rl))
     assert R.strike_probability(doc, blame, r, usk, red, red_p, cooldown_left) == pytest.approx(
-        want, abs=1e-15)
+        want, abs=1e-15
+    )
 
 
 @SET
@@ -328,8 +389,9 @@ def test_eq_pressure_from_attack(t, killed, usk):
 @SET
 @given(prob, st.floats(0, 30), prob, st.integers(0, 1))
 def test_eq_crackdown_probability(k, p, leg, threat):
-    want = 0.0 if k <= 0 or p <= 0 else _clip(k * (1 - math.exp(-p / 5)) * leg * (2 if threat
-                                                                                   else 1))
+    want = (
+        0.0 if k <= 0 or p <= 0 else _clip(k * (1 - math.exp(-p / 5)) * leg * (2 if threat else 1))
+    )
     assert R.crackdown_probability(k, p, leg, threat) == pytest.approx(want, abs=1e-15)
 
 
@@ -348,8 +410,9 @@ def test_eq_mediation_probability(mu, threat, dbar, p):
     if mu <= 0 or p <= 0:
         want = 0.0
     else:
-        want = min(1.0, mu * (1 - math.exp(-p / 10)) * (1 if threat else 0.2)
-                   * (0.25 if dbar > 0 else 1))
+        want = min(
+            1.0, mu * (1 - math.exp(-p / 10)) * (1 if threat else 0.2) * (0.25 if dbar > 0 else 1)
+        )
     assert R.mediation_probability(mu, threat, dbar, p) == pytest.approx(want, abs=1e-15)
 
 
