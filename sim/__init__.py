@@ -33,6 +33,13 @@ def _numba_cache_dir() -> None:
 
 _numba_cache_dir()
 
-from sim.api import load_scenario, run  # noqa: E402
-
 __all__ = ["__version__", "load_scenario", "run"]
+
+
+def __getattr__(name: str):
+    """Import the notebook API lazily, so that ``escsim --version`` stays fast."""
+    if name in ("load_scenario", "run"):
+        from sim import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")

@@ -10,13 +10,16 @@ truce ended), ``forced`` (a documented inject), ``intercepted`` and ``us_killed`
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
 from sim import state as S
 from sim.world import World
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 EPOCH = dt.date(1970, 1, 1)
 
@@ -102,6 +105,8 @@ def records_to_table(world: World, records: np.ndarray, reps: np.ndarray) -> pa.
 
 def to_frame(table: pa.Table) -> pd.DataFrame:
     """Return the event log as a pandas DataFrame (categorical string columns, dates as dates)."""
+    import pandas as pd
+
     df = table.to_pandas()
     df["date"] = pd.to_datetime(df["date"])
     return df
