@@ -39,9 +39,10 @@ Q_RELEASE = 6  # release draws per faction-day
 Q_ARREST = 7  # arrest draws per day
 Q_MEDIATE = 8  # mediation draws per day
 Q_MISC = 9  # truce compliance and breakdown draws per day
-P_DIRECTIVE_EVENT = 10  # directive events per agency-day
-P_OTHER_EVENT = 11  # all other events per day beyond one per inject row
-N_RATES = 12
+Q_DIRECTIVE = 10  # directive (stance) draws per agency-day
+P_DIRECTIVE_EVENT = 11  # directive events per directive draw
+P_OTHER_EVENT = 12  # all other events per day beyond one per inject row
+N_RATES = 13
 
 RATE_NAMES = (
     "attack_per_faction_day",
@@ -54,7 +55,8 @@ RATE_NAMES = (
     "arrest_draws_per_day",
     "mediation_draws_per_day",
     "truce_draws_per_day",
-    "directive_events_per_agency_day",
+    "directive_draws_per_agency_day",
+    "directive_events_per_directive_draw",
     "other_events_per_day",
 )
 
@@ -112,7 +114,8 @@ def rates_from_counts(
     r[Q_ARREST] = _share(d.get(S.R_ARREST, 0.0), n_days)
     r[Q_MEDIATE] = _share(d.get(S.R_MEDIATE, 0.0), n_days)
     r[Q_MISC] = _share(d.get(S.R_COMPLY, 0.0) + d.get(S.R_BREAKDOWN, 0.0), n_days)
-    r[P_DIRECTIVE_EVENT] = _share(e.get(S.K_DIRECTIVE, 0.0), n_days * S.N_AGENCIES)
+    r[Q_DIRECTIVE] = _share(d.get(S.R_DIRECTIVE, 0.0), n_days * S.N_AGENCIES)
+    r[P_DIRECTIVE_EVENT] = _share(e.get(S.K_DIRECTIVE, 0.0), d.get(S.R_DIRECTIVE, 0.0))
     modelled = (
         e.get(S.K_ATTACK, 0.0)
         + e.get(S.K_ATTRIBUTION, 0.0)
@@ -215,24 +218,28 @@ def floor_replicate(key, n_days, nf, injects, rates, ev, base, cap):
         while jp < n_inj and injects[jp, J_DAY] == day:
             n = _event(ev, base, cap, n, day, us, S.K_NEGOTIATION, -1, -1, 1)
             jp += 1
-        # phase 2: two draws per agency; a directive event at the measured rate
+        # phase 2: a reconsideration draw per agency; a stance draw and a directive event at
+        # the measured rates
         day_gate = 0.0
         day_gate2 = 0.0
         day_gate3 = 0.0
         for a in range(S.N_AGENCIES):
             u1 = rng.draw(key, day, nf + a, S.R_REDRAW)
-            u2 = rng.draw(key, day, nf + a, S.R_DIRECTIVE)
-            n_draws += 2
-            acc += u1 + u2
+            n_draws += 1
+            acc += u1
             if a == 0:
                 day_gate = u1
             elif a == 1:
                 day_gate2 = u1
             elif a == 2:
                 day_gate3 = u1
-            if u2 < rates[P_DIRECTIVE_EVENT]:
-                directive[a] = 1 - directive[a]
-                n = _event(ev, base, cap, n, day, nf + a, S.K_DIRECTIVE, -1, -1, 0)
+            if u1 < rates[Q_DIRECTIVE]:
+                u2 = rng.draw(key, day, nf + a, S.R_DIRECTIVE)
+                n_draws += 1
+                acc += u2
+                if u2 < rates[P_DIRECTIVE_EVENT]:
+                    directive[a] = 1 - directive[a]
+                    n = _event(ev, base, cap, n, day, nf + a, S.K_DIRECTIVE, -1, -1, 0)
         # phase 3: noise and attack draws per faction; an attack's draws at the measured rate
         for i in range(nf):
             u_noise = rng.draw(key, day, i, S.R_NOISE)

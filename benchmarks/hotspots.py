@@ -161,7 +161,7 @@ def micro_costs(n: int = 5_000_000) -> dict[str, float]:
 
 def accounting(
     micro: dict[str, float],
-    draws_per_rep: float,
+    draws: dict[int, float],
     events_per_rep: float,
     n_days: int,
     n_factions: int,
@@ -169,17 +169,20 @@ def accounting(
 ) -> dict[str, float]:
     """Estimate a replicate's single-thread time by component from the micro-costs.
 
-    Counts per replicate: every draw (measured), every event (measured); per faction-day one
-    ``target_weights``, one ``directive_signal`` and one deterrence-plus-intensity evaluation,
-    plus the remaining ``exp`` calls of a day (three decay factors, three scalar decays, four
-    escalation probabilities; per faction the attack probability and the strike probability).
+    Counts per replicate: every draw and every event (measured); per faction-day one
+    ``target_weights``, one ``directive_signal`` and one deterrence-plus-intensity evaluation;
+    the other ``exp`` calls: six a day (three decay factors, three scalar decays), one escalation
+    probability per stance draw, and per faction-day the attack probability and the strike
+    probability (an upper bound: no strike probability is computed during a US cooldown).
 
     Parameters
     ----------
     micro : dict
         Output of ``micro_costs``.
-    draws_per_rep, events_per_rep : float
-        Mean draws and events of one replicate.
+    draws : dict of int to float
+        Mean draws of one replicate per decision code (``sim.state`` R_* codes).
+    events_per_rep : float
+        Mean events of one replicate.
     n_days, n_factions : int
         The scenario's size.
     measured_ns_per_rep : float
@@ -192,9 +195,9 @@ def accounting(
         and the share of it the components account for.
     """
     fd = n_days * n_factions
-    other_exp = n_days * (3 + 3 + 4) + fd * 2
+    other_exp = n_days * 6 + draws.get(S.R_DIRECTIVE, 0.0) + fd * 2
     est = {
-        "draws_ns": draws_per_rep * micro["draw"],
+        "draws_ns": sum(draws.values()) * micro["draw"],
         "events_ns": events_per_rep * micro["emit"],
         "target_weights_ns": fd * micro["target_weights"],
         "directive_signal_ns": fd * micro["directive_signal"],

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import os
 import platform
@@ -26,6 +27,8 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+
+import sim  # noqa: F401 - first: it sets NUMBA_CACHE_DIR, which numba reads on import
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -143,6 +146,14 @@ def default_cap(world: World) -> int:
     return max(64, world.n_days * (world.n_factions + 2) // 4)
 
 
+def sources_digest() -> str:
+    """Return a digest of ``sim/*.py`` (as ``sim/__init__.py`` keys numba's cache on them)."""
+    h = hashlib.sha256()
+    for p in sorted((ROOT / "sim").glob("*.py")):
+        h.update(p.name.encode() + p.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def machine_info() -> dict:
     """Return the machine, interpreter and library facts the figures depend on."""
     cpu = platform.processor() or "unknown"
@@ -166,6 +177,8 @@ def machine_info() -> dict:
         "escsim": __version__,
         "platform": platform.platform(),
         "loadavg_start": list(os.getloadavg()),
+        "numba_cache_dir": numba.config.CACHE_DIR,
+        "sim_sources_digest_start": sources_digest(),
     }
 
 
@@ -234,6 +247,8 @@ def measure_engines(world: World, cfg: Config) -> dict:
     _, counts = simulate_batch(*args, cap)
     tight_cap = int(counts.max()) + 16
     tight_s, _ = timed(lambda: simulate_batch(*args, tight_cap), cfg.repeats)
+    # capacity 0: the kernel runs and counts its events but writes no record
+    no_events_s, _ = timed(lambda: simulate_batch(*args, 0), cfg.repeats)
     return {
         "warmup_seconds": warm,
         "mesa_replicates": cfg.mesa_reps,
@@ -246,6 +261,7 @@ def measure_engines(world: World, cfg: Config) -> dict:
         "cap": cap,
         "tight_cap": tight_cap,
         "batch_tight_cap_seconds": tight_s,
+        "batch_no_records_seconds": no_events_s,
         "events_per_replicate": records.shape[0] / n,
         "max_events_per_replicate": int(counts.max()),
         "mesa_kernel_identical": identical,
@@ -288,10 +304,13 @@ def measure_floor(world: World, eng: dict, cfg: Config) -> dict:
 
     secs, samples = timed(call, cfg.repeats)
     _, counts, draws, _ = holder["out"]
+    no_records = fargs[:-1] + (0,)
+    no_records_s, _ = timed(lambda: floor.floor_batch(*no_records), cfg.repeats)
     return {
         "rates": dict(zip(floor.RATE_NAMES, rates.tolist(), strict=True)),
         "seconds": secs,
         "samples": samples,
+        "no_records_seconds": no_records_s,
         "draws_per_replicate": float(draws.mean()),
         "model_draws_per_replicate": float(sum(draws_per_rep.values())),
         "events_per_replicate": float(counts.mean()),
@@ -476,7 +495,7 @@ def run_benchmark(cfg: Config, mode: str) -> dict:
     agents = scaling.n_agents(world)
     acc = hotspots.accounting(
         micro,
-        flo["model_draws_per_replicate"],
+        {k: v / eng["count_replicates"] for k, v in eng["draw_counts"].items()},
         eng["events_per_replicate"],
         n_days,
         nf,
@@ -495,6 +514,10 @@ def run_benchmark(cfg: Config, mode: str) -> dict:
     kern_per = eng["kernel_seconds"] / n
     cli_key = "uv" if "run_uv_seconds" in cli else "venv"
     machine["loadavg_end"] = list(os.getloadavg())
+    machine["sim_sources_digest_end"] = sources_digest()
+    machine["sim_sources_changed_during_run"] = (
+        machine["sim_sources_digest_end"] != machine["sim_sources_digest_start"]
+    )
     res = {
         "mode": mode,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

@@ -111,8 +111,9 @@ class Context:
         return np.maximum(ts.start, self.holdout_day), ts.end
 
 
-def indicators(events: pd.DataFrame, day0: pd.Timestamp, n_days: int) -> tuple[np.ndarray,
-                                                                                 np.ndarray]:
+def indicators(
+    events: pd.DataFrame, day0: pd.Timestamp, n_days: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Return daily 0/1 indicators (strike aftermath, truce in force) from the observed log.
 
     Parameters
@@ -136,13 +137,13 @@ def indicators(events: pd.DataFrame, day0: pd.Timestamp, n_days: int) -> tuple[n
     day = (pd.to_datetime(events["date"]) - day0).dt.days.to_numpy()
     kind = events["kind"].to_numpy(object)
     for d in day[kind == "us_strike"]:
-        strike[max(0, d + 1):max(0, min(n_days, d + 1 + STRIKE_EFFECT_DAYS))] = 1.0
+        strike[max(0, d + 1) : max(0, min(n_days, d + 1 + STRIKE_EFFECT_DAYS))] = 1.0
     starts = sorted(day[kind == "truce_start"])
     ends = sorted(day[kind == "truce_end"])
     for s in starts:
         later = [e for e in ends if e > s]
         e = later[0] if later else n_days
-        truce[max(0, s):max(0, min(n_days, e))] = 1.0
+        truce[max(0, s) : max(0, min(n_days, e))] = 1.0
     return strike, truce
 
 
@@ -200,8 +201,14 @@ def reconstruct(train: TallySet, n_days: int, smooth: float = 0.005) -> np.ndarr
 
     total = float(np.sum(train.length)) or 1.0
     x0 = np.full(n_seg + 1, max(float(np.sum(c / np.maximum(train.factor, 1e-9))) / total, 1e-3))
-    res = minimize(loss, x0, jac=True, method="L-BFGS-B", bounds=[(0.0, None)] * (n_seg + 1),
-                   options={"maxiter": 5000})
+    res = minimize(
+        loss,
+        x0,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(0.0, None)] * (n_seg + 1),
+        options={"maxiter": 5000},
+    )
     return np.repeat(res.x[:-1], np.diff(edges))
 
 
@@ -282,8 +289,11 @@ def fit_hawkes(times: np.ndarray, horizon: float) -> tuple[float, float, float]:
         mu, n, beta = math.exp(x[0]), 1.0 / (1.0 + math.exp(-x[1])), math.exp(x[2])
         return -_hawkes_ll(mu, n, beta, t, horizon)
 
-    bounds = [(math.log(1e-5), math.log(100.0)), (-8.0, 8.0),
-              (math.log(1.0 / 365.0), math.log(20.0))]
+    bounds = [
+        (math.log(1e-5), math.log(100.0)),
+        (-8.0, 8.0),
+        (math.log(1.0 / 365.0), math.log(20.0)),
+    ]
     best = None
     for n0 in (0.2, 0.5, 0.8):
         for b0 in (0.05, 0.5, 3.0):
@@ -325,9 +335,17 @@ def _hawkes_counts(mu, n, beta, history, t_start, t_end, win_lo, win_hi, n_paths
     return out
 
 
-def simulate_hawkes_counts(mu: float, n: float, beta: float, history: np.ndarray,
-                           t_start: float, t_end: float, windows: np.ndarray, n_paths: int,
-                           seed: int) -> np.ndarray:
+def simulate_hawkes_counts(
+    mu: float,
+    n: float,
+    beta: float,
+    history: np.ndarray,
+    t_start: float,
+    t_end: float,
+    windows: np.ndarray,
+    n_paths: int,
+    seed: int,
+) -> np.ndarray:
     """Simulate a Hawkes process on [t_start, t_end) given its history; count events per window.
 
     Ogata thinning (the intensity only decays between events, so the current intensity bounds
@@ -353,9 +371,18 @@ def simulate_hawkes_counts(mu: float, n: float, beta: float, history: np.ndarray
     ndarray (n_paths, K) int64
     """
     w = np.asarray(windows, dtype=float).reshape(-1, 2)
-    return _hawkes_counts(mu, n, beta, np.ascontiguousarray(history, dtype=float),
-                          float(t_start), float(t_end), np.ascontiguousarray(w[:, 0]),
-                          np.ascontiguousarray(w[:, 1]), int(n_paths), int(seed))
+    return _hawkes_counts(
+        mu,
+        n,
+        beta,
+        np.ascontiguousarray(history, dtype=float),
+        float(t_start),
+        float(t_end),
+        np.ascontiguousarray(w[:, 0]),
+        np.ascontiguousarray(w[:, 1]),
+        int(n_paths),
+        int(seed),
+    )
 
 
 @njit(cache=True)
@@ -379,8 +406,9 @@ def _hawkes_path(mu, n, beta, horizon, seed, cap):
     return out[:m]
 
 
-def simulate_hawkes(mu: float, n: float, beta: float, horizon: float, seed: int,
-                    cap: int = 1_000_000) -> np.ndarray:
+def simulate_hawkes(
+    mu: float, n: float, beta: float, horizon: float, seed: int, cap: int = 1_000_000
+) -> np.ndarray:
     """Return the event times of one Hawkes path on [0, horizon) (for tests and checks)."""
     return _hawkes_path(float(mu), float(n), float(beta), float(horizon), int(seed), int(cap))
 
@@ -404,8 +432,9 @@ class Baseline(ABC):
         """Fit to training tallies."""
 
     @abstractmethod
-    def future_moments(self, lo: np.ndarray, hi: np.ndarray, ctx: Context) -> tuple[np.ndarray,
-                                                                                     np.ndarray]:
+    def future_moments(
+        self, lo: np.ndarray, hi: np.ndarray, ctx: Context
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Return mean and variance of main-series counts on days [lo, hi] (inclusive)."""
 
     def forecast(self, test: TallySet, ctx: Context) -> tuple[np.ndarray, np.ndarray]:
@@ -436,8 +465,9 @@ def _fit_by_tallies(train: TallySet, mean_fn, x0: np.ndarray, penalty=None) -> n
         val = -float(np.sum(O.count_logprob(f * m, f * f * _nb_window(m, size), c, b)))
         return val + (penalty(x) if penalty else 0.0)
 
-    return minimize(nll, x0, method="Nelder-Mead",
-                    options={"maxiter": 4000, "xatol": 1e-6, "fatol": 1e-8}).x
+    return minimize(
+        nll, x0, method="Nelder-Mead", options={"maxiter": 4000, "xatol": 1e-6, "fatol": 1e-8}
+    ).x
 
 
 class Climatology(Baseline):
@@ -449,8 +479,11 @@ class Climatology(Baseline):
     def fit(self, train: TallySet, ctx: Context) -> None:
         """Fit the rate and NB size by maximum tally likelihood."""
         rate0 = max(float(np.sum(train.count / train.factor) / np.sum(train.length)), 1e-3)
-        x = _fit_by_tallies(train, lambda x: (math.exp(x[0]) * train.length, x[1]),
-                            np.array([math.log(rate0), math.log(5.0)]))
+        x = _fit_by_tallies(
+            train,
+            lambda x: (math.exp(x[0]) * train.length, x[1]),
+            np.array([math.log(rate0), math.log(5.0)]),
+        )
         self.rate, self.size = math.exp(x[0]), math.exp(x[1])
 
     def future_moments(self, lo, hi, ctx):
@@ -475,8 +508,9 @@ class Persistence(Baseline):
         k = int(order[0])
         self.source = train.ids[k]
         self.rate = max(float(train.count[k] / (train.factor[k] * train.length[k])), 1e-4)
-        x = _fit_by_tallies(train, lambda x: (self.rate * train.length, x[0]),
-                            np.array([math.log(5.0)]))
+        x = _fit_by_tallies(
+            train, lambda x: (self.rate * train.length, x[0]), np.array([math.log(5.0)])
+        )
         self.size = math.exp(x[0])
 
     def future_moments(self, lo, hi, ctx):
@@ -517,13 +551,16 @@ class NBRegression(Baseline):
         def penalty(x):
             return 0.5 * (x[1] ** 2 + x[2] ** 2) / RIDGE_SD**2
 
-        self.x = _fit_by_tallies(train, mean_fn, np.array([math.log(rate0), 0.0, 0.0,
-                                                           math.log(5.0)]), penalty)
+        self.x = _fit_by_tallies(
+            train, mean_fn, np.array([math.log(rate0), 0.0, 0.0, math.log(5.0)]), penalty
+        )
         covered = np.zeros(len(ctx.strike), dtype=bool)
         for s, e in zip(train.start, train.end, strict=True):
-            covered[max(s, 0):e + 1] = True
-        self.informed = {"strike": bool(np.any(ctx.strike[covered] > 0)),
-                         "truce": bool(np.any(ctx.truce[covered] > 0))}
+            covered[max(s, 0) : e + 1] = True
+        self.informed = {
+            "strike": bool(np.any(ctx.strike[covered] > 0)),
+            "truce": bool(np.any(ctx.truce[covered] > 0)),
+        }
 
     def future_moments(self, lo, hi, ctx):
         """Return NB moments of the regression's rate summed over each window."""
@@ -532,8 +569,12 @@ class NBRegression(Baseline):
 
     def params(self) -> dict[str, float]:
         """Return the coefficients and size."""
-        return {"b0": self.x[0], "b_strike": self.x[1], "b_truce": self.x[2],
-                "nb_size": math.exp(self.x[3])}
+        return {
+            "b0": self.x[0],
+            "b_strike": self.x[1],
+            "b_truce": self.x[2],
+            "nb_size": math.exp(self.x[3]),
+        }
 
 
 class Hawkes(Baseline):
@@ -554,15 +595,27 @@ class Hawkes(Baseline):
         """Return moments of simulated counts on each window, conditioned on the history."""
         windows = np.stack([lo, hi + 1], axis=1).astype(float)
         end = float(max(np.max(hi) + 1, ctx.holdout_day + 1)) if len(hi) else ctx.holdout_day + 1
-        sims = simulate_hawkes_counts(self.mu, self.n, self.beta, self.times,
-                                      float(ctx.holdout_day), end, windows, self.paths,
-                                      self.seed).astype(float)
+        sims = simulate_hawkes_counts(
+            self.mu,
+            self.n,
+            self.beta,
+            self.times,
+            float(ctx.holdout_day),
+            end,
+            windows,
+            self.paths,
+            self.seed,
+        ).astype(float)
         return sims.mean(axis=0), sims.var(axis=0, ddof=1)
 
     def params(self) -> dict[str, float]:
         """Return mu, branching ratio and decay."""
-        return {"mu_per_day": self.mu, "branching_ratio": self.n, "beta_per_day": self.beta,
-                "n_events_fitted": float(len(self.times))}
+        return {
+            "mu_per_day": self.mu,
+            "branching_ratio": self.n,
+            "beta_per_day": self.beta,
+            "n_events_fitted": float(len(self.times)),
+        }
 
 
 def all_baselines(seed: int, hawkes_paths: int = 2000) -> list[Baseline]:
@@ -588,11 +641,13 @@ def scores(mean: np.ndarray, var: np.ndarray, count: np.ndarray, bound: np.ndarr
     """
     lo, hi = O.predictive_interval(mean, var)
     crps = O.crps_count(mean, var, count)
-    return pd.DataFrame({
-        "mean": mean,
-        "lo90": lo,
-        "hi90": hi,
-        "inside90": O.consistent(lo, hi, count, bound),
-        "logscore": O.count_logprob(mean, var, count, bound),
-        "crps": np.where(np.asarray(bound) == "lower", np.nan, crps),
-    })
+    return pd.DataFrame(
+        {
+            "mean": mean,
+            "lo90": lo,
+            "hi90": hi,
+            "inside90": O.consistent(lo, hi, count, bound),
+            "logscore": O.count_logprob(mean, var, count, bound),
+            "crps": np.where(np.asarray(bound) == "lower", np.nan, crps),
+        }
+    )

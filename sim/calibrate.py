@@ -86,31 +86,81 @@ class Param:
 
 
 PARAMETERS: tuple[Param, ...] = (
-    Param("rate_scale", "scale:base_rate", 0.25, 4.0, True,
-          "one multiplier on every faction's base_rate: the overall level of attacks (tallies "
-          "never name the faction, so per-faction rates are not identifiable separately)",
-          "T01-T07, T13, T17"),
-    Param("convoy_scale", "scale:target_convoy", 0.2, 10.0, True,
-          "multiplier on every faction's convoy target weight: the share of roadside IEDs on "
-          "convoys among attacks on US targets", "T10, T11 (IEDs) against T14 (rockets); T09, "
-          "T12, T17 (both)"),
-    Param("militia.excitation_jump", "g:m_excitation_jump", 0.0, 3.0, False,
-          "self-excitation per attack (Hawkes-type clustering of volleys)",
-          "short peak windows (T08, T10, T11) against long ones"),
-    Param("militia.excitation_tau", "g:m_excitation_tau", 3.0, 90.0, True,
-          "how long excitation lasts: the width of clusters", "T09-T12 against T08; trades off "
-          "with excitation_jump"),
-    Param("militia.beta_grievance", "g:m_beta_grievance", 0.0, 1.0, False,
-          "response to grievance from US strikes and arrests: attacks after Dec 2019 / Mar 2020",
-          "T03-T05 against T01, T02"),
-    Param("pm.backfire_excitation", "g:pm_backfire_excitation", 0.0, 10.0, False,
-          "excitation from the forced release after the June 2020 raid: the summer-2020 surge "
-          "(S2, S4)", "T09-T12, T14 against T08"),
-    Param("truce.suppression", "g:truce_suppression", 0.5, 1.0, False,
-          "share of a complying faction's attacks suppressed by a truce", "T16 (0 embassy "
-          "rockets in the October 2020 truce)"),
-    Param("lethality_scale", "scale:lethality", 0.25, 5.0, True,
-          "multiplier on the lethality of rockets, IEDs and drones", "T18 (deaths)"),
+    Param(
+        "rate_scale",
+        "scale:base_rate",
+        0.25,
+        4.0,
+        True,
+        "one multiplier on every faction's base_rate: the overall level of attacks (tallies "
+        "never name the faction, so per-faction rates are not identifiable separately)",
+        "T01-T07, T13, T17",
+    ),
+    Param(
+        "convoy_scale",
+        "scale:target_convoy",
+        0.2,
+        10.0,
+        True,
+        "multiplier on every faction's convoy target weight: the share of roadside IEDs on "
+        "convoys among attacks on US targets",
+        "T10, T11 (IEDs) against T14 (rockets); T09, T12, T17 (both)",
+    ),
+    Param(
+        "militia.excitation_jump",
+        "g:m_excitation_jump",
+        0.0,
+        3.0,
+        False,
+        "self-excitation per attack (Hawkes-type clustering of volleys)",
+        "short peak windows (T08, T10, T11) against long ones",
+    ),
+    Param(
+        "militia.excitation_tau",
+        "g:m_excitation_tau",
+        3.0,
+        90.0,
+        True,
+        "how long excitation lasts: the width of clusters",
+        "T09-T12 against T08; trades off with excitation_jump",
+    ),
+    Param(
+        "militia.beta_grievance",
+        "g:m_beta_grievance",
+        0.0,
+        1.0,
+        False,
+        "response to grievance from US strikes and arrests: attacks after Dec 2019 / Mar 2020",
+        "T03-T05 against T01, T02",
+    ),
+    Param(
+        "pm.backfire_excitation",
+        "g:pm_backfire_excitation",
+        0.0,
+        10.0,
+        False,
+        "excitation from the forced release after the June 2020 raid: the summer-2020 surge "
+        "(S2, S4)",
+        "T09-T12, T14 against T08",
+    ),
+    Param(
+        "truce.suppression",
+        "g:truce_suppression",
+        0.5,
+        1.0,
+        False,
+        "share of a complying faction's attacks suppressed by a truce",
+        "T16 (0 embassy rockets in the October 2020 truce)",
+    ),
+    Param(
+        "lethality_scale",
+        "scale:lethality",
+        0.25,
+        5.0,
+        True,
+        "multiplier on the lethality of rockets, IEDs and drones",
+        "T18 (deaths)",
+    ),
 )
 
 
@@ -123,8 +173,9 @@ def _scenario_doc(path: Path) -> dict:
     text = _read_text(path)
     doc, _ = parse_yaml(text, str(path))
     if not isinstance(doc, dict):
-        raise ScenarioError(str(path), 1, "(document)", "a mapping of scenario fields",
-                            type(doc).__name__)
+        raise ScenarioError(
+            str(path), 1, "(document)", "a mapping of scenario fields", type(doc).__name__
+        )
     return doc
 
 
@@ -170,8 +221,11 @@ def scenario_with_fit(path: Path, fitted: Path) -> Scenario:
 
 
 def _scales(params: tuple[Param, ...], theta: np.ndarray) -> dict[str, float]:
-    return {p.target[6:]: float(v) for p, v in zip(params, theta, strict=True)
-            if p.target.startswith("scale:")}
+    return {
+        p.target[6:]: float(v)
+        for p, v in zip(params, theta, strict=True)
+        if p.target.startswith("scale:")
+    }
 
 
 def apply_params(world: World, params: tuple[Param, ...], theta: np.ndarray) -> World:
@@ -238,9 +292,12 @@ class Problem:
     def __post_init__(self) -> None:
         lo = np.array([p.z_bounds[0] for p in self.params])
         hi = np.array([p.z_bounds[1] for p in self.params])
-        centre = np.array([p.to_z(max(v, p.lo if p.log else v))
-                           for p, v in zip(self.params, default_theta(self.world, self.params),
-                                           strict=True)])
+        centre = np.array(
+            [
+                p.to_z(max(v, p.lo if p.log else v))
+                for p, v in zip(self.params, default_theta(self.world, self.params), strict=True)
+            ]
+        )
         self.prior_centre = np.clip(centre, lo, hi)
         self.prior_sd = (hi - lo) / 4.0
 
@@ -254,8 +311,14 @@ class Problem:
         """Bounds (exact / approx / lower) of the fitted tallies."""
         return self.tallies["bound"].to_numpy(str)
 
-    def simulate(self, theta: np.ndarray, runs: int | None = None, rep_start: int = 0,
-                 world: World | None = None, spec: O.TallySpec | None = None) -> np.ndarray:
+    def simulate(
+        self,
+        theta: np.ndarray,
+        runs: int | None = None,
+        rep_start: int = 0,
+        world: World | None = None,
+        spec: O.TallySpec | None = None,
+    ) -> np.ndarray:
         """Return the (runs, K) matrix of simulated tallies for parameter values ``theta``."""
         n = self.runs if runs is None else runs
         w = apply_params(world or self.world, self.params, theta)
@@ -282,8 +345,13 @@ class Problem:
         return -(float(self.loglik(self.theta(z)).sum()) + self.logprior(z))
 
 
-def make_problem(scenario: Scenario, tallies: pd.DataFrame, seed: int, runs: int,
-                 params: tuple[Param, ...] = PARAMETERS) -> Problem:
+def make_problem(
+    scenario: Scenario,
+    tallies: pd.DataFrame,
+    seed: int,
+    runs: int,
+    params: tuple[Param, ...] = PARAMETERS,
+) -> Problem:
     """Build a calibration problem: the uncalibrated world cut at the last fitted tally's end.
 
     Parameters
@@ -336,8 +404,16 @@ class FitSettings:
     @classmethod
     def quick(cls, seed: int) -> FitSettings:
         """Return a tiny configuration for tests and smoke runs (seconds, not minutes)."""
-        return cls(seed=seed, runs=12, popsize=2, maxiter=2, abc_samples=16, abc_runs=8,
-                   abc_accept=0.25, check_runs=40)
+        return cls(
+            seed=seed,
+            runs=12,
+            popsize=2,
+            maxiter=2,
+            abc_samples=16,
+            abc_runs=8,
+            abc_accept=0.25,
+            check_runs=40,
+        )
 
 
 @dataclass
@@ -367,8 +443,9 @@ class _Objective:
         return self.problem.objective(np.asarray(z, dtype=float))
 
 
-def fit(problem: Problem, settings: FitSettings,
-        progress: Callable[[str], None] | None = None) -> FitResult:
+def fit(
+    problem: Problem, settings: FitSettings, progress: Callable[[str], None] | None = None
+) -> FitResult:
     """Maximise the composite log likelihood plus log prior with differential evolution.
 
     Parameters
@@ -397,17 +474,35 @@ def fit(problem: Problem, settings: FitSettings,
             progress(f"generation {len(history)}: objective {intermediate_result.fun:.3f}")
 
     res = differential_evolution(
-        _Objective(problem), [p.z_bounds for p in problem.params], rng=settings.seed,
-        popsize=settings.popsize, maxiter=settings.maxiter, polish=False, updating="deferred",
-        workers=settings.workers, init="latinhypercube", callback=callback, tol=0.0,
+        _Objective(problem),
+        [p.z_bounds for p in problem.params],
+        rng=settings.seed,
+        popsize=settings.popsize,
+        maxiter=settings.maxiter,
+        polish=False,
+        updating="deferred",
+        workers=settings.workers,
+        init="latinhypercube",
+        callback=callback,
+        tol=0.0,
     )
     theta = np.array([_round(v) for v in problem.theta(res.x)])
     z = np.array([p.to_z(v) for p, v in zip(problem.params, theta, strict=True)])
     per = problem.loglik(theta)
     lp = problem.logprior(z)
-    return FitResult(theta, z, -(float(per.sum()) + lp), float(per.sum()), lp, per,
-                     int(res.nfev), len(history), history, time.perf_counter() - t0,
-                     str(res.message))
+    return FitResult(
+        theta,
+        z,
+        -(float(per.sum()) + lp),
+        float(per.sum()),
+        lp,
+        per,
+        int(res.nfev),
+        len(history),
+        history,
+        time.perf_counter() - t0,
+        str(res.message),
+    )
 
 
 def _round(x: float, digits: int = 4) -> float:
@@ -448,8 +543,9 @@ class AbcResult:
         return np.atleast_2d(rho)
 
 
-def abc(problem: Problem, settings: FitSettings,
-        progress: Callable[[int, int], None] | None = None) -> AbcResult:
+def abc(
+    problem: Problem, settings: FitSettings, progress: Callable[[int, int], None] | None = None
+) -> AbcResult:
     """Run ABC rejection: Sobol points through the prior, accept the best fraction.
 
     Parameters
@@ -490,8 +586,9 @@ def abc(problem: Problem, settings: FitSettings,
     return AbcResult(theta, ll, accepted, float(ll[order[k - 1]]), time.perf_counter() - t0)
 
 
-def identifiability_notes(abc_res: AbcResult, params: tuple[Param, ...],
-                          threshold: float = 0.4) -> list[str]:
+def identifiability_notes(
+    abc_res: AbcResult, params: tuple[Param, ...], threshold: float = 0.4
+) -> list[str]:
     """Return sentences naming parameter pairs that trade off and parameters the data barely move.
 
     A pair trades off when the rank correlation of accepted points exceeds ``threshold`` in
@@ -505,16 +602,20 @@ def identifiability_notes(abc_res: AbcResult, params: tuple[Param, ...],
             r = rho[i, j]
             if np.isfinite(r) and abs(r) >= threshold:
                 kind = "trade off (higher one, lower the other)" if r < 0 else "move together"
-                notes.append(f"{params[i].name} and {params[j].name} {kind}: rank correlation "
-                             f"{r:+.2f} among accepted points.")
+                notes.append(
+                    f"{params[i].name} and {params[j].name} {kind}: rank correlation "
+                    f"{r:+.2f} among accepted points."
+                )
     post = abc_res.intervals((0.05, 0.95))
     prior = abc_res.prior_intervals((0.05, 0.95))
     for k, p in enumerate(params):
         wp = float(p.to_z(post[1, k]) - p.to_z(post[0, k]))
         w0 = float(p.to_z(prior[1, k]) - p.to_z(prior[0, k]))
         if w0 > 0 and wp / w0 > 0.8:
-            notes.append(f"{p.name} is weakly identified: its accepted 90% interval is "
-                         f"{wp / w0:.0%} as wide as the prior's.")
+            notes.append(
+                f"{p.name} is weakly identified: its accepted 90% interval is "
+                f"{wp / w0:.0%} as wide as the prior's."
+            )
     return notes
 
 
@@ -546,10 +647,13 @@ def overlay(scenario: Scenario, params: tuple[Param, ...], theta: np.ndarray) ->
             sections.setdefault(sec, {})[fld] = _round(float(v), 6)
     sc = _scales(params, theta)
     if "lethality" in sc:
+        # all four weapons: a partial mapping would reset small_arms to the field default
         leth = scenario.militia.lethality
         sections.setdefault("militia", {})["lethality"] = {
-            w: _round(min(1.0, getattr(leth, w) * sc["lethality"]), 6)
-            for w in ("rocket", "ied", "drone")
+            w: _round(
+                min(1.0, getattr(leth, w) * (sc["lethality"] if w != "small_arms" else 1.0)), 6
+            )
+            for w in S.WEAPONS
         }
     factions: dict[str, dict] = {}
     for f in scenario.factions:
@@ -566,8 +670,9 @@ def overlay(scenario: Scenario, params: tuple[Param, ...], theta: np.ndarray) ->
     return out
 
 
-def fitted_yaml(scenario: Scenario, params: tuple[Param, ...], theta: np.ndarray,
-                fit_block: dict) -> str:
+def fitted_yaml(
+    scenario: Scenario, params: tuple[Param, ...], theta: np.ndarray, fit_block: dict
+) -> str:
     """Return the text of fitted.yaml: overlay sections and a ``fit`` provenance block."""
     doc = overlay(scenario, params, theta)
     doc["fit"] = fit_block
@@ -583,27 +688,35 @@ def fitted_yaml(scenario: Scenario, params: tuple[Param, ...], theta: np.ndarray
 # --- predictive checks and pattern checks --------------------------------------------------------
 
 
-def simulate_records(scenario: Scenario, seed: int, runs: int, rep_start: int = CHECK_OFFSET,
-                     end: dt.date | None = None) -> tuple[World, np.ndarray, np.ndarray]:
+def simulate_records(
+    scenario: Scenario,
+    seed: int,
+    runs: int,
+    rep_start: int = CHECK_OFFSET,
+    end: dt.date | None = None,
+) -> tuple[World, np.ndarray, np.ndarray]:
     """Run the kernel for a (fitted) scenario; return (world, records, replicate indices)."""
     world = dataclasses.replace(compile_world(scenario), seed=seed)
     if end is not None:
-        world = dataclasses.replace(world, n_days=int(min(world.n_days,
-                                                          (end - world.start).days + 1)))
+        world = dataclasses.replace(
+            world, n_days=int(min(world.n_days, (end - world.start).days + 1))
+        )
     rec, reps = run_kernel(world, rep_start, runs)
     return world, rec, reps
 
 
 def pseudo_tallies(rows: list[tuple[str, str, str, tuple, tuple, str]]) -> pd.DataFrame:
     """Return a tallies-like frame from (id, start, end, weapons, targets, measure) rows."""
-    return pd.DataFrame({
-        "id": [r[0] for r in rows],
-        "start": pd.to_datetime([r[1] for r in rows]),
-        "end": pd.to_datetime([r[2] for r in rows]),
-        "weapons": [tuple(r[3]) for r in rows],
-        "targets": [tuple(r[4]) for r in rows],
-        "measure": [r[5] for r in rows],
-    })
+    return pd.DataFrame(
+        {
+            "id": [r[0] for r in rows],
+            "start": pd.to_datetime([r[1] for r in rows]),
+            "end": pd.to_datetime([r[2] for r in rows]),
+            "weapons": [tuple(r[3]) for r in rows],
+            "targets": [tuple(r[4]) for r in rows],
+            "measure": [r[5] for r in rows],
+        }
+    )
 
 
 def tally_summary(sim: np.ndarray, tallies: pd.DataFrame) -> pd.DataFrame:
@@ -626,42 +739,63 @@ def tally_summary(sim: np.ndarray, tallies: pd.DataFrame) -> pd.DataFrame:
     c = tallies["count"].to_numpy(np.int64)
     b = tallies["bound"].to_numpy(str)
     var = sim.var(axis=0, ddof=1) if sim.shape[0] > 1 else sim.mean(axis=0)
-    return pd.DataFrame({
-        "id": tallies["id"].to_numpy(),
-        "count": c,
-        "bound": b,
-        "q05": q[0], "q25": q[1], "q50": q[2], "q75": q[3], "q95": q[4],
-        "mean": sim.mean(axis=0),
-        "inside90": O.consistent(q[0].astype(np.int64), q[4].astype(np.int64), c, b),
-        "logprob": O.count_logprob(sim.mean(axis=0), var, c, b),
-    })
+    return pd.DataFrame(
+        {
+            "id": tallies["id"].to_numpy(),
+            "count": c,
+            "bound": b,
+            "q05": q[0],
+            "q25": q[1],
+            "q50": q[2],
+            "q75": q[3],
+            "q95": q[4],
+            "mean": sim.mean(axis=0),
+            "inside90": O.consistent(q[0].astype(np.int64), q[4].astype(np.int64), c, b),
+            "logprob": O.count_logprob(sim.mean(axis=0), var, c, b),
+        }
+    )
 
 
 US = ("us_base", "us_embassy", "convoy")
 ALL_WEAPONS = ("rocket", "ied", "drone")
 
 
-def monthly_us_attacks(world: World, rec: np.ndarray, reps: np.ndarray, rep_start: int, runs: int,
-                       start: str, end: str) -> tuple[list[str], np.ndarray]:
+def monthly_us_attacks(
+    world: World, rec: np.ndarray, reps: np.ndarray, rep_start: int, runs: int, start: str, end: str
+) -> tuple[list[str], np.ndarray]:
     """Return month labels and the (runs, months) matrix of attacks on US targets per month."""
     months = pd.period_range(start, end, freq="M")
-    rows = [(str(m), str(m.start_time.date()), str(m.end_time.date()), ALL_WEAPONS, US,
-             "attacks") for m in months]
+    rows = [
+        (str(m), str(m.start_time.date()), str(m.end_time.date()), ALL_WEAPONS, US, "attacks")
+        for m in months
+    ]
     t = pseudo_tallies(rows)
-    return [str(m) for m in months], O.tally_matrix(rec, reps, rep_start, runs,
-                                                     O.compile_tallies(t, world.start))
+    return [str(m) for m in months], O.tally_matrix(
+        rec, reps, rep_start, runs, O.compile_tallies(t, world.start)
+    )
 
 
-def days_to_next_attack(world: World, rec: np.ndarray, reps: np.ndarray, rep_start: int,
-                        runs: int, date: dt.date, horizon: int = 120) -> np.ndarray:
+def days_to_next_attack(
+    world: World,
+    rec: np.ndarray,
+    reps: np.ndarray,
+    rep_start: int,
+    runs: int,
+    date: dt.date,
+    horizon: int = 120,
+) -> np.ndarray:
     """Return per replicate the days from ``date`` to the first later attack on US targets.
 
     Replicates without one within ``horizon`` days get NaN.
     """
     d0 = (date - world.start).days
     us_codes = [S.TARGETS.index(t) for t in US]
-    sel = ((rec[:, S.E_KIND] == S.K_ATTACK) & np.isin(rec[:, S.E_TARGET], us_codes)
-           & (rec[:, S.E_DAY] > d0) & (rec[:, S.E_DAY] <= d0 + horizon))
+    sel = (
+        (rec[:, S.E_KIND] == S.K_ATTACK)
+        & np.isin(rec[:, S.E_TARGET], us_codes)
+        & (rec[:, S.E_DAY] > d0)
+        & (rec[:, S.E_DAY] <= d0 + horizon)
+    )
     out = np.full(runs, np.nan)
     first = pd.Series(rec[sel, S.E_DAY]).groupby(reps[sel] - rep_start).min()
     out[first.index.to_numpy()] = first.to_numpy() - d0
@@ -671,13 +805,16 @@ def days_to_next_attack(world: World, rec: np.ndarray, reps: np.ndarray, rep_sta
 def observed_days_to_next(events: pd.DataFrame, date: dt.date, horizon: int = 120) -> float:
     """Return days from ``date`` to the first later documented attack on US targets (or NaN)."""
     a = events[(events["kind"] == "attack") & events["target"].isin(US)]
-    later = a[(a["date"] > pd.Timestamp(date))
-              & (a["date"] <= pd.Timestamp(date) + pd.Timedelta(days=horizon))]
+    later = a[
+        (a["date"] > pd.Timestamp(date))
+        & (a["date"] <= pd.Timestamp(date) + pd.Timedelta(days=horizon))
+    ]
     return float((later["date"].min() - pd.Timestamp(date)).days) if len(later) else float("nan")
 
 
-def front_claim_share(rec: np.ndarray, reps: np.ndarray, rep_start: int, runs: int,
-                      world: World, end: dt.date) -> np.ndarray:
+def front_claim_share(
+    rec: np.ndarray, reps: np.ndarray, rep_start: int, runs: int, world: World, end: dt.date
+) -> np.ndarray:
     """Return per replicate the share of attacks (all targets, up to ``end``) claimed by a front."""
     last = (end - world.start).days
     sel = (rec[:, S.E_KIND] == S.K_ATTACK) & (rec[:, S.E_DAY] <= last)
@@ -693,8 +830,15 @@ PRE_TRUCE_WINDOW = ("2020-09-04", "2020-10-10")
 STRIKE_DATES = (dt.date(2019, 12, 29), dt.date(2020, 3, 12))
 
 
-def pattern_checks(world: World, rec: np.ndarray, reps: np.ndarray, rep_start: int, runs: int,
-                   events: pd.DataFrame, tallies: pd.DataFrame) -> dict:
+def pattern_checks(
+    world: World,
+    rec: np.ndarray,
+    reps: np.ndarray,
+    rep_start: int,
+    runs: int,
+    events: pd.DataFrame,
+    tallies: pd.DataFrame,
+) -> dict:
     """Return the pattern checks of the report as numbers (simulated and observed).
 
     Parameters
@@ -714,15 +858,18 @@ def pattern_checks(world: World, rec: np.ndarray, reps: np.ndarray, rep_start: i
         ``fronts`` (share of attacks claimed by front groups).
     """
     out: dict = {}
-    t = pseudo_tallies([
-        ("before", *PRE_TRUCE_WINDOW, ("rocket",), ("us_embassy",), "attacks"),
-        ("during", *TRUCE_WINDOW, ("rocket",), ("us_embassy",), "attacks"),
-        ("us_before", *PRE_TRUCE_WINDOW, ALL_WEAPONS, US, "attacks"),
-        ("us_during", *TRUCE_WINDOW, ALL_WEAPONS, US, "attacks"),
-    ])
+    t = pseudo_tallies(
+        [
+            ("before", *PRE_TRUCE_WINDOW, ("rocket",), ("us_embassy",), "attacks"),
+            ("during", *TRUCE_WINDOW, ("rocket",), ("us_embassy",), "attacks"),
+            ("us_before", *PRE_TRUCE_WINDOW, ALL_WEAPONS, US, "attacks"),
+            ("us_during", *TRUCE_WINDOW, ALL_WEAPONS, US, "attacks"),
+        ]
+    )
     m = O.tally_matrix(rec, reps, rep_start, runs, O.compile_tallies(t, world.start)).astype(float)
-    obs = [int(O.tally(events, r.weapons, r.targets, r.start, r.end).iloc[0])
-           for r in t.itertuples()]
+    obs = [
+        int(O.tally(events, r.weapons, r.targets, r.start, r.end).iloc[0]) for r in t.itertuples()
+    ]
     before, during = m[:, 0].mean(), m[:, 1].mean()
     out["truce"] = {
         "sim_embassy_before_mean": before,
@@ -756,8 +903,12 @@ def pattern_checks(world: World, rec: np.ndarray, reps: np.ndarray, rep_start: i
         if k in tl.index:
             r = tl.loc[k]
             days = (r["end"] - r["start"]).days + 1
-            obs_rates[k] = {"count": int(r["count"]), "bound": r["bound"], "days": days,
-                            "per_30_days": 30.0 * r["count"] / days}
+            obs_rates[k] = {
+                "count": int(r["count"]),
+                "bound": r["bound"],
+                "days": days,
+                "per_30_days": 30.0 * r["count"] / days,
+            }
     out["summer"] = {
         "sim_mean_by_month": dict(zip(labels, monthly.mean(axis=0).tolist(), strict=True)),
         "sim_peak_month_share": share,
@@ -779,8 +930,15 @@ def pattern_checks(world: World, rec: np.ndarray, reps: np.ndarray, rep_start: i
 # --- out-of-sample validation against baselines -------------------------------------------------
 
 
-def class_factors(world: World, rec: np.ndarray, reps: np.ndarray, rep_start: int, runs: int,
-                  tallies: pd.DataFrame, until: dt.date) -> np.ndarray:
+def class_factors(
+    world: World,
+    rec: np.ndarray,
+    reps: np.ndarray,
+    rep_start: int,
+    runs: int,
+    tallies: pd.DataFrame,
+    until: dt.date,
+) -> np.ndarray:
     """Return each tally class's simulated count per main-series event before ``until``.
 
     The main series is rocket attacks on US targets; a tally's factor is the mean simulated
@@ -791,8 +949,9 @@ def class_factors(world: World, rec: np.ndarray, reps: np.ndarray, rep_start: in
     first = str(world.start)
     rows = [("main", first, last, MAIN_WEAPONS, MAIN_TARGETS, "attacks")]
     rows += [(r.id, first, last, r.weapons, r.targets, r.measure) for r in tallies.itertuples()]
-    m = O.tally_matrix(rec, reps, rep_start, runs,
-                       O.compile_tallies(pseudo_tallies(rows), world.start)).mean(axis=0)
+    m = O.tally_matrix(
+        rec, reps, rep_start, runs, O.compile_tallies(pseudo_tallies(rows), world.start)
+    ).mean(axis=0)
     if m[0] <= 0:
         return np.ones(len(tallies))
     return m[1:] / m[0]
@@ -817,13 +976,18 @@ class HoldoutResult:
 def split_holdout(tallies: pd.DataFrame, date: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return (train, test): tallies whose windows end before ``date``, and the others."""
     end = tallies["end"].dt.date
-    return (tallies[end < date].reset_index(drop=True),
-            tallies[end >= date].reset_index(drop=True))
+    return (tallies[end < date].reset_index(drop=True), tallies[end >= date].reset_index(drop=True))
 
 
-def holdout(scenario: Scenario, tallies: pd.DataFrame, date: dt.date, settings: FitSettings,
-            events: pd.DataFrame, progress: Callable[[str], None] | None = None,
-            hawkes_paths: int = 2000) -> HoldoutResult:
+def holdout(
+    scenario: Scenario,
+    tallies: pd.DataFrame,
+    date: dt.date,
+    settings: FitSettings,
+    events: pd.DataFrame,
+    progress: Callable[[str], None] | None = None,
+    hawkes_paths: int = 2000,
+) -> HoldoutResult:
     """Fit on tallies ending before ``date``; score the model and baselines on the others.
 
     Parameters
@@ -857,8 +1021,10 @@ def holdout(scenario: Scenario, tallies: pd.DataFrame, date: dt.date, settings: 
     t0 = time.perf_counter()
     train, test = split_holdout(tallies, date)
     if train.empty or test.empty:
-        raise ValueError(f"--holdout-after {date}: {len(train)} tallies end before it and "
-                         f"{len(test)} on or after it; both sets must be non-empty")
+        raise ValueError(
+            f"--holdout-after {date}: {len(train)} tallies end before it and "
+            f"{len(test)} on or after it; both sets must be non-empty"
+        )
     problem = make_problem(scenario, train, settings.seed, settings.runs)
     res = fit(problem, settings, progress)
     # the model's predictive distribution, and the class factors from its training period
@@ -868,8 +1034,9 @@ def holdout(scenario: Scenario, tallies: pd.DataFrame, date: dt.date, settings: 
     world = dataclasses.replace(world, n_days=int((end - world.start).days + 1))
     world = apply_params(world, problem.params, res.theta)
     rec, reps = run_kernel(world, CHECK_OFFSET, settings.check_runs)
-    sim = O.tally_matrix(rec, reps, CHECK_OFFSET, settings.check_runs,
-                         O.compile_tallies(test, world.start)).astype(float)
+    sim = O.tally_matrix(
+        rec, reps, CHECK_OFFSET, settings.check_runs, O.compile_tallies(test, world.start)
+    ).astype(float)
     f_train = class_factors(world, rec, reps, CHECK_OFFSET, settings.check_runs, train, date)
     f_test = class_factors(world, rec, reps, CHECK_OFFSET, settings.check_runs, test, date)
     day0 = pd.Timestamp(world.start)
@@ -901,15 +1068,30 @@ def holdout(scenario: Scenario, tallies: pd.DataFrame, date: dt.date, settings: 
     for name, _ in rows:
         for label, ids in (("starting after the date", after), ("all held out", te.ids)):
             part = table[(table["method"] == name) & table["id"].isin(ids)]
-            summary.append({"method": name, "set": label, "n": len(part),
-                            "coverage90": float(part["inside90"].mean()) if len(part) else np.nan,
-                            "mean_logscore": float(part["logscore"].mean()) if len(part) else np.nan,
-                            "mean_crps": float(part["crps"].mean()) if part["crps"].notna().any()
-                            else np.nan})
-    return HoldoutResult(date, tuple(train["id"]), te.ids, after, res, table,
-                         pd.DataFrame(summary), params,
-                         dict(zip(te.ids, f_test.tolist(), strict=True)),
-                         time.perf_counter() - t0)
+            summary.append(
+                {
+                    "method": name,
+                    "set": label,
+                    "n": len(part),
+                    "coverage90": float(part["inside90"].mean()) if len(part) else np.nan,
+                    "mean_logscore": float(part["logscore"].mean()) if len(part) else np.nan,
+                    "mean_crps": float(part["crps"].mean())
+                    if part["crps"].notna().any()
+                    else np.nan,
+                }
+            )
+    return HoldoutResult(
+        date,
+        tuple(train["id"]),
+        te.ids,
+        after,
+        res,
+        table,
+        pd.DataFrame(summary),
+        params,
+        dict(zip(te.ids, f_test.tolist(), strict=True)),
+        time.perf_counter() - t0,
+    )
 
 
 # --- the whole calibration -----------------------------------------------------------------------
@@ -939,9 +1121,13 @@ class Calibration:
     identifiability: list[str]
 
 
-def run_calibration(settings: FitSettings, scenario_path: Path = DEFAULT_SCENARIO,
-                    holdout_after: dt.date | None = None, staging: Path | None = None,
-                    progress: Callable[[str], None] | None = None) -> Calibration:
+def run_calibration(
+    settings: FitSettings,
+    scenario_path: Path = DEFAULT_SCENARIO,
+    holdout_after: dt.date | None = None,
+    staging: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Calibration:
     """Fit, quantify uncertainty, check predictions and (optionally) validate out of sample.
 
     Parameters
@@ -974,8 +1160,10 @@ def run_calibration(settings: FitSettings, scenario_path: Path = DEFAULT_SCENARI
     events = O.load_observed_events()
     fit_t = fittable(tallies, base)
     problem = make_problem(base, fit_t, settings.seed, settings.runs)
-    say(f"fitting {len(problem.params)} parameters to {len(fit_t)} tallies "
-        f"({settings.runs} replicates per candidate)")
+    say(
+        f"fitting {len(problem.params)} parameters to {len(fit_t)} tallies "
+        f"({settings.runs} replicates per candidate)"
+    )
     t = time.perf_counter()
     res = fit(problem, settings, say)
     timings["fit"] = time.perf_counter() - t
@@ -987,20 +1175,34 @@ def run_calibration(settings: FitSettings, scenario_path: Path = DEFAULT_SCENARI
     block = {
         "seed": settings.seed,
         "runs_per_candidate": settings.runs,
-        "optimizer": {"method": "scipy differential_evolution", "popsize": settings.popsize,
-                      "maxiter": settings.maxiter, "generations": res.generations,
-                      "evaluations": res.n_evals, "polish": False, "updating": "deferred"},
+        "optimizer": {
+            "method": "scipy differential_evolution",
+            "popsize": settings.popsize,
+            "maxiter": settings.maxiter,
+            "generations": res.generations,
+            "evaluations": res.n_evals,
+            "polish": False,
+            "updating": "deferred",
+        },
         "objective": round(res.objective, 4),
         "composite_loglik": round(res.loglik, 4),
         "log_prior": round(res.logprior, 4),
         "tallies": list(fit_t["id"]),
         "date_range": [str(fit_t["start"].min().date()), str(fit_t["end"].max().date())],
-        "parameters": {p.name: {"value": float(v), "abc_q05": _round(float(q[0, k])),
-                                "abc_q50": _round(float(q[1, k])),
-                                "abc_q95": _round(float(q[2, k]))}
-                       for k, (p, v) in enumerate(zip(problem.params, res.theta, strict=True))},
-        "abc": {"samples": len(abc_res.theta), "runs": settings.abc_runs,
-                "accepted": int(abc_res.accepted.sum())},
+        "parameters": {
+            p.name: {
+                "value": float(v),
+                "abc_q05": _round(float(q[0, k])),
+                "abc_q50": _round(float(q[1, k])),
+                "abc_q95": _round(float(q[2, k])),
+            }
+            for k, (p, v) in enumerate(zip(problem.params, res.theta, strict=True))
+        },
+        "abc": {
+            "samples": len(abc_res.theta),
+            "runs": settings.abc_runs,
+            "accepted": int(abc_res.accepted.sum()),
+        },
         "scenario": Path(scenario_path).name,
         "escsim_version": __version__,
     }
@@ -1012,23 +1214,53 @@ def run_calibration(settings: FitSettings, scenario_path: Path = DEFAULT_SCENARI
     say(f"predictive check: {settings.check_runs} replicates of the fitted scenario")
     t = time.perf_counter()
     world, rec, reps = simulate_records(fitted_sc, settings.seed, settings.check_runs)
-    sim = O.tally_matrix(rec, reps, CHECK_OFFSET, settings.check_runs,
-                         O.compile_tallies(fit_t, world.start))
+    sim = O.tally_matrix(
+        rec, reps, CHECK_OFFSET, settings.check_runs, O.compile_tallies(fit_t, world.start)
+    )
     check = tally_summary(sim, fit_t)
-    patterns = pattern_checks(world, rec, reps, CHECK_OFFSET, settings.check_runs, events,
-                              tallies)
-    labels, monthly = monthly_us_attacks(world, rec, reps, CHECK_OFFSET, settings.check_runs,
-                                         str(world.start)[:7], str(fitted_sc.end)[:7])
+    patterns = pattern_checks(world, rec, reps, CHECK_OFFSET, settings.check_runs, events, tallies)
+    labels, monthly = monthly_us_attacks(
+        world,
+        rec,
+        reps,
+        CHECK_OFFSET,
+        settings.check_runs,
+        str(world.start)[:7],
+        str(fitted_sc.end)[:7],
+    )
     timings["check"] = time.perf_counter() - t
     hold = None
     if holdout_after is not None:
         say(f"out-of-sample validation: holdout after {holdout_after}")
         t = time.perf_counter()
-        hold = holdout(base, fit_t, holdout_after, settings, events, say,
-                       hawkes_paths=max(200, settings.check_runs))
+        hold = holdout(
+            base,
+            fit_t,
+            holdout_after,
+            settings,
+            events,
+            say,
+            hawkes_paths=max(200, settings.check_runs),
+        )
         timings["holdout"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t_all
-    return Calibration(settings, Path(scenario_path), base, tallies, tuple(fit_t["id"]), problem,
-                       res, abc_res, text, fitted_sc, check, float(check["inside90"].mean()),
-                       patterns, labels, monthly, hold, timings,
-                       identifiability_notes(abc_res, problem.params))
+    return Calibration(
+        settings,
+        Path(scenario_path),
+        base,
+        tallies,
+        tuple(fit_t["id"]),
+        problem,
+        res,
+        abc_res,
+        text,
+        fitted_sc,
+        check,
+        float(check["inside90"].mean()),
+        patterns,
+        labels,
+        monthly,
+        hold,
+        timings,
+        identifiability_notes(abc_res, problem.params),
+    )

@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from sim import __version__
@@ -44,13 +45,19 @@ def handle_errors() -> Iterator[None]:
     try:
         yield
     except (ScenarioError, RunError, InputError) as exc:
-        err.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+        # escaped: a scenario's keys and values (e.g. "[/x]") must not be read as rich markup
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, soft_wrap=True)
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
         err.print("interrupted: finished chunks are saved; rerun with --resume to continue")
         raise typer.Exit(130) from None
     except OSError as exc:
-        err.print(f"[bold red]error:[/] {exc.filename or ''}: {exc.strerror or exc}", markup=True)
+        where = f"{exc.filename}: " if exc.filename else ""
+        err.print(
+            f"[bold red]error:[/] {escape(where + str(exc.strerror or exc))}",
+            markup=True,
+            soft_wrap=True,
+        )
         raise typer.Exit(2 if exc.errno in (13, 28, 30) else 1) from None
 
 
@@ -116,7 +123,7 @@ def progress_bar(total: int, label: str, quiet: bool) -> Iterator:
         console=err,
         transient=False,
     ) as prog:
-        task = prog.add_task(label, total=total, rate="-")
+        task = prog.add_task(escape(label), total=total, rate="-")
 
         def update(done: int, _total: int) -> None:
             dt_ = max(time.perf_counter() - t0, 1e-9)
@@ -140,8 +147,10 @@ def validate(
             sc = load_scenario(path).scenario
             policy = f", policy from {sc.policy.start}" if sc.policy else ""
             out.print(
-                f"{path}: ok ({sc.name}: {sc.start} to {sc.end}, {len(sc.factions)} factions, "
-                f"{len(sc.injects)} injects{policy})"
+                escape(
+                    f"{path}: ok ({sc.name}: {sc.start} to {sc.end}, {len(sc.factions)} "
+                    f"factions, {len(sc.injects)} injects{policy})"
+                )
             )
 
 
@@ -190,11 +199,14 @@ def run(
             out.print(
                 summary_table(
                     res.runs,
-                    f"{loaded.scenario.name}: {m['runs']} runs, seed {m['seed']}, engine "
-                    f"{m['engine']}, outcomes from {m['outcome_from']} ({m['wall_seconds']} s)",
+                    escape(
+                        f"{loaded.scenario.name}: {m['runs']} runs, seed {m['seed']}, engine "
+                        f"{m['engine']}, outcomes from {m['outcome_from']} "
+                        f"({m['wall_seconds']} s)"
+                    ),
                 )
             )
-        out.print(f"results: {target}")
+        out.print(escape(f"results: {target}"))
 
 
 def _register_commands() -> None:

@@ -76,7 +76,7 @@ def compare(
 
     Example: `escsim compare scenarios/strong_us_retaliation.yaml scenarios/truce.yaml -o cmp`
     """
-    from sim.cli import InputError, err, handle_errors, out, progress_bar
+    from sim.cli import InputError, handle_errors, out, progress_bar
     from sim.compare import CompareError, run_comparison
     from sim.scenario import load_scenario
 
@@ -102,14 +102,14 @@ def compare(
 
         _, meta = load_comparison(target)
         _print_comparison(comp, meta)
+        written = ""
         if plots:
             from sim.plots import plot_compare_dir
 
             files = plot_compare_dir(target)
-            err.print(f"{len(files)} figure files and the brief written")
+            written = f", {len(files) - 1} figure files in plots/, brief.pdf"
         out.print(
-            f"results: {target} (comparison.csv, comparison.md"
-            f"{', plots/, brief.pdf' if plots else ''}) in "
+            f"results: {target} (comparison.csv, comparison.md{written}) in "
             f"{time.perf_counter() - t0:.1f} s"
         )
 

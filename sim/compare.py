@@ -182,9 +182,10 @@ def summarise(values: np.ndarray, kind: Kind) -> dict[str, float]:
     values : ndarray
         One value per replicate (NaN = never, for ``kind="days"``).
     kind : {"count", "share", "days"}
-        How the outcome is summarised: for ``"days"`` NaN ranks above every number (quantiles use
-        the inverted CDF, so a quantile is "never" (inf) when that many replicates never did);
-        the mean is over the replicates that did.
+        How the outcome is summarised. Quantiles use the inverted empirical CDF, so each is a
+        value some replicate took (no interpolated "1.05 deaths"). For ``"days"`` NaN ranks
+        above every number, so a quantile is "never" (inf) when that many replicates never
+        de-escalated, and the mean is over the replicates that did.
 
     Returns
     -------
@@ -198,7 +199,7 @@ def summarise(values: np.ndarray, kind: Kind) -> dict[str, float]:
         done = x[~np.isnan(x)]
         mean = float(done.mean()) if done.size else float("nan")
     else:
-        q = np.quantile(x, QUANTILES) if x.size else [np.nan] * 3
+        q = np.quantile(x, QUANTILES, method="inverted_cdf") if x.size else [np.nan] * 3
         mean = float(x.mean()) if x.size else float("nan")
     return {
         "n": int(x.size),
@@ -354,9 +355,11 @@ def format_difference(row: pd.Series) -> str:
     """Return a difference cell: "mean [95% CI]" (percentage points for probabilities)."""
     if pd.isna(row.get("diff_n")) or row["diff_n"] == 0:
         return "-"
-    scale, unit = (100.0, " pp") if row["kind"] == "share" else (1.0, "")
-    m, lo, hi = (scale * row["diff_mean"], scale * row["diff_ci_low"], scale * row["diff_ci_high"])
-    text = f"{m:+.3g}{unit} [{lo:+.3g}, {hi:+.3g}]"
+    if row["kind"] == "share":
+        m, lo, hi = (100 * row["diff_mean"], 100 * row["diff_ci_low"], 100 * row["diff_ci_high"])
+        return f"{m:+.1f} pp [{lo:+.1f}, {hi:+.1f}]"
+    m, lo, hi = row["diff_mean"], row["diff_ci_low"], row["diff_ci_high"]
+    text = f"{m:+.3g} [{lo:+.3g}, {hi:+.3g}]"
     if row["kind"] == "days":
         text += f" (n={int(row['diff_n'])})"
     return text

@@ -332,6 +332,10 @@ STYLES = {
 PHASE_TITLES = {"lead-up": "Lead-up", "escalation": "Escalation", "after": "What followed"}
 
 
+def _n(k: int, noun: str) -> str:
+    return f"{k} {noun}" + ("" if k == 1 else "s")
+
+
 def format_explanation(ex: Explanation, name: str = "") -> list[tuple[str, str]]:
     """Return the explanation as (text, rich style) lines for a terminal.
 
@@ -377,14 +381,12 @@ def format_explanation(ex: Explanation, name: str = "") -> list[tuple[str, str]]
         else:
             span = f"30 days after {e.end:%Y-%m-%d}"
         lines.append(("", ""))
-        lines.append(
-            (
-                f"{PHASE_TITLES[phase]} ({span}): {s.get('attacks_us', 0)} attacks on US "
-                f"targets, {s.get('attacks_other', 0)} on other targets, "
-                f"{s.get('us_strikes', 0)} US strikes, {s.get('us_killed', 0)} US deaths",
-                "bold underline",
-            )
+        counts = (
+            f"{_n(s.get('attacks_us', 0), 'attack')} on US targets, "
+            f"{s.get('attacks_other', 0)} on other targets, "
+            f"{_n(s.get('us_strikes', 0), 'US strike')}, {_n(s.get('us_killed', 0), 'US death')}"
         )
+        lines.append((f"{PHASE_TITLES[phase]} ({span}): {counts}", "bold underline"))
         if not steps:
             lines.append(("  (no events)", "dim"))
         last = None

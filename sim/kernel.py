@@ -234,8 +234,6 @@ def simulate_replicate(
         g = g_before
         if day >= switch_day:
             g = g_after
-        if day == switch_day and g_after[S.G_PM_CRACKDOWN] != g_before[S.G_PM_CRACKDOWN]:
-            scal[_CRACKDOWN] = g_after[S.G_PM_CRACKDOWN]
         f_exc = R.decay_factor(g[S.G_M_EXCITATION_TAU])
         f_grv = R.decay_factor(g[S.G_M_GRIEVANCE_TAU])
         f_blame = R.decay_factor(g[S.G_US_BLAME_TAU])
@@ -351,6 +349,11 @@ def simulate_replicate(
                 n = _emit(
                     ev, base, cap, n, day, us, S.K_NEGOTIATION, -1, -1, -1, 0, -1, S.D_NONE, 1, 0, 0
                 )
+            elif kind == S.I_PM_POLICY:
+                if injects[jp, J_CRACKDOWN] >= 0.0:
+                    scal[_CRACKDOWN] = injects[jp, J_CRACKDOWN]
+                if injects[jp, J_COMPLIANCE] >= 0.0:
+                    scal[_LEGITIMACY] = injects[jp, J_COMPLIANCE]
             jp += 1
         # ---- phase 2: Iranian agencies ---------------------------------------------------
         unified = int(g[S.G_IR_UNIFIED])

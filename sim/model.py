@@ -126,8 +126,6 @@ class EscalationModel(mesa.Model):
         w = self.world
         self.day += 1
         self.g = w.g_after if self.day >= w.switch_day else w.g_before
-        if self.day == w.switch_day and w.g_after[S.G_PM_CRACKDOWN] != w.g_before[S.G_PM_CRACKDOWN]:
-            self.pm.crackdown = w.g_after[S.G_PM_CRACKDOWN]
         g = self.g
         f_exc = R.decay_factor(g[S.G_M_EXCITATION_TAU])
         f_grv = R.decay_factor(g[S.G_M_GRIEVANCE_TAU])
@@ -175,6 +173,11 @@ class EscalationModel(mesa.Model):
                 self.emit(self.pm_code, S.K_NEW_PM, forced=1)
             elif kind == S.I_NEGOTIATION:
                 self.emit(self.us_code, S.K_NEGOTIATION, forced=1)
+            elif kind == S.I_PM_POLICY:
+                if row[J_CRACKDOWN] >= 0.0:
+                    self.pm.crackdown = row[J_CRACKDOWN]
+                if row[J_COMPLIANCE] >= 0.0:
+                    self.pm.legitimacy = row[J_COMPLIANCE]
             self._inject += 1
 
     def step(self) -> None:

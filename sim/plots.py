@@ -23,6 +23,7 @@ import datetime as dt
 import json
 import math
 import os
+import textwrap
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -69,8 +70,8 @@ STYLE = {
     "savefig.dpi": 110,
 }
 EVENT_LABELS = {
-    "us_strike": "US strike on {subject}",
-    "decapitation": "Soleimani and Muhandis killed",
+    "us_strike": "US {detail} strike on {subject}",
+    "decapitation": "command decapitated",
     "new_pm": "new PM",
     "arrest": "raid on {subject}",
     "release": "release ({subject})",
@@ -349,7 +350,8 @@ def _date_axis(ax: Axes) -> None:
 def event_clusters(documented: pd.DataFrame, gap_days: int = 12) -> list[tuple[pd.Timestamp, str]]:
     """Return (date, label) per cluster of documented events closer than ``gap_days``.
 
-    One label per distinct (date, kind, subject); labels of a cluster are joined with " / ".
+    One label per distinct (date, kind, subject); labels of a cluster are stacked one per line
+    (side by side once rotated).
     """
     if documented is None or len(documented) == 0:
         return []
@@ -360,7 +362,9 @@ def event_clusters(documented: pd.DataFrame, gap_days: int = 12) -> list[tuple[p
         if key in seen or r.kind not in EVENT_LABELS:
             continue
         seen.add(key)
-        rows.append((r.date, EVENT_LABELS[r.kind].format(subject=r.subject or "")))
+        rows.append(
+            (r.date, EVENT_LABELS[r.kind].format(subject=r.subject or "", detail=r.detail or ""))
+        )
     clusters: list[tuple[pd.Timestamp, list[str]]] = []
     for date, label in rows:
         if clusters and (date - clusters[-1][0]).days <= gap_days:
@@ -368,7 +372,7 @@ def event_clusters(documented: pd.DataFrame, gap_days: int = 12) -> list[tuple[p
                 clusters[-1][1].append(label)
         else:
             clusters.append((date, [label]))
-    return [(d, " / ".join(labels)) for d, labels in clusters]
+    return [(d, "\n".join(labels)) for d, labels in clusters]
 
 
 def annotate_events(ax: Axes, documented: pd.DataFrame, fontsize: float = 13) -> list:
@@ -427,7 +431,7 @@ def draw_tallies(ax: Axes, tallies: pd.DataFrame) -> list:
     solid with an upward triangle for lower bounds.
     """
     out = []
-    for r in tallies.itertuples(index=False):
+    for i, r in enumerate(tallies.itertuples(index=False)):
         months = ((r.end - r.start).days + 1) / 30.4375
         rate = r.count / months
         (seg,) = ax.plot(
@@ -446,7 +450,7 @@ def draw_tallies(ax: Axes, tallies: pd.DataFrame) -> list:
         ax.annotate(
             r.id,
             xy=(mid, rate),
-            xytext=(0, 5),
+            xytext=(0, 5 + 15 * (i % 3)),
             textcoords="offset points",
             ha="center",
             va="bottom",
@@ -514,8 +518,9 @@ def fig_fan(run: RunData, tallies: pd.DataFrame | None = None, col: str = OKABE_
         tallies = load_tallies_for(run)
     with workshop_style():
         fig = Figure(figsize=WIDE, layout="constrained")
-        ax = fig.add_subplot()
-        draw_fan(ax, run.months, run.monthly, col, run.name)
+        grid = fig.add_gridspec(3, 1, height_ratios=(12, 1.4, 0.9))
+        ax = fig.add_subplot(grid[0])
+        draw_fan(ax, run.months, run.monthly, col, "simulated")
         mark_policy(ax, run)
         annotate_events(ax, run.documented)
         handles = ax.get_legend_handles_labels()[0]
@@ -533,14 +538,30 @@ def fig_fan(run: RunData, tallies: pd.DataFrame | None = None, col: str = OKABE_
             f"{run.name}: attacks on US targets per month ({len(run.runs):,} replicates)",
             loc="left",
         )
-        ax.legend(handles=handles, loc="center left", bbox_to_anchor=(0.0, 0.62), framealpha=0.9)
+        legend_ax = fig.add_subplot(grid[1])
+        legend_ax.axis("off")
+        legend_ax.legend(handles=handles, loc="center", ncols=3, frameon=False)
         note = "Dotted lines: documented events forced in every replicate."
+        if run.policy_start is not None:
+            note += " Grey: history shared by every policy, before the policy start."
         if len(tallies):
             note += (
-                " Observed tallies count subsets (rockets only, IEDs on convoys only, the"
-                " embassy only) of the simulated attacks, over windows of unequal length."
+                " Black: observed tallies as count per month over their windows; they count"
+                " subsets of the simulated attacks (rockets only, convoy IEDs only, the embassy"
+                " only)."
             )
-        fig.text(0.01, 0.0, note, fontsize=12, va="bottom", ha="left", wrap=True, gid="caption")
+        caption_ax = fig.add_subplot(grid[2])
+        caption_ax.axis("off")
+        caption_ax.text(
+            0.0,
+            0.5,
+            "\n".join(textwrap.wrap(note, 170)),
+            fontsize=12,
+            va="center",
+            ha="left",
+            transform=caption_ax.transAxes,
+            gid="caption",
+        )
     return fig
 
 
@@ -572,8 +593,8 @@ def fig_fans(runs: Sequence[RunData], ncols: int | None = None) -> Figure:
         for ax in axes.flat[k:]:
             ax.set_visible(False)
         fig.suptitle(
-            "Attacks on US targets per month: median, 50% and 90% of replicates "
-            "(grey: shared history before the policy start)",
+            "Attacks on US targets per month: median, 50% and 90% of replicates\n"
+            "(grey: history shared before the policy start)",
             fontsize=18,
         )
     return fig
@@ -694,17 +715,17 @@ def fig_differences(comp, keys: Sequence[str] = DIFF_KEYS) -> Figure:
                 ax.hist(
                     d,
                     bins=bins,
+                    weights=np.full(d.size, 1.0 / d.size),
                     histtype="step",
                     linewidth=3,
                     color=colour(j),
                     label=f"{comp.names[j]} - {comp.base}",
-                    density=True,
                 )
                 ax.axvline(d.mean(), color=colour(j), linestyle="--", linewidth=2.5)
             ax.axvline(0, color="black", linewidth=2)
             ax.set_title(OUTCOME_BY_KEY[key].label, loc="left")
             ax.set_xlabel(f"difference per replicate ({OUTCOME_BY_KEY[key].unit})")
-            ax.set_ylabel("share of replicates")
+            ax.set_ylabel("share of replicates" + (f" per {width:g}" if width > 1 else ""))
         for ax in axes.flat[n:]:
             ax.set_visible(False)
         handles, labels = axes.flat[0].get_legend_handles_labels()
@@ -729,12 +750,14 @@ def save_figure(
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
     with workshop_style():
-        for fmt in formats:
+        for i, fmt in enumerate(formats):
             path = directory / f"{stem}.{fmt}"
             tmp = directory / f".{stem}.{fmt}.tmp"
             fig.savefig(tmp, format=fmt)
             os.replace(tmp, path)
             paths.append(path)
+            if i == 0 and fig.get_layout_engine() is not None:
+                fig.set_layout_engine("none")  # laid out once: the other formats reuse it
     return paths
 
 

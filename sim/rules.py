@@ -21,16 +21,16 @@ from sim import state as S
 
 COMPAT = np.array(S.COMPAT, dtype=np.int64)
 # Deterrent weight of each doctrine (none, proportional, infrastructure, leadership): the expected
-# severity of a retaliatory strike relative to a proportional one. Leadership strikes are the
-# severest option argued for in S3 ("targeting leadership elements").
+# severity of a retaliatory strike relative to a proportional one (assumed values). Leadership
+# strikes are the severest option argued for in S3 ("targeting leadership elements").
 DOCTRINE_SEVERITY = np.array([0.0, 1.0, 1.5, 2.5])
 # Strike-rate multiplier of each doctrine: leadership targeting answers each attributable attack
 # (S3's recommended posture); infrastructure and proportional strikes are rarer (S3: "the majority
 # of Iranian-linked attacks ... have not triggered a military response").
 DOCTRINE_RATE = np.array([0.0, 1.0, 1.0, 3.0])
-# People killed by one US strike, (low, high) per strike type: 1 killed on 25 Feb 2021, 4 on 27 Jun
-# 2021, ~25 KH on 29 Dec 2019 (events.csv); leadership strikes kill commanders and escorts (the
-# 3 Jan 2020 strike killed Soleimani, Muhandis and their party).
+# People killed by one endogenous US strike, (low, high) per strike type: 1 killed on 25 Feb 2021,
+# 4 on 27 Jun 2021 (events.csv); leadership strikes kill commanders and escorts (the 3 Jan 2020
+# strike killed Soleimani, Muhandis and their party). Forced strikes carry their documented toll.
 STRIKE_KILLED = np.array([[1, 5], [1, 8], [2, 12]], dtype=np.int64)
 
 
@@ -40,7 +40,8 @@ def decay(value: float, tau_days: float) -> float:
 
     Source: self-excitation and revenge that fade over weeks, as in Hawkes models of violence
     (Mohler et al. 2011, JASA 106:100-108); attacks resumed within weeks after the US strikes of
-    29 Dec 2019 and 12 Mar 2020 and then ebbed (events.csv 2020-01-26, 2020-03-14).
+    29 Dec 2019 and 12 Mar 2020 (events.csv 2020-01-26, 2020-03-14). That they fade rather than
+    persist is the model's assumption (the tallies rise and fall: T09-T12 vs T16).
     """
     if tau_days <= 0.0:
         return 0.0
@@ -133,8 +134,10 @@ def next_directive(
     A directive is reconsidered with probability 1/days per day (mean persistence ``days``); a new
     directive is "escalate" (+1) with probability ``p_escalate``, else "calm" (-1).
 
-    Source: S1: the rival meetings of 28 Feb 2021 (Tehran: escalate; Beirut: calm) produced
-    directives that held until the 3 Mar 2021 Ain al-Asad attack and the following truce.
+    Source: S1: the rival meetings of 28 Feb 2021 (Tehran: escalate; Beirut: calm) issued
+    opposite directives; the escalate line was "quickly translated into a missile attack on 3
+    March" and held until the truce of that month. The persistence (``directive_days``) is an
+    assumption; S1 shows a directive lasting days to weeks, not its distribution.
     """
     if reconsiders_directive(u_redraw, days, cur) == 0:
         return cur
@@ -307,7 +310,8 @@ def weapon_available(weapon: int, stocks: np.ndarray, drones_ok: int) -> int:
     """Return 1 if the faction can use ``weapon`` today (one load in stock; drones once adopted).
 
     Source: events.csv 2021-04-14, "first militia explosive-drone attack on a US-hosting base ...
-    weapon shift to UAVs begins"; S3: 212 of 343 projectiles in 2021 were drones.
+    weapon shift to UAVs begins"; S3: 212 of 343 projectiles in 2021 were drones (a region-wide
+    count of Iran-linked groups, not Iraq alone).
     """
     if weapon == S.W_DRONE and drones_ok == 0:
         return 0
@@ -491,9 +495,9 @@ def casualties(u: float, u_count: float, weapon: int, lethality: np.ndarray) -> 
     """Return the number of people an attack kills: 0 with prob 1 - lethality, else 1 to 3.
 
     Source: most rocket attacks killed nobody (events.csv 2019-11-08, 2019-12-03); some killed
-    one or more (2019-12-27 one contractor; 2020-03-11 three; 2020-09-28 five civilians); tally
-    T18: 11 killed in attacks on US interests in a year. Shootings of activists are lethal by
-    intent (2020-07-06).
+    one or more (2019-12-27 one contractor; 2020-03-11 three); tally T18: 11 killed in attacks on
+    US interests in a year. Shootings of activists are lethal by intent (2020-07-06). The cap of
+    3 is a simplification: the 5 civilians killed on 2020-09-28 lie beyond it.
     """
     if u >= lethality[weapon]:
         return 0
@@ -537,10 +541,11 @@ def strike_probability(
     the red line trigger a strike with probability ``red_line_strike``; no strike during the
     cooldown after the last one; doctrine "none" never strikes.
 
-    Source: events.csv: the strikes of 29 Dec 2019 (after a contractor's death on 27 Dec), 12 Mar
-    2020 (after 2 US deaths on 11 Mar), 25 Feb 2021 (after the Erbil attack that killed a
-    contractor on 15 Feb) and 27 Jun 2021 (after drone attacks); S3: most attacks "have not
-    triggered a military response".
+    Source: events.csv: the strikes of 29 Dec 2019 (after a US contractor's death on 27 Dec),
+    12 Mar 2020 (after 2 US deaths on 11 Mar), 25 Feb 2021 (after the Erbil attack of 15 Feb that
+    killed a foreign contractor and wounded a US soldier) and 27 Jun 2021 (after drone attacks);
+    S3: most attacks "have not triggered a military response". The red line counts the US deaths
+    of one attributed attack.
     """
     if doctrine == S.DOC_NONE or cooldown_left > 0.0:
         return 0.0
@@ -572,7 +577,9 @@ def strike_type_of(doctrine: int) -> int:
 def strike_casualties(u: float, strike_type: int) -> int:
     """Return the number killed by one US strike of the given type (uniform between bounds).
 
-    Source: events.csv 2019-12-29 (~25 KH killed), 2021-02-25 (1 killed), 2021-06-27 (4 killed).
+    Source: events.csv 2021-02-25 (1 killed), 2021-06-27 (4 killed). The 29 Dec 2019 strike
+    (~25 KH killed) lies above these bounds; it is forced in the historical scenario with its
+    documented toll.
     """
     lo = STRIKE_KILLED[strike_type, 0]
     hi = STRIKE_KILLED[strike_type, 1]
@@ -634,7 +641,8 @@ def pressure_from_attack(target: int, killed: int, us_killed: int) -> float:
     activists count as challenges to the government.
 
     Source: S4: "A key U.S. demand is for Kadhimi to ... stop rockets and roadside bomb attacks";
-    S2: the 26 June 2020 arrests were "in response to rocket attacks on U.S. targets".
+    S4: the June 2020 detentions of Kataib Hezbollah members were "in response to rocket attacks
+    on U.S. targets". Only lethal attacks on the state add the extra unit (the model's choice).
     """
     p = 1.0
     if us_killed > 0:
@@ -693,9 +701,9 @@ def release_probability(rate: float, strength: float, legitimacy: float) -> floa
 def legitimacy_after_release(legitimacy: float, loss: float) -> float:
     """Return the PM's legitimacy after a forced release (in [0, 1]).
 
-    Source: S2: "Hisham's death showed that the Iraqi state and its law are just ink on paper";
-    S4: the June 2020 climb-down "set the tone for Kadhimi's premiership"; events.csv 2020-06-25
-    ("humiliating climb-down").
+    Source: S4: the June 2020 standoff "set the tone for Kadhimi's premiership"; events.csv
+    2020-06-25 ("humiliating climb-down"); events.csv 2021-05-26 (Muslih released after PMF
+    vehicles entered the Green Zone: "second failed crackdown").
     """
     x = legitimacy - loss
     if x < 0.0:

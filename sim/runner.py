@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import errno
 import fcntl
 import json
 import os
@@ -114,20 +115,28 @@ def plan_chunks(world: World, runs: int, chunk_size: int, engine: str) -> list[C
 def write_parquet_atomic(table: pa.Table, path: Path) -> None:
     """Write a Parquet file under a temporary name, fsync it, then rename it into place."""
     tmp = path.with_name(path.name + ".tmp")
-    pq.write_table(table, tmp)
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        pq.write_table(table, tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk or an interrupt leaves no partial file
+        raise
 
 
 def write_text_atomic(text: str, path: Path) -> None:
     """Write a text file atomically (temporary file, fsync, rename)."""
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _chunk_ok(path: Path, n_rows: int | None = None) -> bool:
@@ -150,6 +159,25 @@ def directory_lock(out: Path) -> Iterator[None]:
         yield
     finally:
         fh.close()
+
+
+# errors of the results directory itself (full, read-only, refused) rather than of escsim
+_DIRECTORY_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
+
+
+@contextlib.contextmanager
+def _directory_errors(out: Path) -> Iterator[None]:
+    """Turn a full disk or a refused write into a ``RunError`` that names the directory."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in _DIRECTORY_ERRNOS:
+            raise
+        raise RunError(
+            f"{out}: cannot write results: {os.strerror(exc.errno)}; nothing partial is left "
+            "and finished chunks are kept: free space (or fix the directory) and rerun with "
+            "--resume"
+        ) from None
 
 
 def git_commit() -> str | None:
@@ -191,11 +219,15 @@ def versions() -> dict[str, str]:
 
 @dataclass
 class RunResult:
-    """What a finished run wrote (or holds in memory)."""
+    """What a finished run wrote: its directory and manifest."""
 
     out: Path
     manifest: dict
-    runs: pa.Table
+
+    @property
+    def runs(self) -> pa.Table:
+        """The runs table, read from ``runs.parquet`` (not held: a run's memory stays flat)."""
+        return pq.read_table(self.out / "runs.parquet")
 
 
 def _plan(loaded: LoadedScenario, runs: int, seed: int, engine: str, chunk: int) -> dict:
@@ -287,14 +319,21 @@ def run_scenario(
         raise RunError(f"{out}: cannot create the results directory: {exc.strerror}") from None
     if not os.access(out, os.W_OK):
         raise RunError(f"{out}: the results directory is not writable")
-    with directory_lock(out):
+    with directory_lock(out), _directory_errors(out):
         plan_path = out / "plan.json"
         manifest_path = out / "manifest.json"
+        for name in ("events.parquet", "runs.parquet", "manifest.json", "plan.json"):
+            (out / (name + ".tmp")).unlink(missing_ok=True)  # left by a killed run
         if manifest_path.exists():
             if resume:
-                old = json.loads(manifest_path.read_text())
+                try:
+                    old = json.loads(manifest_path.read_text())
+                except (UnicodeDecodeError, json.JSONDecodeError):
+                    raise RunError(
+                        f"{out}: manifest.json is unreadable; pass --overwrite to redo the run"
+                    ) from None
                 _check_resume({**old, **old.get("plan", {})}, plan, out)
-                return RunResult(out, old, pq.read_table(out / "runs.parquet"))
+                return RunResult(out, old)
             if not overwrite:
                 raise RunError(
                     f"{out}: already holds finished results; choose another --out "
@@ -304,6 +343,8 @@ def run_scenario(
                 (out / name).unlink(missing_ok=True)
             shutil.rmtree(out / "chunks", ignore_errors=True)
             shutil.rmtree(out / "plots", ignore_errors=True)
+        if not plan_path.exists():
+            shutil.rmtree(out / "chunks", ignore_errors=True)  # no plan vouches for them
         if plan_path.exists():
             try:
                 existing = json.loads(plan_path.read_text())
@@ -339,7 +380,7 @@ def run_scenario(
             done += task.n_reps
             if progress:
                 progress(done, runs)
-        runs_tab = _consolidate(out, tasks)
+        _consolidate(out, tasks)
         manifest = {
             "escsim_version": __version__,
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -369,7 +410,7 @@ def run_scenario(
         write_text_atomic(json.dumps(manifest, indent=2), manifest_path)
         shutil.rmtree(chunk_dir, ignore_errors=True)
         plan_path.unlink(missing_ok=True)
-    return RunResult(out, manifest, runs_tab)
+    return RunResult(out, manifest)
 
 
 def _numba_threads() -> int:
@@ -378,21 +419,28 @@ def _numba_threads() -> int:
     return int(numba.get_num_threads())
 
 
-def _consolidate(out: Path, tasks: list[ChunkTask]) -> pa.Table:
+def _consolidate(out: Path, tasks: list[ChunkTask]) -> None:
     """Stream the chunk files into events.parquet and runs.parquet (memory: one chunk)."""
     chunk_dir = out / "chunks"
-    ev_tmp = out / "events.parquet.tmp"
-    with pq.ParquetWriter(ev_tmp, SCHEMA) as writer:
-        for task in tasks:
-            writer.write_table(pq.read_table(chunk_dir / f"events-{task.name}.parquet"))
-    runs_tab = pa.concat_tables(
-        pq.read_table(chunk_dir / f"runs-{task.name}.parquet") for task in tasks
-    )
-    write_parquet_atomic(runs_tab, out / "runs.parquet")
-    with open(ev_tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(ev_tmp, out / "events.parquet")
-    return runs_tab
+    for kind in ("runs", "events"):  # events.parquet last: it appears only when all is written
+        tmp = out / f"{kind}.parquet.tmp"
+        writer = None
+        try:
+            for task in tasks:
+                table = pq.read_table(chunk_dir / f"{kind}-{task.name}.parquet")
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, SCHEMA if kind == "events" else table.schema)
+                writer.write_table(table)
+            writer.close()
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, out / f"{kind}.parquet")
+        except BaseException:
+            if writer is not None:
+                with contextlib.suppress(Exception):
+                    writer.close()
+            tmp.unlink(missing_ok=True)
+            raise
 
 
 def run_in_memory(

@@ -24,6 +24,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from sim import state as S
@@ -134,7 +135,12 @@ class Faction(_Strict):
         default=(), description="front groups that claim its attacks (S1, events.csv 2021-02-15)"
     )
     front_share: float = _f(
-        0.3, 0.0, 1.0, "share of attacks claimed through a front", "share", "S1, S2"
+        0.0,
+        0.0,
+        1.0,
+        "share of attacks claimed through one of the faction's named fronts (needs fronts)",
+        "share",
+        "S1, S2",
     )
     truce_compliance: float = _f(
         0.8,
@@ -171,6 +177,15 @@ class Faction(_Strict):
         if len(set(v)) != len(v):
             raise ValueError("front names must be unique within a faction")
         return v
+
+    @model_validator(mode="after")
+    def _front_share_needs_fronts(self) -> Faction:
+        if self.front_share > 0.0 and not self.fronts:
+            raise ValueError(
+                f"front_share {self.front_share} > 0 needs at least one name in 'fronts' "
+                "(claims are made through named fronts; use front_share: 0 otherwise)"
+            )
+        return self
 
 
 class Agency(_Strict):
@@ -300,7 +315,7 @@ class USParams(_Strict):
         1.0,
         0.0,
         100.0,
-        "US deaths in a day that cross the red line (0 = none)",
+        "US deaths in one attributed attack that cross the red line (0 = none)",
         "deaths",
         "events.csv 2019-12-27, 2020-03-11",
     )
@@ -318,7 +333,7 @@ class USParams(_Strict):
         3650.0,
         "days without a strike after one",
         "days",
-        "events.csv (strikes >= 2 months apart)",
+        "events.csv: retaliatory strikes 29 Dec 2019, 12 Mar 2020, 25 Feb 2021, 27 Jun 2021",
     )
     air_defence_rocket: float = _f(
         0.1, 0.0, 1.0, "share of rockets intercepted (C-RAM)", "share", "events.csv 2021-06-06"
@@ -365,7 +380,12 @@ class USParams(_Strict):
         "S4, events.csv 2020-09-20",
     )
     victim_share: float = _f(
-        0.25, 0.0, 1.0, "P(deaths in an attack on US targets are US)", "prob", "T18"
+        0.25,
+        0.0,
+        1.0,
+        "P(deaths in an attack on US targets are US personnel or contractors)",
+        "prob",
+        "events.csv 2019-12-27 (US contractor), 2020-03-11 (2 US of 3 killed); T18: none of 11",
     )
     blame_tau: float = _f(14.0, 0.5, 365.0, "decay of attributed blame", "days", "events.csv")
 
@@ -571,6 +591,8 @@ def _walk(
     if id(node) in visited:
         return
     visited.add(id(node))
+    if isinstance(loader, _Loader):
+        loader.node_paths[id(node)] = path  # names the field of an impossible date
     if isinstance(node, yaml.MappingNode):
         seen: dict[Any, int] = {}
         for key_node, value_node in node.value:
@@ -595,6 +617,8 @@ def _walk(
             seen[key] = line
             if key_node.tag != "tag:yaml.org,2002:str" and key != "<<":
                 # the path as the validator will name it: `1:` is the int 1, `null:` is None
+                if isinstance(loader, _Loader):
+                    loader.node_paths[id(key_node)] = path + (key,)
                 key = loader.construct_object(key_node)
                 if not isinstance(key, int):
                     lines[path + (repr(key),)] = line  # pydantic names such keys by repr
@@ -635,12 +659,26 @@ def _describe(value: Any) -> str:
 class _Loader(yaml.SafeLoader):
     """SafeLoader whose impossible dates (2020-02-30) become errors with a line number."""
 
+    def __init__(self, stream: str, file: str = "<string>") -> None:
+        super().__init__(stream)
+        self.file = file
+        self.node_paths: dict[int, tuple] = {}  # filled by _walk: names an impossible date
+
     def construct_yaml_timestamp(self, node: yaml.Node) -> Any:  # noqa: D102
         try:
             return super().construct_yaml_timestamp(node)
         except ValueError as exc:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"an impossible date {node.value!r} ({exc})", node.start_mark
+            path = self.node_paths.get(id(node))
+            if path is None:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"an impossible date {node.value!r} ({exc})", node.start_mark
+                ) from None
+            raise ScenarioError(
+                self.file,
+                node.start_mark.line + 1,
+                _fmt(path),
+                "a real calendar date",
+                f"an impossible date {node.value!r} ({exc})",
             ) from None
 
 
@@ -656,7 +694,7 @@ def parse_yaml(text: str, file: str) -> tuple[Any, dict]:
         On malformed YAML or a duplicate key.
     """
     try:
-        loader = _Loader(text)
+        loader = _Loader(text, file)
         try:
             node = loader.get_single_node()
             lines: dict = {}

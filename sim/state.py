@@ -233,6 +233,7 @@ I_THREAT = 5
 I_ELECTION = 6
 I_NEW_PM = 7
 I_NEGOTIATION = 8
+I_PM_POLICY = 9  # internal: a policy's pm.crackdown / pm.legitimacy taking effect (no event)
 INJECT_KINDS = (
     "us_strike",
     "decapitation",

@@ -194,6 +194,21 @@ def compile_world(sc: Scenario) -> World:
         for fname, strength in a.control.items():
             control[k, index[fname]] = strength
     rows = []
+    if sc.policy is not None and ("crackdown" in sc.policy.pm or "legitimacy" in sc.policy.pm):
+        # the policy sets the PM's state at its start (first row of that day after sorting);
+        # the row carries legitimacy in J_COMPLIANCE and crackdown in J_CRACKDOWN (-1 = unchanged)
+        rows.append(
+            [
+                switch_day,
+                S.I_PM_POLICY,
+                -1,
+                0,
+                0,
+                0,
+                float(sc.policy.pm.get("legitimacy", -1.0)),
+                float(sc.policy.pm.get("crackdown", -1.0)),
+            ]
+        )
     for inj in sc.injects:
         day = (inj.date - sc.start).days
         if inj.kind in drop and day >= switch_day:

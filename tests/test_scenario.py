@@ -182,3 +182,11 @@ def test_any_faction_value_is_accepted_or_rejected_cleanly(field, value):
     else:
         v = getattr(sc.factions[0], field)
         assert math.isfinite(v) and v >= 0
+
+
+def test_front_share_without_named_fronts_is_an_error():
+    doc = copy.deepcopy(SMALL)
+    doc["factions"][1]["front_share"] = 0.3
+    text = yaml.safe_dump(doc, sort_keys=False)
+    e = error_of(text)
+    assert e.field == "factions[1]" and "fronts" in e.expected

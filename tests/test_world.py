@@ -40,3 +40,23 @@ def test_control_matrix_and_actor_names():
     w = compile_world(build())
     assert w.control[S.AGENCIES.index("IRGC-QF"), 0] == 0.8
     assert w.actor_names()[-2:] == ["US", "PM"] and len(w.actor_names()) == 2 + 4 + 2
+
+
+def test_policy_pm_settings_apply_at_the_switch_even_when_equal_to_the_baseline_start():
+    from sim.kernel import run_kernel
+    from sim.model import run_mesa
+
+    # baseline starts at crackdown 0.5 and a new PM (2020-11-01) sets 0.8; a policy setting 0.5
+    # from 2020-12-01 must bring it back to 0.5 although 0.5 equals the baseline's start value
+    sc = build({"policy": {"start": "2020-12-01", "pm": {"crackdown": 0.0, "legitimacy": 0.2}}})
+    w = compile_world(sc)
+    row = w.injects[w.injects[:, J_KIND] == S.I_PM_POLICY]
+    assert row.shape[0] == 1 and row[0, J_DAY] == w.switch_day
+    same_day = w.injects[w.injects[:, J_DAY] == w.switch_day]
+    assert same_day[0, J_KIND] == S.I_PM_POLICY
+    rec, _ = run_kernel(w, 0, 200)
+    arrests = rec[(rec[:, S.E_KIND] == S.K_ARREST) & (rec[:, S.E_FORCED] == 0)]
+    assert (arrests[:, S.E_DAY] < w.switch_day).all()  # crackdown 0 after the switch
+    mesa = run_mesa(w, 0, 2)
+    k2 = run_kernel(w, 0, 2)
+    assert (mesa[0] == k2[0]).all()

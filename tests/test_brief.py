@@ -1,0 +1,81 @@
+"""The one-page PDF brief: table, plots, definitions, one page."""
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from sim import brief
+from sim.compare import OUTCOMES, compare_outcomes, outcome_frame
+from sim.metrics import METRICS
+
+from .test_plots import fake_run
+
+
+def comparison(names):
+    rng = np.random.default_rng(0)
+    frames = {}
+    for i, n in enumerate(names):
+        df = pd.DataFrame({"run": np.arange(40)})
+        for m in METRICS:
+            df[m] = rng.poisson(3 + i, 40).astype(float)
+        frames[n] = outcome_frame(df)
+    return compare_outcomes(frames, seed=1)
+
+
+META = {"runs": 40, "seed": 1, "engine": "kernel", "outcome_from": "2020-06-01",
+        "end": "2021-12-31"}
+
+
+def test_table_rows_levels_and_differences():
+    comp = comparison(["a", "b"])
+    head, rows = brief.brief_table_rows(comp)
+    assert head == ["outcome", "a", "b", "b - a"]
+    assert len(rows) == len(OUTCOMES) and all(len(r) == 4 for r in rows)
+    assert rows[0][0] == "Attacks on US targets"
+    assert re.fullmatch(r"[+-]\S+ \[[+-]\S+, [+-]\S+\]", rows[0][3])
+
+
+def test_many_scenarios_share_cells():
+    comp = comparison(["a", "b", "c", "d", "e"])
+    head, rows = brief.brief_table_rows(comp)
+    assert len(head) == 6 and head[1] == "a\n(base)" and head[2] == "b\n(- a)"
+    assert all(len(r) == 6 for r in rows)
+    assert rows[0][2].count("\n") == 1 and "\n" not in rows[0][1]
+
+
+def test_brief_figure_holds_title_table_plots_and_definitions():
+    comp = comparison(["a", "b"])
+    runs = [fake_run("a"), fake_run("b", level=8, seed=1)]
+    fig = brief.fig_brief(comp, META, runs)
+    texts = [t.get_text() for t in fig.texts]
+    assert texts[0] == "escsim brief: a vs b"
+    assert any(t.startswith("a: a test run") for t in texts)  # scenario descriptions
+    assert any("Escalation spiral" in t for t in texts)
+    table_ax = fig.axes[0]
+    tab = table_ax.tables[0]
+    cells = tab.get_celld()
+    assert max(r for r, _ in cells) == len(OUTCOMES) and max(c for _, c in cells) == 3
+    assert cells[(0, 3)].get_text().get_text() == "b - a"
+    assert cells[(1, 0)].get_text().get_text() == "Attacks on US targets"
+    fan_ax, thr_ax = fig.axes[1], fig.axes[2]
+    assert fan_ax.get_ylabel() == "Attacks on US targets per month"
+    assert len([ln for ln in fan_ax.get_lines() if ln.get_label().endswith("median")]) == 2
+    assert len(thr_ax.get_lines()) == 2 and thr_ax.get_ylim()[1] > 1
+
+
+def test_write_brief_writes_one_pdf_page(tmp_path):
+    comp = comparison(["a", "b", "c", "d"])
+    runs = [fake_run(n, seed=i) for i, n in enumerate(comp.names)]
+    path = brief.write_brief(comp, META, runs, tmp_path / "brief.pdf")
+    data = path.read_bytes()
+    assert data[:5] == b"%PDF-"
+    assert len(re.findall(rb"/Type\s*/Page\b", data)) == 1
+    assert not list(tmp_path.glob(".*tmp"))
+
+
+def test_scenario_description_from_the_manifest():
+    m = {"scenario": {"text": "name: x\ndescription: >-\n  two\n  lines\n"}}
+    assert brief.scenario_description(m) == "two lines"
+    assert brief.scenario_description({"scenario": {"text": ": : :"}}) == ""
+    assert brief.scenario_description({}) == ""
