@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -85,6 +86,16 @@ class _Strict(BaseModel):
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
+def _a_number(v: Any) -> Any:
+    """Refuse anything but a number (pydantic would read ``yes`` as 1.0 and "0.5" as 0.5)."""
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        raise ValueError("a number")
+    return v
+
+
+ControlStrength = Annotated[float, BeforeValidator(_a_number), Field(ge=0.0, le=1.0)]
+
+
 class WeaponValues(_Strict):
     """One value per weapon (rocket, ied, drone, small_arms)."""
 
@@ -97,12 +108,48 @@ class WeaponValues(_Strict):
 class TargetWeights(_Strict):
     """Relative preference of a faction for each target (non-negative weights)."""
 
-    us_base: float = Field(1.0, ge=0.0, le=1e3)
-    us_embassy: float = Field(0.3, ge=0.0, le=1e3)
-    convoy: float = Field(0.5, ge=0.0, le=1e3)
-    iraqi_state: float = Field(0.1, ge=0.0, le=1e3)
-    pm: float = Field(0.0, ge=0.0, le=1e3)
-    activist: float = Field(0.05, ge=0.0, le=1e3)
+    us_base: float = Field(
+        1.0,
+        ge=0.0,
+        le=1e3,
+        description="weight on bases hosting US forces",
+        json_schema_extra={"units": "weight", "source": "events.csv 2019-11-08 .. 2021-07-07"},
+    )
+    us_embassy: float = Field(
+        0.3,
+        ge=0.0,
+        le=1e3,
+        description="weight on the US embassy / Green Zone",
+        json_schema_extra={"units": "weight", "source": "events.csv 2020-01-26, 2020-12-20; T16"},
+    )
+    convoy: float = Field(
+        0.5,
+        ge=0.0,
+        le=1e3,
+        description="weight on coalition logistics convoys",
+        json_schema_extra={"units": "weight", "source": "tallies T10, T11"},
+    )
+    iraqi_state: float = Field(
+        0.1,
+        ge=0.0,
+        le=1e3,
+        description="weight on Iraqi state targets (INIS, officers)",
+        json_schema_extra={"units": "weight", "source": "S0; events.csv 2021-06-07, 2021-10-31"},
+    )
+    pm: float = Field(
+        0.0,
+        ge=0.0,
+        le=1e3,
+        description="weight on the prime minister",
+        json_schema_extra={"units": "weight", "source": "S3; events.csv 2021-11-07"},
+    )
+    activist: float = Field(
+        0.05,
+        ge=0.0,
+        le=1e3,
+        description="weight on activists and analysts",
+        json_schema_extra={"units": "weight", "source": "S2; events.csv 2020-07-06"},
+    )
 
 
 class Faction(_Strict):
@@ -122,17 +169,24 @@ class Faction(_Strict):
     )
     max_stock: WeaponValues = Field(
         default_factory=lambda: WeaponValues(rocket=60, ied=30, drone=15, small_arms=10),
-        description="cap on each stock (units: loads)",
+        description="cap on each stock",
+        json_schema_extra={
+            "units": "loads",
+            "source": "assumption (storage capacity; S3, events.csv 2020-03-12 storage sites)",
+        },
     )
     drones_from: dt.date | None = Field(
         dt.date(2021, 4, 14),
-        description="first day drones can be used (source: events.csv 2021-04-14); null = start",
+        description="first day drones can be used; null = from the start",
+        json_schema_extra={"units": "date", "source": "events.csv 2021-04-14"},
     )
     discipline: float = _f(
         0.6, 0.0, 1.0, "obedience to directives, 1 = none of its own noise", "share", "S0, S2"
     )
     fronts: tuple[str, ...] = Field(
-        default=(), description="front groups that claim its attacks (S1, events.csv 2021-02-15)"
+        default=(),
+        description="front groups that claim its attacks",
+        json_schema_extra={"units": "names", "source": "S1; events.csv 2020-11-17, 2021-02-15"},
     )
     front_share: float = _f(
         0.0,
@@ -169,6 +223,10 @@ class Faction(_Strict):
     weapons: WeaponValues = Field(
         default_factory=lambda: WeaponValues(rocket=1.0, ied=1.0, drone=1.0, small_arms=1.0),
         description="relative preference among weapons available for a target",
+        json_schema_extra={
+            "units": "weight",
+            "source": "events.csv (weapons of documented attacks)",
+        },
     )
 
     @field_validator("fronts")
@@ -200,21 +258,15 @@ class Agency(_Strict):
         "log-odds",
         "S1 (MOIS urges calm; Khamenei's lines stir the pot)",
     )
-    control: dict[str, float] = Field(
+    control: dict[str, ControlStrength] = Field(
         default_factory=dict,
-        description="faction name -> control strength in [0, 1] (S1: each agency controls "
-        "dozens of factions)",
+        description="faction name -> control strength in [0, 1]",
+        json_schema_extra={
+            "units": "share",
+            "source": "S1 (each agency controls dozens of "
+            "factions; Hejazi responsible for KH and AAH)",
+        },
     )
-
-    @field_validator("control", mode="before")
-    @classmethod
-    def _control_range(cls, v: Any) -> Any:
-        if not isinstance(v, dict):
-            return v  # the type check names what was found
-        for k, x in v.items():
-            if not (isinstance(x, int | float) and 0.0 <= x <= 1.0) or isinstance(x, bool):
-                raise ValueError(f"a number in [0, 1] as the control of {k!r}")
-        return v
 
 
 class IranParams(_Strict):
@@ -222,7 +274,12 @@ class IranParams(_Strict):
 
     agencies: tuple[Agency, ...] = Field(default=())
     unified: bool = Field(
-        False, description="one unified command (policy lever; S1 counterfactual)"
+        False,
+        description="one unified command (policy lever)",
+        json_schema_extra={
+            "units": "flag",
+            "source": "S1 (Soleimani's single command, lost after Jan 2020)",
+        },
     )
     qf_control_after: float = _f(
         0.35,
@@ -277,7 +334,8 @@ class MilitiaParams(_Strict):
     )
     lethality: WeaponValues = Field(
         default_factory=lambda: WeaponValues(rocket=0.04, ied=0.03, drone=0.05, small_arms=0.7),
-        description="probability an attack kills anyone, per weapon (T18, events.csv)",
+        description="probability an attack kills anyone, per weapon",
+        json_schema_extra={"units": "prob", "source": "T18; events.csv 2019-12-27, 2020-03-11"},
     )
     state_targeting: float = _f(
         0.5, 0.0, 10.0, "weight on state targets per unit state grievance", "1/index", "S0, S2"
@@ -298,7 +356,11 @@ Doctrine = Literal["none", "proportional", "infrastructure", "leadership"]
 class USParams(_Strict):
     """US forces: retaliation doctrine, attribution, air defence, posture."""
 
-    doctrine: Doctrine = Field("proportional", description="retaliation doctrine (lever; S3)")
+    doctrine: Doctrine = Field(
+        "proportional",
+        description="retaliation doctrine (policy lever)",
+        json_schema_extra={"units": "choice", "source": "S3; events.csv US strikes"},
+    )
     attribution: float = _f(0.5, 0.0, 1.0, "P(attributed) of an unclaimed attack", "prob", "S1")
     attribution_front: float = _f(
         0.15, 0.0, 1.0, "P(attributed) of a front-claimed attack", "prob", "S1, S2"
@@ -480,18 +542,54 @@ InjectKind = Literal[
 class Inject(_Strict):
     """A documented event forced at its date in every replicate."""
 
-    date: dt.date
-    kind: InjectKind
-    faction: str | None = Field(None, description="faction acted on (us_strike, arrest, truce)")
-    strike: Literal["proportional", "infrastructure", "leadership"] = "infrastructure"
-    killed: int = Field(0, ge=0, le=10000, description="people killed by a forced US strike")
-    days: int = Field(30, ge=1, le=3650, description="duration of a truce or threat")
-    compliance: float | None = Field(
-        None, ge=0.0, le=1.0, description="override every party's truce compliance"
+    date: dt.date = Field(
+        description="the day the event is forced",
+        json_schema_extra={"units": "date", "source": "the inject's source"},
     )
-    crackdown: float = Field(0.5, ge=0.0, le=1.0, description="crackdown disposition of a new PM")
-    note: str = ""
-    source: str = ""
+    kind: InjectKind = Field(
+        description="what is forced",
+        json_schema_extra={"units": "choice", "source": "events.csv kinds"},
+    )
+    faction: str | None = Field(
+        None,
+        description="faction acted on (us_strike, arrest, truce)",
+        json_schema_extra={"units": "name", "source": "the inject's source"},
+    )
+    strike: Literal["proportional", "infrastructure", "leadership"] = Field(
+        "infrastructure",
+        description="type of a forced US strike",
+        json_schema_extra={"units": "choice", "source": "S3; events.csv"},
+    )
+    killed: int = Field(
+        0,
+        ge=0,
+        le=10000,
+        description="people killed by a forced US strike",
+        json_schema_extra={"units": "people", "source": "the inject's source"},
+    )
+    days: int = Field(
+        30,
+        ge=1,
+        le=3650,
+        description="duration of a truce or threat",
+        json_schema_extra={"units": "days", "source": "the inject's source"},
+    )
+    compliance: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="override every party's truce compliance",
+        json_schema_extra={"units": "prob", "source": "the inject's source"},
+    )
+    crackdown: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="crackdown disposition of a new PM",
+        json_schema_extra={"units": "prob/day", "source": "S4"},
+    )
+    note: str = Field("", description="free text")
+    source: str = Field("", description="where the event is documented")
 
 
 class Overrides(_Strict):
@@ -580,14 +678,21 @@ class LoadedScenario:
 
 
 def _walk(
-    node: yaml.Node, path: tuple, lines: dict, file: str, loader: yaml.SafeLoader, visited: set[int]
+    node: yaml.Node,
+    path: tuple,
+    lines: dict,
+    file: str,
+    loader: yaml.SafeLoader,
+    visited: set[int],
+    line: int | None = None,
 ) -> None:
     """Record the line of every field path under ``node``; refuse duplicate and complex keys.
 
+    A field's line is the line of its key (a block mapping as a value starts on the next line).
     A node reached again through a YAML alias is not walked twice (an alias bomb would take
     exponential time, a recursive alias forever); its fields take the line of the alias.
     """
-    lines[path] = node.start_mark.line + 1
+    lines[path] = line or node.start_mark.line + 1
     if id(node) in visited:
         return
     visited.add(id(node))
@@ -622,7 +727,7 @@ def _walk(
                 key = loader.construct_object(key_node)
                 if not isinstance(key, int):
                     lines[path + (repr(key),)] = line  # pydantic names such keys by repr
-            _walk(value_node, path + (key,), lines, file, loader, visited)
+            _walk(value_node, path + (key,), lines, file, loader, visited, line)
     elif isinstance(node, yaml.SequenceNode):
         for i, child in enumerate(node.value):
             _walk(child, path + (i,), lines, file, loader, visited)
@@ -1023,7 +1128,9 @@ def _validate(data: Any, lines: dict, file: str) -> Scenario:
     try:
         sc = Scenario.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        errors = exc.errors()
+        # an unknown key is usually the typo of a missing one: name it, at its own line
+        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         loc = tuple(err["loc"])
         f, line = where(loc)
         raise ScenarioError(
