@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from numba import njit
+from numba import njit, prange
 
 from sim import rng
 from sim import rules as R  # noqa: N812
@@ -209,6 +209,97 @@ def accounting(
     est["measured_ns"] = measured_ns_per_rep
     est["accounted_share"] = total / measured_ns_per_rep if measured_ns_per_rep > 0 else math.nan
     return est
+
+
+# --- the kernel's record buffer --------------------------------------------------------------
+
+
+def gather_numpy(ev: np.ndarray, counts: np.ndarray, cap: int, rep_start: int):
+    """Compact a batch's record buffer with numpy fancy indexing, as ``run_kernel`` does."""
+    n_reps = counts.shape[0]
+    starts = np.arange(n_reps, dtype=np.int64) * cap
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    idx = np.repeat(starts, counts) + offsets
+    reps = np.repeat(np.arange(rep_start, rep_start + n_reps, dtype=np.int64), counts)
+    return ev[idx], reps
+
+
+@njit(cache=True, parallel=True)
+def gather_parallel(ev, counts, cap, rep_start):
+    """Compact a batch's record buffer with a parallel copy (same output as ``gather_numpy``)."""
+    n = counts.shape[0]
+    offs = np.zeros(n + 1, dtype=np.int64)
+    for r in range(n):
+        offs[r + 1] = offs[r] + counts[r]
+    out = np.empty((offs[n], ev.shape[1]), dtype=np.int32)
+    reps = np.empty(offs[n], dtype=np.int64)
+    for r in prange(n):
+        for k in range(counts[r]):
+            for c in range(ev.shape[1]):
+                out[offs[r] + k, c] = ev[r * cap + k, c]
+            reps[offs[r] + k] = rep_start + r
+    return out, reps
+
+
+def memory_costs(ev: np.ndarray, counts: np.ndarray, cap: int, repeats: int = 3) -> dict:
+    """Time the compaction of a record buffer two ways, and the cost of touching fresh memory.
+
+    Parameters
+    ----------
+    ev, counts : numpy.ndarray
+        A batch's record buffer and event counts (``sim.kernel.simulate_batch`` output).
+    cap : int
+        The per-replicate capacity the batch ran with.
+    repeats : int
+        Timings per figure (the median is kept).
+
+    Returns
+    -------
+    dict
+        ``gather_numpy_seconds`` and ``gather_parallel_seconds`` (with ``gather_identical``),
+        ``buffer_mib`` (the record buffer's size), ``first_touch_seconds_per_gib`` (page faults:
+        writing one value per 4 KiB page of newly allocated memory) and
+        ``retouch_seconds_per_gib`` (the same writes on memory already mapped).
+    """
+    gather_parallel(ev[: 2 * cap], counts[:2], cap, 0)
+
+    def median_time(fn) -> float:
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        return float(np.median(times))
+
+    a_rec, a_reps = gather_numpy(ev, counts, cap, 0)
+    b_rec, b_reps = gather_parallel(ev, counts, cap, 0)
+    identical = bool(np.array_equal(a_rec, b_rec) and np.array_equal(a_reps, b_reps))
+    del a_rec, a_reps, b_rec, b_reps
+    t_np = median_time(lambda: gather_numpy(ev, counts, cap, 0))
+    t_par = median_time(lambda: gather_parallel(ev, counts, cap, 0))
+    gib = ev.nbytes / 2**30
+    stride = max(1, 4096 // (ev.shape[1] * ev.itemsize))
+
+    def first_touch() -> None:
+        buf = np.empty_like(ev)
+        buf[::stride, 0] = 1
+
+    buf = np.empty_like(ev)
+    buf[::stride, 0] = 1
+
+    def retouch() -> None:
+        buf[::stride, 0] = 2
+
+    t_first = median_time(first_touch)
+    t_re = median_time(retouch)
+    return {
+        "gather_numpy_seconds": t_np,
+        "gather_parallel_seconds": t_par,
+        "gather_identical": identical,
+        "buffer_mib": ev.nbytes / 2**20,
+        "first_touch_seconds_per_gib": t_first / gib if gib > 0 else math.nan,
+        "retouch_seconds_per_gib": t_re / gib if gib > 0 else math.nan,
+    }
 
 
 # --- the results pipeline --------------------------------------------------------------------

@@ -96,8 +96,8 @@ FULL = Config(
     scale_reps=(1_000, 10_000, 100_000),
     scale_years=(1, 2, 5),
     scale_factions=(5, 20, 100),
-    horizon_reps=10_000,
-    faction_reps=2_000,
+    horizon_reps=5_000,
+    faction_reps=1_000,
 )
 QUICK = Config(
     kernel_reps=300,
@@ -208,28 +208,9 @@ def measure_compile() -> dict:
     return {"cold": cold, "cached": cached}
 
 
-def measure_engines(world: World, cfg: Config) -> dict:
-    """Time Mesa and the kernel side by side; count draws; check the engines agree."""
-    t0 = time.perf_counter()
-    run_kernel(world, 0, 2)
-    warm = time.perf_counter() - t0
-    # Mesa with every draw counted (also warms its jitted rules); then Mesa timed plainly
-    draw_counts, mesa_records = floor.count_model_draws(world, 0, cfg.count_reps)
-    k_records, _ = run_kernel(world, 0, cfg.count_reps)
-    identical = bool(
-        mesa_records.shape == k_records.shape and np.array_equal(mesa_records, k_records)
-    )
-    mesa_s, mesa_samples = timed(lambda: run_mesa(world, 0, cfg.mesa_reps), 1)
-    n = cfg.kernel_reps
-    holder: dict = {}
-
-    def kernel_call() -> None:
-        holder["records"], holder["reps"] = run_kernel(world, 0, n)
-
-    kern_s, kern_samples = timed(kernel_call, cfg.repeats)
-    records, reps = holder["records"], holder["reps"]
-    cap = default_cap(world)
-    args = (
+def batch_args(world: World, n: int) -> tuple:
+    """Return ``sim.kernel.simulate_batch``'s arguments for replicates 0..n-1, without ``cap``."""
+    return (
         world.seed,
         0,
         n,
@@ -243,25 +224,100 @@ def measure_engines(world: World, cfg: Config) -> dict:
         world.injects,
         world.negotiation_days,
     )
-    batch_s, batch_samples = timed(lambda: simulate_batch(*args, cap), cfg.repeats)
-    _, counts = simulate_batch(*args, cap)
+
+
+def floor_rates(
+    world: World, draw_counts: dict, n_count: int, records: np.ndarray, n_reps: int
+) -> np.ndarray:
+    """Return the floor's rates from the Mesa draw counts and the kernel's event records."""
+    draws_per_rep = {k: v / n_count for k, v in draw_counts.items()}
+    kinds = Counter(records[:, S.E_KIND].tolist())
+    events_per_rep = {k: v / n_reps for k, v in kinds.items()}
+    strikes = records[(records[:, S.E_KIND] == S.K_US_STRIKE) & (records[:, S.E_FORCED] == 1)]
+    return floor.rates_from_counts(
+        draws_per_rep,
+        events_per_rep,
+        strikes.shape[0] / n_reps,
+        world.n_days,
+        world.n_factions,
+        world.injects.shape[0],
+    )
+
+
+def interleaved(calls: dict, rounds: int) -> dict[str, list[float]]:
+    """Time each of ``calls`` once per round, in turn; return every wall time by name.
+
+    Interleaving keeps the comparisons fair when the machine's load drifts during a run.
+    """
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(rounds):
+        for name, fn in calls.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return times
+
+
+def measure_engines(world: World, cfg: Config) -> dict:
+    """Time Mesa, the kernel, its variants and the floor side by side; check the engines agree.
+
+    Mesa runs first (one core); then rounds of: ``run_kernel``, ``simulate_batch`` with
+    ``run_kernel``'s capacity, with a tight capacity and with none, the floor with and without
+    records. Medians are reported, with every sample.
+    """
+    t0 = time.perf_counter()
+    run_kernel(world, 0, 2)
+    warm = time.perf_counter() - t0
+    # Mesa with every draw counted (also warms its jitted rules); then Mesa timed plainly
+    draw_counts, mesa_records = floor.count_model_draws(world, 0, cfg.count_reps)
+    k_records, _ = run_kernel(world, 0, cfg.count_reps)
+    identical = bool(
+        mesa_records.shape == k_records.shape and np.array_equal(mesa_records, k_records)
+    )
+    mesa_s, _ = timed(lambda: run_mesa(world, 0, cfg.mesa_reps), 1)
+    n = cfg.kernel_reps
+    records, reps = run_kernel(world, 0, n)  # untimed: its events calibrate the floor
+    cap = default_cap(world)
+    args = batch_args(world, n)
+    ev, counts = simulate_batch(*args, cap)
+    memory = hotspots.memory_costs(ev, counts, cap, cfg.repeats)
+    del ev
     tight_cap = int(counts.max()) + 16
-    tight_s, _ = timed(lambda: simulate_batch(*args, tight_cap), cfg.repeats)
-    # capacity 0: the kernel runs and counts its events but writes no record
-    no_events_s, _ = timed(lambda: simulate_batch(*args, 0), cfg.repeats)
+    rates = floor_rates(world, draw_counts, cfg.count_reps, records, n)
+    fargs = (world.seed, 0, n, world.n_days, world.n_factions, world.injects, rates)
+    floor.floor_batch(world.seed, 0, 2, world.n_days, world.n_factions, world.injects, rates, cap)
+    f_out: dict = {}
+
+    def floor_call() -> None:
+        f_out["out"] = floor.floor_batch(*fargs, cap)
+
+    t = interleaved(
+        {
+            "kernel": lambda: run_kernel(world, 0, n),
+            "batch": lambda: simulate_batch(*args, cap),
+            "batch_tight_cap": lambda: simulate_batch(*args, tight_cap),
+            "batch_no_records": lambda: simulate_batch(*args, 0),
+            "floor": floor_call,
+            "floor_no_records": lambda: floor.floor_batch(*fargs, 0),
+        },
+        cfg.repeats,
+    )
+    med = {k: statistics.median(v) for k, v in t.items()}
+    _, f_counts, f_draws, _ = f_out["out"]
+    ratios = [b / f for b, f in zip(t["batch"], t["floor"], strict=True)]
     return {
         "warmup_seconds": warm,
         "mesa_replicates": cfg.mesa_reps,
         "mesa_seconds": mesa_s,
         "kernel_replicates": n,
-        "kernel_seconds": kern_s,
-        "kernel_samples": kern_samples,
-        "batch_seconds": batch_s,
-        "batch_samples": batch_samples,
+        "kernel_seconds": med["kernel"],
         "cap": cap,
         "tight_cap": tight_cap,
-        "batch_tight_cap_seconds": tight_s,
-        "batch_no_records_seconds": no_events_s,
+        "batch_seconds": med["batch"],
+        "batch_tight_cap_seconds": med["batch_tight_cap"],
+        "batch_no_records_seconds": med["batch_no_records"],
+        "samples": t,
+        "record_buffer": memory,
         "events_per_replicate": records.shape[0] / n,
         "max_events_per_replicate": int(counts.max()),
         "mesa_kernel_identical": identical,
@@ -270,71 +326,46 @@ def measure_engines(world: World, cfg: Config) -> dict:
         "draws_by_decision_per_replicate": {
             DECISIONS.get(k, str(k)): v / cfg.count_reps for k, v in sorted(draw_counts.items())
         },
-        "mesa_count_records": mesa_records,
+        "floor": {
+            "rates": dict(zip(floor.RATE_NAMES, rates.tolist(), strict=True)),
+            "seconds": med["floor"],
+            "no_records_seconds": med["floor_no_records"],
+            "kernel_over_floor_per_round": ratios,
+            "draws_per_replicate": float(f_draws.mean()),
+            "model_draws_per_replicate": float(sum(draw_counts.values()) / cfg.count_reps),
+            "events_per_replicate": float(f_counts.mean()),
+            "model_events_per_replicate": records.shape[0] / n,
+        },
         "records": records,
         "reps": reps,
         "batch_args": args,
     }
 
 
-def measure_floor(world: World, eng: dict, cfg: Config) -> dict:
-    """Calibrate the floor on the model's counts, then time it against the kernel's batch."""
-    n_count = eng["count_replicates"]
-    draws_per_rep = {k: v / n_count for k, v in eng["draw_counts"].items()}
-    recs = eng["records"]
-    n = eng["kernel_replicates"]
-    kinds = Counter(recs[:, S.E_KIND].tolist())
-    events_per_rep = {k: v / n for k, v in kinds.items()}
-    forced = recs[(recs[:, S.E_KIND] == S.K_US_STRIKE) & (recs[:, S.E_FORCED] == 1)].shape[0] / n
-    rates = floor.rates_from_counts(
-        draws_per_rep,
-        events_per_rep,
-        forced,
-        world.n_days,
-        world.n_factions,
-        world.injects.shape[0],
-    )
-    cap = eng["cap"]
-    fargs = (world.seed, 0, n, world.n_days, world.n_factions, world.injects, rates, cap)
-    floor.floor_batch(world.seed, 0, 2, world.n_days, world.n_factions, world.injects, rates, cap)
-    holder: dict = {}
-
-    def call() -> None:
-        holder["out"] = floor.floor_batch(*fargs)
-
-    secs, samples = timed(call, cfg.repeats)
-    _, counts, draws, _ = holder["out"]
-    no_records = fargs[:-1] + (0,)
-    no_records_s, _ = timed(lambda: floor.floor_batch(*no_records), cfg.repeats)
-    return {
-        "rates": dict(zip(floor.RATE_NAMES, rates.tolist(), strict=True)),
-        "seconds": secs,
-        "samples": samples,
-        "no_records_seconds": no_records_s,
-        "draws_per_replicate": float(draws.mean()),
-        "model_draws_per_replicate": float(sum(draws_per_rep.values())),
-        "events_per_replicate": float(counts.mean()),
-        "model_events_per_replicate": eng["events_per_replicate"],
-    }
-
-
 def measure_threads(eng: dict, cfg: Config) -> dict:
-    """Time the kernel's batch on one thread and on all threads (same replicates)."""
+    """Time the kernel's batch on one thread and on all threads (same replicates, interleaved)."""
     args = eng["batch_args"]
     n = cfg.thread_reps
     args_n = (args[0], args[1], n) + args[3:]
     full = numba.get_num_threads()
-    all_threads, _ = timed(lambda: simulate_batch(*args_n, eng["cap"]), 1)
-    try:
+
+    def one_thread() -> None:
         numba.set_num_threads(1)
-        single, _ = timed(lambda: simulate_batch(*args_n, eng["cap"]), 1)
-    finally:
-        numba.set_num_threads(full)
+        try:
+            simulate_batch(*args_n, eng["cap"])
+        finally:
+            numba.set_num_threads(full)
+
+    t = interleaved(
+        {"all": lambda: simulate_batch(*args_n, eng["cap"]), "one": one_thread}, cfg.repeats
+    )
+    all_threads, single = statistics.median(t["all"]), statistics.median(t["one"])
     return {
         "replicates": n,
         "threads": full,
         "all_threads_seconds": all_threads,
         "one_thread_seconds": single,
+        "samples": t,
         "speedup": single / all_threads if all_threads > 0 else float("nan"),
         "threading_layer": numba.threading_layer(),
     }
@@ -413,9 +444,10 @@ def print_report(res: dict) -> None:
             f"target {t['target']:<8} {t['what']}"
         )
     d = res["details"]
+    p, p1 = d["pipeline"], d["pipeline_one_chunk"]
     print(
-        "\nwhere a results run's time goes "
-        f"({d['pipeline']['replicates']} replicates, chunks of {d['pipeline']['chunk']})"
+        f"\nwhere a results run's time goes ({p['replicates']} replicates; seconds with chunks "
+        f"of {p['chunk']} | one chunk of {p1['chunk']})"
     )
     for k in (
         "simulate",
@@ -428,7 +460,37 @@ def print_report(res: dict) -> None:
         "versions",
         "total",
     ):
-        line(k, d["pipeline"][k], "s")
+        print(f"  {k:<38} {p[k]:>14.4g} | {p1[k]:.4g}")
+    e, fl, th = d["engines"], d["floor"], d["threads"]
+    mem = e["record_buffer"]
+    print(f"\nkernel batch of {e['kernel_replicates']} replicates (simulate_batch only)")
+    line(f"record capacity {e['cap']} per replicate", e["batch_seconds"], "s (run_kernel's)")
+    line(f"record capacity {e['tight_cap']} (max + 16)", e["batch_tight_cap_seconds"], "s")
+    line("capacity 0 (no record written)", e["batch_no_records_seconds"], "s")
+    line("gather, numpy (as run_kernel)", mem["gather_numpy_seconds"], "s")
+    line("gather, parallel njit copy", mem["gather_parallel_seconds"], "s")
+    line("first touch of fresh memory", mem["first_touch_seconds_per_gib"], "s/GiB")
+    line("floor, no record written", fl["no_records_seconds"], "s")
+    line(
+        "floor draws per replicate",
+        fl["draws_per_replicate"],
+        f"(model {fl['model_draws_per_replicate']:,.0f})",
+    )
+    line(
+        "floor events per replicate",
+        fl["events_per_replicate"],
+        f"(model {fl['model_events_per_replicate']:,.1f})",
+    )
+    line(f"1 thread vs {th['threads']} ({th['replicates']} reps)", th["speedup"], "x speed-up")
+    print("\nwhat `escsim --version` imports (seconds, self time summed by package)")
+    imp = d["imports"]["cli"]
+    for k, v in list(imp["by_package_seconds"].items())[:6]:
+        line(f"{k} (via {imp['imported_by'].get(k, '-')})", v, "s")
+    line("python -c pass", d["cli"]["python_bare_seconds"], "s")
+    line("python -c 'import typer, rich.console'", d["cli"]["python_typer_rich_seconds"], "s")
+    print("\nParquet writer settings on the events of the headline kernel run")
+    for k, v in d["parquet_variants"].items():
+        line(k, v["seconds"], f"s, {v['mb']:.1f} MiB")
     print("\nkernel primitives (single thread, ns per call)")
     for k, v in d["micro_ns"].items():
         line(k, v, "ns")
@@ -447,6 +509,40 @@ def print_report(res: dict) -> None:
             f"{r['factions']:>9}{r['seconds']:>10.3f}{1e3 * r['seconds_per_replicate']:>10.4f}"
             f"{r['ns_per_agent_day']:>14.2f}"
         )
+
+
+def markdown_table(res: dict) -> str:
+    """Return the headline figures and targets as a short Markdown table (for the README)."""
+    m = res["machine"]
+    rows = [
+        ("Mesa, s per replicate", res["mesa_seconds_per_replicate"], ""),
+        (
+            "kernel, s per replicate (10,000 replicates, all cores)",
+            res["kernel_seconds_per_replicate"],
+            "",
+        ),
+        ("kernel replicates per second", res["kernel_replicates_per_second"], ""),
+        ("ns per agent-day", res["ns_per_agent_day"], ""),
+        (
+            "compile, cold / cached (s)",
+            f"{res['compile_seconds_cold']:.1f} / {res['compile_seconds_cached']:.2f}",
+            "",
+        ),
+        ("peak RSS of a 10,000-replicate run (MiB)", res["peak_rss_mb"], ""),
+    ]
+    for t in res["targets"]:
+        rows.append((t["what"], t["measured"], f"{t['target']} {t['status']}"))
+    out = [
+        f"Measured {res['created'][:10]} on {m['cpu_model']} ({m['usable_cores']} cores, "
+        f"load average {m['loadavg_start'][0]:.1f}); `uv run python benchmarks/run.py`.",
+        "",
+        "| figure | measured | target |",
+        "|---|---:|---|",
+    ]
+    for name, v, target in rows:
+        val = v if isinstance(v, str) else f"{v:,.4g}"
+        out.append(f"| {name} | {val} | {target} |")
+    return "\n".join(out) + "\n"
 
 
 def _jsonable(x):
@@ -479,7 +575,7 @@ def run_benchmark(cfg: Config, mode: str) -> dict:
         "run_path": startup.import_costs(("sim.cli", "sim.runner", "sim.kernel")),
     }
     eng = measure_engines(world, cfg)
-    flo = measure_floor(world, eng, cfg)
+    flo = eng["floor"]
     threads = measure_threads(eng, cfg)
     machine["numba_threading_layer"] = threads["threading_layer"]
     e2e_in = measure_run_scenario(loaded, cfg.e2e_runs, cfg.repeats)
@@ -488,6 +584,8 @@ def run_benchmark(cfg: Config, mode: str) -> dict:
     t_table = time.perf_counter() - t0
     pipeline = hotspots.pipeline_profile(world, cfg.profile_runs, cfg.profile_chunk)
     pipeline.update({"replicates": cfg.profile_runs, "chunk": cfg.profile_chunk})
+    one_chunk = hotspots.pipeline_profile(world, cfg.profile_runs, cfg.profile_runs)
+    one_chunk.update({"replicates": cfg.profile_runs, "chunk": cfg.profile_runs})
     pq_variants = hotspots.parquet_variants(table)
     del table
     micro = hotspots.micro_costs(cfg.micro_n)
@@ -552,7 +650,7 @@ def run_benchmark(cfg: Config, mode: str) -> dict:
             "engines": {
                 k: v
                 for k, v in eng.items()
-                if k not in ("records", "reps", "batch_args", "mesa_count_records", "draw_counts")
+                if k not in ("records", "reps", "batch_args", "draw_counts", "floor")
             },
             "floor": flo,
             "threads": threads,
@@ -564,6 +662,7 @@ def run_benchmark(cfg: Config, mode: str) -> dict:
             "imports": imports,
             "records_to_table_seconds": t_table,
             "pipeline": pipeline,
+            "pipeline_one_chunk": one_chunk,
             "parquet_variants": pq_variants,
             "micro_ns": micro,
             "accounting": acc,
@@ -580,6 +679,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test, not figures")
     ap.add_argument(
+        "--markdown", type=Path, default=None, help="also write the headline table as Markdown"
+    )
+    ap.add_argument(
         "--out",
         type=Path,
         default=None,
@@ -590,6 +692,8 @@ def main(argv: list[str] | None = None) -> int:
     res = run_benchmark(QUICK if args.quick else FULL, mode)
     print_report(res)
     out = args.out if args.out is not None else (None if args.quick else HERE / "results.json")
+    if args.markdown is not None:
+        write_text_atomic(markdown_table(res), args.markdown)
     if out is not None:
         write_text_atomic(json.dumps(res, indent=2) + "\n", out)
         print(f"\nwrote {out} (benchmark took {res['benchmark_seconds']:.0f} s)")

@@ -119,6 +119,27 @@ def parse_importtime(stderr: str) -> list[tuple[str, int, int, int]]:
     return rows
 
 
+def sim_importers(rows: list[tuple[str, int, int, int]], prefix: str = "sim") -> dict[str, str]:
+    """Return, for each top-level package, the innermost ``prefix`` module that first imports it.
+
+    ``-X importtime`` lists a module after everything it imports, one indentation level deeper
+    than its importer, so the importer of row i is the first later row with a smaller depth.
+    """
+    out: dict[str, str] = {}
+    for i, (name, _, _, depth) in enumerate(rows):
+        pkg = name.split(".")[0]
+        if name != pkg or pkg == prefix or pkg in out:
+            continue
+        d = depth
+        for later, _, _, later_depth in rows[i + 1 :]:
+            if later_depth < d:
+                d = later_depth
+                if later == prefix or later.startswith(prefix + "."):
+                    out[pkg] = later
+                    break
+    return out
+
+
 def import_costs(modules: tuple[str, ...] = ("sim.cli",), top: int = 12) -> dict:
     """Return what importing ``modules`` costs, by top-level package.
 
@@ -134,8 +155,9 @@ def import_costs(modules: tuple[str, ...] = ("sim.cli",), top: int = 12) -> dict
     dict
         ``total_seconds`` (cumulative time of ``modules``), ``by_package_seconds`` (sum of the
         self times of every module of each top-level package, largest first; they add up to the
-        total) and ``first_import_seconds`` (cumulative time of each package's first import,
-        including the packages it imports in turn).
+        total), ``first_import_seconds`` (cumulative time of each package's first import,
+        including the packages it imports in turn) and ``imported_by`` (the escsim module whose
+        import first pulls each of those packages in).
     """
     env = dict(os.environ)
     env.pop("PYTHONIMPORTTIME", None)
@@ -166,4 +188,9 @@ def import_costs(modules: tuple[str, ...] = ("sim.cli",), top: int = 12) -> dict
         "self_sum_seconds": sum(by_pkg.values()) / 1e6,
         "by_package_seconds": {k: v / 1e6 for k, v in ranked},
         "first_import_seconds": {k: v / 1e6 for k, v in first_ranked},
+        "imported_by": {
+            k: v
+            for k, v in sim_importers(rows).items()
+            if k in dict(ranked) or k in dict(first_ranked)
+        },
     }

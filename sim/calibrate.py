@@ -12,11 +12,12 @@ the count ("lower"); see ``sim.observed.count_logprob``. The log probabilities o
 tallies are summed. Tallies overlap (T06 contains T01 ...), so this sum is a composite
 likelihood: fine for a point estimate, over-confident if read as a full likelihood.
 
-Fit. ``scipy.optimize.differential_evolution`` (seeded, ``polish=False``,
-``updating="deferred"`` so the result does not depend on ``workers``) maximises the composite
-log likelihood plus a weak prior: a normal on the (log) parameter centred on the scenario value,
-with sd a quarter of the box. The prior only matters for parameters the data do not inform
-(in a holdout fit, e.g. the truce suppression when no truce lies in the training window).
+Fit. ``scipy.optimize.differential_evolution`` (seeded, ``polish=False``, serial: the kernel
+already runs replicates on every core, and a pool of single-threaded workers measured slower)
+maximises the composite log likelihood plus a weak prior: a normal on the (log) parameter
+centred on the scenario value, with sd a quarter of the box. The prior only matters for
+parameters the data do not inform (in a holdout fit, e.g. the truce suppression when no truce
+lies in the training window). The scenario values also seed one member of the population.
 
 Uncertainty. ABC rejection: Sobol points mapped through the prior (``scipy.stats.qmc``), each
 simulated with common random numbers; the points with the highest composite log likelihood
@@ -392,14 +393,13 @@ class FitSettings:
     """Budget of one calibration (``quick`` gives a smoke-test configuration)."""
 
     seed: int
-    runs: int = 200
+    runs: int = 120
     popsize: int = 6
-    maxiter: int = 20
+    maxiter: int = 25
     abc_samples: int = 1024
-    abc_runs: int = 100
+    abc_runs: int = 60
     abc_accept: float = 0.05
     check_runs: int = 1000
-    workers: int = 1
 
     @classmethod
     def quick(cls, seed: int) -> FitSettings:
@@ -434,7 +434,7 @@ class FitResult:
 
 
 class _Objective:
-    """Picklable objective (for ``workers`` > 1)."""
+    """The objective as a picklable callable."""
 
     def __init__(self, problem: Problem) -> None:
         self.problem = problem
@@ -453,7 +453,7 @@ def fit(
     problem : Problem
         Tallies, world and budget.
     settings : FitSettings
-        Seed, population size, generations and workers.
+        Seed, population size and generations.
     progress : callable, optional
         Called with a one-line status after each generation.
 
@@ -481,8 +481,8 @@ def fit(
         maxiter=settings.maxiter,
         polish=False,
         updating="deferred",
-        workers=settings.workers,
         init="latinhypercube",
+        x0=problem.prior_centre,
         callback=callback,
         tol=0.0,
     )
@@ -589,23 +589,43 @@ def abc(
 def identifiability_notes(
     abc_res: AbcResult, params: tuple[Param, ...], threshold: float = 0.4
 ) -> list[str]:
-    """Return sentences naming parameter pairs that trade off and parameters the data barely move.
+    """Return sentences on which parameters trade off and which the data barely move.
 
-    A pair trades off when the rank correlation of accepted points exceeds ``threshold`` in
-    absolute value; a parameter is weakly identified when its accepted 90% interval is more than
-    80% as wide as its prior 90% interval (on the optimiser's scale).
+    Pairs whose rank correlation among accepted points reaches ``threshold`` in absolute value
+    are named (or, if none does, the strongest pair with its correlation); a parameter is
+    weakly identified when its accepted 90% interval is more than 80% as wide as its prior 90%
+    interval (on the optimiser's scale).
     """
     notes = []
+    n_acc = int(abc_res.accepted.sum())
+    if n_acc < 20:
+        notes.append(
+            f"Only {n_acc} accepted points: the correlations below are not informative "
+            "(a smoke-test budget)."
+        )
     rho = abc_res.correlations()
-    for i in range(len(params)):
-        for j in range(i + 1, len(params)):
-            r = rho[i, j]
-            if np.isfinite(r) and abs(r) >= threshold:
-                kind = "trade off (higher one, lower the other)" if r < 0 else "move together"
-                notes.append(
-                    f"{params[i].name} and {params[j].name} {kind}: rank correlation "
-                    f"{r:+.2f} among accepted points."
-                )
+    pairs = [
+        (abs(rho[i, j]), i, j)
+        for i in range(len(params))
+        for j in range(i + 1, len(params))
+        if np.isfinite(rho[i, j])
+    ]
+    pairs.sort(reverse=True)
+    for r, i, j in pairs:
+        if r < threshold:
+            break
+        kind = "trade off (higher one, lower the other)" if rho[i, j] < 0 else "move together"
+        notes.append(
+            f"{params[i].name} and {params[j].name} {kind}: rank correlation "
+            f"{rho[i, j]:+.2f} among accepted points."
+        )
+    if pairs and not notes:
+        _, i, j = pairs[0]
+        notes.append(
+            f"No pair of parameters has a rank correlation of {threshold} or more among "
+            f"accepted points; the strongest is {params[i].name} with {params[j].name} "
+            f"({rho[i, j]:+.2f})."
+        )
     post = abc_res.intervals((0.05, 0.95))
     prior = abc_res.prior_intervals((0.05, 0.95))
     for k, p in enumerate(params):

@@ -67,7 +67,7 @@ def compare(
 ) -> None:
     """Run scenarios on common random numbers and compare their paired outcomes.
 
-    Each scenario is run into OUT/<name>/ (a full results directory) on the same seed and
+    Each scenario is run into OUT/NAME/ (a full results directory) on the same seed and
     replicates, so replicate k of every scenario shares its random draws and its history up to
     the policy date. Prints each scenario's median and 90% interval and the paired differences
     against the first scenario with bootstrap confidence intervals; writes comparison.csv,

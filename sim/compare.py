@@ -39,6 +39,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 from scipy import stats
 
+from sim.metrics import SPIRAL_DEFINITION
 from sim.scenario import LoadedScenario
 
 Kind = Literal["count", "share", "days"]
@@ -418,7 +419,7 @@ def to_markdown(comp: Comparison, header: str = "") -> str:
 
 DEFINITIONS = (
     "outcomes are counted from the policy start to the end of the horizon. Escalation spiral: "
-    "some 60-day window holds at least 2 US strikes and at least 10 attacks on US targets. "
+    f"{SPIRAL_DEFINITION}. "
     "Time to de-escalation: days from the policy start to the first day that begins 30 days "
     "with at most 2 attacks on US targets ('never' if none; its differences use only the "
     "replicates where both scenarios de-escalated, n given). Attacks on the Iraqi state include "
@@ -536,6 +537,18 @@ def run_comparison(
     seed = loaded[0].scenario.seed if seed is None else seed
     names = directory_names(loaded)
     out = Path(out)
+    if not (overwrite or resume):
+        for name in names:
+            for marker, what in (
+                ("manifest.json", "finished results"),
+                ("plan.json", "an unfinished run"),
+            ):
+                if (out / name / marker).exists():
+                    raise CompareError(
+                        f"{out / name}: already holds {what}; choose another --out or pass "
+                        "--overwrite (or --resume to reuse them)"
+                    )
+    (out / META_FILE).unlink(missing_ok=True)  # a comparison is only redrawn once complete
     results = {}
     for ls, name in zip(loaded, names, strict=True):
         with progress(name) if progress else contextlib.nullcontext() as cb:

@@ -56,6 +56,9 @@ class Explanation:
     summary: dict[str, dict[str, int]]
     searched_from: pd.Timestamp
     searched_to: pd.Timestamp
+    window: int = WINDOW_DAYS
+    lead: int = LEAD_DAYS
+    follow: int = FOLLOW_DAYS
 
 
 def read_run_events(results_dir: Path, run: int) -> pd.DataFrame:
@@ -281,9 +284,21 @@ def explain_events(
     """
     esc = largest_escalation(events, start, end, window)
     if esc is None:
-        return Explanation(int(run), None, (), {}, pd.Timestamp(start), pd.Timestamp(end))
+        return Explanation(
+            int(run), None, (), {}, pd.Timestamp(start), pd.Timestamp(end), window, lead, follow
+        )
     steps, summary = build_chain(events, esc, lead, follow)
-    return Explanation(int(run), esc, tuple(steps), summary, pd.Timestamp(start), pd.Timestamp(end))
+    return Explanation(
+        int(run),
+        esc,
+        tuple(steps),
+        summary,
+        pd.Timestamp(start),
+        pd.Timestamp(end),
+        window,
+        lead,
+        follow,
+    )
 
 
 def explain_run(
@@ -365,8 +380,9 @@ def format_explanation(ex: Explanation, name: str = "") -> list[tuple[str, str]]
     lines = [
         (head, "bold"),
         (
-            f"Largest escalation: {e.attacks_us} attacks on US targets from {e.start:%Y-%m-%d} to "
-            f"{e.end:%Y-%m-%d} (the densest 30-day window of {ex.searched_from:%Y-%m-%d}.."
+            f"Largest escalation: {_n(e.attacks_us, 'attack')} on US targets from "
+            f"{e.start:%Y-%m-%d} to {e.end:%Y-%m-%d} (the densest {ex.window}-day window of "
+            f"{ex.searched_from:%Y-%m-%d}.."
             f"{ex.searched_to:%Y-%m-%d}).",
             "bold",
         ),
@@ -375,11 +391,11 @@ def format_explanation(ex: Explanation, name: str = "") -> list[tuple[str, str]]
         s = ex.summary.get(phase, {})
         steps = [st for st in ex.steps if st.phase == phase]
         if phase == "lead-up":
-            span = f"30 days before {e.start:%Y-%m-%d}"
+            span = f"{ex.lead} days before {e.start:%Y-%m-%d}"
         elif phase == "escalation":
             span = f"{e.start:%Y-%m-%d} to {e.end:%Y-%m-%d}"
         else:
-            span = f"30 days after {e.end:%Y-%m-%d}"
+            span = f"{ex.follow} days after {e.end:%Y-%m-%d}"
         lines.append(("", ""))
         counts = (
             f"{_n(s.get('attacks_us', 0), 'attack')} on US targets, "

@@ -3,8 +3,12 @@
 The outcome window runs from the scenario's ``outcome_from`` date (the policy start, if any) to
 the end. Definitions:
 
-* ``escalation_spiral``: 1 if some 60-day window holds at least 2 US strikes and at least 10
-  attacks on US targets (two rounds of action and reaction, as Dec 2019 - Mar 2020).
+* ``escalation_spiral``: 1 if the window holds an action-reaction cycle (``SPIRAL_DEFINITION``):
+  a US strike after which the next 30 days hold at least 5 attacks on US targets, more than the
+  30 days before it, and another US strike follows within 60 days. This is the cycle of Dec 2019
+  - Jan 2020 (K-1 attack, strike of 29 Dec, embassy siege and rockets, strike of 3 Jan) and of
+  Mar 2020 (Taji, strike of 12 Mar, Taji again on 14 Mar). Frequent strikes alone do not make a
+  spiral; strikes that are followed by more attacks and by further strikes do.
 * ``days_to_deescalation``: days from the window start to the first day that begins 30 days with
   at most 2 attacks on US targets; NaN if that never happens.
 * ``peak_30d_us_attacks``: the most attacks on US targets in any 30-day window.
@@ -33,7 +37,12 @@ METRICS = (
     "peak_30d_us_attacks",
     "front_claim_share",
 )
-SPIRAL_WINDOW, SPIRAL_STRIKES, SPIRAL_ATTACKS = 60, 2, 10
+SPIRAL_AFTER, SPIRAL_MIN_ATTACKS, SPIRAL_NEXT_STRIKE = 30, 5, 60
+SPIRAL_DEFINITION = (
+    f"a US strike after which the next {SPIRAL_AFTER} days hold at least {SPIRAL_MIN_ATTACKS} "
+    f"attacks on US targets, more than the {SPIRAL_AFTER} days before it, and another US strike "
+    f"follows within {SPIRAL_NEXT_STRIKE} days"
+)
 CALM_WINDOW, CALM_MAX_ATTACKS = 30, 2
 PEAK_WINDOW = 30
 
@@ -121,8 +130,12 @@ def replicate_metrics(records, reps, rep_start, n_reps, n_days, outcome_day, n_f
             cum_st[d + 1] = cum_st[d] + daily_strike[d]
         spiral = 0
         for d in range(outcome_day, n_days):
-            e = min(d + SPIRAL_WINDOW, n_days)
-            if cum_st[e] - cum_st[d] >= SPIRAL_STRIKES and cum_us[e] - cum_us[d] >= SPIRAL_ATTACKS:
+            if daily_strike[d] == 0:
+                continue
+            before = cum_us[d] - cum_us[max(d - SPIRAL_AFTER, 0)]
+            after = cum_us[min(d + 1 + SPIRAL_AFTER, n_days)] - cum_us[d + 1]
+            again = cum_st[min(d + 1 + SPIRAL_NEXT_STRIKE, n_days)] - cum_st[d + 1]
+            if after >= SPIRAL_MIN_ATTACKS and after > before and again >= 1:
                 spiral = 1
                 break
         out[r, 10] = spiral

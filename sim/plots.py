@@ -1,10 +1,12 @@
 """Workshop figures drawn from saved results; this module never runs the model.
 
-Every figure is a ``matplotlib.figure.Figure`` built without pyplot (no global state, Agg canvas
-only) and is returned to the caller, so tests can inspect its axes, labels, annotations and
-series; ``save_figure`` writes it as PNG, SVG and PDF. Colours are the Okabe-Ito palette (safe
-for the common colour-vision deficiencies; Okabe and Ito 2008, "Color Universal Design"), type
-is large and lines are thick so the figures read on a projector.
+Every figure is a ``matplotlib.figure.Figure`` built without pyplot: no GUI backend is ever
+loaded and no global figure state kept (PNG is rendered by Agg, SVG and PDF by their own
+writers), and importing this module does not change a notebook's backend. Figures are returned
+to the caller, so tests can inspect their axes, labels, annotations and series; ``save_figure``
+writes each as PNG, SVG and PDF. Colours are the Okabe-Ito palette (safe for the common
+colour-vision deficiencies; Okabe and Ito 2008, "Color Universal Design"), type is large and
+lines are thick so the figures read on a projector.
 
 Figures:
 
@@ -30,20 +32,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
+import matplotlib.dates as mdates
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
-matplotlib.use("Agg")
-
-import matplotlib.dates as mdates  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pyarrow as pa  # noqa: E402
-import pyarrow.compute as pc  # noqa: E402
-import pyarrow.parquet as pq  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-
-from sim.events import US_TARGET_NAMES  # noqa: E402
+from sim.events import US_TARGET_NAMES
 
 OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
 """Okabe-Ito colours (blue, vermillion, bluish green, reddish purple, orange, sky blue, yellow,
@@ -461,34 +460,20 @@ def draw_tallies(ax: Axes, tallies: pd.DataFrame) -> list:
     return out
 
 
-def _tally_legend() -> list:
+def _tally_legend(bounds: set[str]) -> list:
+    """Return legend handles for the tally bounds present (exact, approx, lower)."""
+    styles = {
+        "exact": ({"linestyle": "-"}, "observed tally, exact (count / months)"),
+        "approx": ({"linestyle": "--"}, "observed tally, approximate"),
+        "lower": (
+            {"linestyle": "-", "marker": "^", "markersize": 11},
+            "observed tally, lower bound",
+        ),
+    }
     return [
-        Line2D(
-            [],
-            [],
-            color="black",
-            linestyle="-",
-            linewidth=2.5,
-            label="observed tally, exact (count / months)",
-        ),
-        Line2D(
-            [],
-            [],
-            color="black",
-            linestyle="--",
-            linewidth=2.5,
-            label="observed tally, approximate",
-        ),
-        Line2D(
-            [],
-            [],
-            color="black",
-            linestyle="-",
-            marker="^",
-            markersize=11,
-            linewidth=2.5,
-            label="observed tally, lower bound",
-        ),
+        Line2D([], [], color="black", linewidth=2.5, label=label, **kw)
+        for bound, (kw, label) in styles.items()
+        if bound in bounds
     ]
 
 
@@ -526,7 +511,7 @@ def fig_fan(run: RunData, tallies: pd.DataFrame | None = None, col: str = OKABE_
         handles = ax.get_legend_handles_labels()[0]
         if len(tallies):
             draw_tallies(ax, tallies)
-            handles += _tally_legend()
+            handles += _tally_legend(set(tallies["bound"]))
         _date_axis(ax)
         ax.set_xlim(run.start, run.end)
         _headroom(
@@ -606,7 +591,12 @@ def fig_overlay(runs: Sequence[RunData], from_policy: bool = True) -> Figure:
         fig = Figure(figsize=WIDE, layout="constrained")
         ax = fig.add_subplot()
         draw_overlay(ax, runs, from_policy)
-        ax.legend(loc="upper right", framealpha=0.9)
+        ax.set_ylim(0, ax.get_ylim()[1] * 1.3)
+        ax.legend(loc="upper left", ncols=2, framealpha=0.9)
+        since = f" from {runs[0].outcome_from:%d %b %Y}" if runs and from_policy else ""
+        ax.set_title(
+            f"Attacks on US targets per month{since}: median and 50% of replicates", loc="left"
+        )
     return fig
 
 
@@ -725,7 +715,7 @@ def fig_differences(comp, keys: Sequence[str] = DIFF_KEYS) -> Figure:
             ax.axvline(0, color="black", linewidth=2)
             ax.set_title(OUTCOME_BY_KEY[key].label, loc="left")
             ax.set_xlabel(f"difference per replicate ({OUTCOME_BY_KEY[key].unit})")
-            ax.set_ylabel("share of replicates" + (f" per {width:g}" if width > 1 else ""))
+            ax.set_ylabel("share of replicates" + (f" (bins of {width:g})" if width > 1 else ""))
         for ax in axes.flat[n:]:
             ax.set_visible(False)
         handles, labels = axes.flat[0].get_legend_handles_labels()

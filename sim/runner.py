@@ -141,10 +141,11 @@ def write_text_atomic(text: str, path: Path) -> None:
 
 def _chunk_ok(path: Path, n_rows: int | None = None) -> bool:
     try:
-        meta = pq.read_metadata(path)
+        # decoded in full: a file damaged inside keeps a readable footer but fails here
+        table = pq.read_table(path)
     except Exception:  # noqa: BLE001 - any unreadable file is a chunk to redo
         return False
-    return n_rows is None or meta.num_rows == n_rows
+    return n_rows is None or table.num_rows == n_rows
 
 
 @contextlib.contextmanager
@@ -303,7 +304,7 @@ def run_scenario(
         raise RunError(f"--engine: expected one of {', '.join(ENGINES)}; found {engine!r}")
     if runs < 1:
         raise RunError(f"--runs: expected at least 1; found {runs}")
-    chunk = chunk_size or DEFAULT_CHUNK[engine]
+    chunk = DEFAULT_CHUNK[engine] if chunk_size is None else chunk_size  # 0 is an error
     if chunk < 1:
         raise RunError(f"--chunk-size: expected at least 1; found {chunk}")
     sc = loaded.scenario
@@ -374,7 +375,7 @@ def run_scenario(
                 if progress:
                     progress(done, runs)
                 continue
-            events, runs_tab = execute_chunk(task)
+            events, runs_tab = _interruptible(execute_chunk, task)
             write_parquet_atomic(events, ev_path)
             write_parquet_atomic(runs_tab, runs_path)  # written last: marks the chunk complete
             done += task.n_reps
@@ -411,6 +412,23 @@ def run_scenario(
         shutil.rmtree(chunk_dir, ignore_errors=True)
         plan_path.unlink(missing_ok=True)
     return RunResult(out, manifest)
+
+
+def _interruptible(fn: Callable, *args: object) -> object:
+    """Call ``fn``; turn a Ctrl-C that landed inside compiled code back into KeyboardInterrupt.
+
+    A SIGINT delivered while a numba kernel runs surfaces as ``SystemError: ... returned a
+    result with an exception set``, caused (through another SystemError) by the interrupt.
+    """
+    try:
+        return fn(*args)
+    except SystemError as exc:
+        cause: BaseException | None = exc
+        for _ in range(10):  # SystemError <- SystemError (numba unpickle) <- KeyboardInterrupt
+            cause = cause.__cause__ or cause.__context__ if cause is not None else None
+            if isinstance(cause, KeyboardInterrupt):
+                raise KeyboardInterrupt from None
+        raise
 
 
 def _numba_threads() -> int:

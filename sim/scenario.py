@@ -605,9 +605,16 @@ class Overrides(_Strict):
 class Policy(Overrides):
     """A policy that branches from the baseline at ``start`` (common random numbers before it)."""
 
-    start: dt.date
+    start: dt.date = Field(
+        description="the intervention date: the policy's values apply from this day on",
+        json_schema_extra={"units": "date", "source": "the policy's rationale"},
+    )
     drop_injects: tuple[InjectKind, ...] = Field(
         default=(), description="inject kinds dated on or after start that the policy replaces"
+    )
+    injects: tuple[Inject, ...] = Field(
+        default=(),
+        description="events the policy forces, dated on or after start (never dropped)",
     )
 
 
@@ -928,6 +935,29 @@ def _check_references(sc: Scenario, lines: dict, file: str) -> None:
                 f"a date within the horizon {sc.start}..{sc.end}",
                 str(pol.start),
             )
+        for i, inj in enumerate(pol.injects):
+            p = ("policy", "injects", i)
+            if not (pol.start <= inj.date <= sc.end):
+                raise ScenarioError(
+                    *_at(lines, p + ("date",), file),
+                    f"policy.injects[{i}].date",
+                    f"a date from the policy start to the end ({pol.start}..{sc.end})",
+                    str(inj.date),
+                )
+            if inj.faction is not None and inj.faction not in seen:
+                raise ScenarioError(
+                    *_at(lines, p + ("faction",), file),
+                    f"policy.injects[{i}].faction",
+                    f"a faction of the roster {names}",
+                    repr(inj.faction),
+                )
+            if inj.kind in ("us_strike", "arrest") and inj.faction is None:
+                raise ScenarioError(
+                    *_at(lines, p, file),
+                    f"policy.injects[{i}].faction",
+                    f"a faction for a {inj.kind} inject",
+                    "none",
+                )
         sections = {
             "us": USParams,
             "pm": PMParams,

@@ -209,10 +209,11 @@ def compile_world(sc: Scenario) -> World:
                 float(sc.policy.pm.get("crackdown", -1.0)),
             ]
         )
-    for inj in sc.injects:
+    policy_injects = sc.policy.injects if sc.policy is not None else ()
+    for k, inj in enumerate(sc.injects + policy_injects):
         day = (inj.date - sc.start).days
-        if inj.kind in drop and day >= switch_day:
-            continue
+        if k < len(sc.injects) and inj.kind in drop and day >= switch_day:
+            continue  # the policy's own injects are never dropped
         rows.append(
             [
                 day,

@@ -43,8 +43,13 @@ def test_hawkes_loglik_known_answers():
     assert ll == pytest.approx(math.log(0.2) - 1.0 - 0.5 * (1 - math.exp(-4.0)))
     # two events: the second sees the first's excitation
     ll = B.hawkes_loglik(0.2, 0.5, 2.0, np.array([1.0, 2.0]), 3.0)
-    expected = (math.log(0.2) + math.log(0.2 + 0.5 * 2.0 * math.exp(-2.0)) - 0.6
-                - 0.5 * (1 - math.exp(-4.0)) - 0.5 * (1 - math.exp(-2.0)))
+    expected = (
+        math.log(0.2)
+        + math.log(0.2 + 0.5 * 2.0 * math.exp(-2.0))
+        - 0.6
+        - 0.5 * (1 - math.exp(-4.0))
+        - 0.5 * (1 - math.exp(-2.0))
+    )
     assert ll == pytest.approx(expected)
 
 
@@ -68,8 +73,17 @@ def test_hawkes_mle_of_a_poisson_process_finds_little_excitation():
 
 def test_simulated_counts_have_the_stationary_mean():
     mu, n, beta = 0.2, 0.5, 1.0
-    sims = B.simulate_hawkes_counts(mu, n, beta, np.array([]), 0.0, 1000.0,
-                                    np.array([[0.0, 1000.0], [500.0, 600.0]]), 400, seed=5)
+    sims = B.simulate_hawkes_counts(
+        mu,
+        n,
+        beta,
+        np.array([]),
+        0.0,
+        1000.0,
+        np.array([[0.0, 1000.0], [500.0, 600.0]]),
+        400,
+        seed=5,
+    )
     assert sims.shape == (400, 2)
     assert sims[:, 0].mean() == pytest.approx(mu * 1000 / (1 - n), rel=0.05)
     assert sims[:, 1].mean() == pytest.approx(mu * 100 / (1 - n), rel=0.1)
@@ -79,10 +93,12 @@ def test_simulated_counts_have_the_stationary_mean():
 
 def test_history_excites_the_future():
     hist = np.arange(90.0, 100.0)  # ten events just before t = 100
-    with_h = B.simulate_hawkes_counts(0.05, 0.6, 0.2, hist, 100.0, 110.0,
-                                      np.array([[100.0, 110.0]]), 2000, seed=1)
-    without = B.simulate_hawkes_counts(0.05, 0.6, 0.2, np.array([]), 100.0, 110.0,
-                                       np.array([[100.0, 110.0]]), 2000, seed=1)
+    with_h = B.simulate_hawkes_counts(
+        0.05, 0.6, 0.2, hist, 100.0, 110.0, np.array([[100.0, 110.0]]), 2000, seed=1
+    )
+    without = B.simulate_hawkes_counts(
+        0.05, 0.6, 0.2, np.array([]), 100.0, 110.0, np.array([[100.0, 110.0]]), 2000, seed=1
+    )
     assert with_h.mean() > 3 * without.mean()
 
 
@@ -157,11 +173,11 @@ def test_nb_regression_recovers_a_strike_effect():
     n_days = 700
     strike = np.zeros(n_days)
     for s in (50, 250, 450):
-        strike[s + 1:s + 31] = 1.0
+        strike[s + 1 : s + 31] = 1.0
     lam = np.exp(np.log(0.5) + np.log(3.0) * strike)
     daily = rng.poisson(lam)
     windows = [(a, a + 9) for a in range(0, n_days, 10)]
-    counts = [int(daily[a:b + 1].sum()) for a, b in windows]
+    counts = [int(daily[a : b + 1].sum()) for a, b in windows]
     ctx = _ctx(n_days, n_days, strike=strike)
     m = B.NBRegression()
     m.fit(_ts(windows, counts), ctx)
@@ -172,7 +188,8 @@ def test_nb_regression_recovers_a_strike_effect():
 
 
 def test_scores_leave_crps_undefined_for_lower_bounds():
-    s = B.scores(np.array([5.0, 5.0]), np.array([5.0, 5.0]), np.array([5, 5]),
-                 np.array(["exact", "lower"]))
+    s = B.scores(
+        np.array([5.0, 5.0]), np.array([5.0, 5.0]), np.array([5, 5]), np.array(["exact", "lower"])
+    )
     assert np.isfinite(s["crps"][0]) and np.isnan(s["crps"][1])
     assert s["inside90"].tolist() == [True, True]

@@ -241,20 +241,24 @@ def test_parse_importtime_known_answer():
 
 @pytest.fixture(scope="module")
 def quick_results(tmp_path_factory):
-    out = tmp_path_factory.mktemp("bench") / "quick.json"
-    proc = subprocess.run(
-        [sys.executable, str(BENCH / "run.py"), "--quick", "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    tmp = tmp_path_factory.mktemp("bench")
+    out, md = tmp / "quick.json", tmp / "quick.md"
+    cmd = [
+        sys.executable,
+        str(BENCH / "run.py"),
+        "--quick",
+        "--out",
+        str(out),
+        "--markdown",
+        str(md),
+    ]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads(out.read_text()), proc.stdout
+    return json.loads(out.read_text()), proc.stdout, md.read_text()
 
 
 def test_quick_run_reports_every_figure(quick_results):
-    res, stdout = quick_results
+    res, stdout, _ = quick_results
     assert res["mode"] == "quick"
     for key in REQUIRED:
         v = res[key]
@@ -268,7 +272,7 @@ def test_quick_run_reports_every_figure(quick_results):
 
 
 def test_quick_run_targets_are_reported_not_asserted(quick_results):
-    res, stdout = quick_results
+    res, stdout, _ = quick_results
     keys = {t["key"] for t in res["targets"]}
     assert keys == {"ratio", "run_10000_seconds", "kernel_over_floor", "cli_10_runs_seconds"}
     for t in res["targets"]:
@@ -278,7 +282,7 @@ def test_quick_run_targets_are_reported_not_asserted(quick_results):
 
 
 def test_quick_run_floor_matches_the_model_workload(quick_results):
-    res, _ = quick_results
+    res, _, _ = quick_results
     f = res["details"]["floor"]
     assert f["draws_per_replicate"] == pytest.approx(f["model_draws_per_replicate"], rel=0.15)
     assert f["events_per_replicate"] == pytest.approx(f["model_events_per_replicate"], rel=0.15)
@@ -286,7 +290,7 @@ def test_quick_run_floor_matches_the_model_workload(quick_results):
 
 
 def test_quick_run_scaling_table(quick_results):
-    res, _ = quick_results
+    res, _, _ = quick_results
     rows = res["scaling"]
     assert {r["axis"] for r in rows} == {"replicates", "years", "factions"}
     for r in rows:
@@ -309,3 +313,42 @@ def test_floor_draws_stay_within_the_structural_bounds(one_year, rates):
     assert ((draws >= fixed) & (draws <= most)).all()
     assert ((sums >= 0) & (sums < draws)).all()
     assert (counts >= w.injects.shape[0]).all()
+
+
+def test_sim_importers_finds_the_innermost_escsim_module():
+    rows = [
+        ("numpy", 10, 10, 3),
+        ("pandas", 5, 15, 2),
+        ("sim.cli_calibrate", 1, 16, 1),
+        ("typer", 4, 4, 1),
+        ("sim.cli", 1, 21, 0),
+    ]
+    assert startup.sim_importers(rows) == {
+        "numpy": "sim.cli_calibrate",
+        "pandas": "sim.cli_calibrate",
+        "typer": "sim.cli",
+    }
+
+
+def test_parallel_gather_equals_the_numpy_gather(one_year):
+    import hotspots
+
+    w = one_year
+    cap = 400
+    ev, counts, _, _ = floor.floor_batch(
+        w.seed, 0, 5, w.n_days, w.n_factions, w.injects, np.full(floor.N_RATES, 0.1), cap
+    )
+    assert counts.max() <= cap
+    a, ra = hotspots.gather_numpy(ev, counts, cap, 7)
+    b, rb = hotspots.gather_parallel(ev, counts, cap, 7)
+    assert a.shape == (counts.sum(), S.N_ECOLS)
+    assert np.array_equal(a, b) and np.array_equal(ra, rb)
+    assert (np.bincount(ra - 7) == counts).all()
+
+
+def test_quick_run_markdown_table(quick_results):
+    res, _, md = quick_results
+    lines = md.splitlines()
+    assert "| figure | measured | target |" in lines
+    for t in res["targets"]:
+        assert any(t["what"] in ln and t["status"] in ln for ln in lines)

@@ -23,8 +23,13 @@ def comparison(names):
     return compare_outcomes(frames, seed=1)
 
 
-META = {"runs": 40, "seed": 1, "engine": "kernel", "outcome_from": "2020-06-01",
-        "end": "2021-12-31"}
+META = {
+    "runs": 40,
+    "seed": 1,
+    "engine": "kernel",
+    "outcome_from": "2020-06-01",
+    "end": "2021-12-31",
+}
 
 
 def test_table_rows_levels_and_differences():

@@ -17,8 +17,7 @@ from sim.scenario import load_scenario
 from sim.world import compile_world
 from tests.conftest import ROOT, build
 
-TINY = dict(runs=6, popsize=1, maxiter=1, abc_samples=8, abc_runs=4, abc_accept=0.25,
-            check_runs=20)
+TINY = dict(runs=6, popsize=1, maxiter=1, abc_samples=8, abc_runs=4, abc_accept=0.25, check_runs=20)
 
 
 @pytest.fixture(scope="module")
@@ -138,12 +137,14 @@ def _records(rows):
 
 def test_days_to_next_attack_and_front_share_known_answers():
     world = compile_world(build())  # starts 2020-01-01
-    rec, reps = _records([
-        (10, 5, S.K_ATTACK, S.W_ROCKET, S.T_US_BASE, -1),  # same day as the "strike": ignored
-        (10, 9, S.K_ATTACK, S.W_SMALL, S.T_ACTIVIST, 0),  # not a US target
-        (10, 12, S.K_ATTACK, S.W_IED, S.T_CONVOY, 0),
-        (11, 40, S.K_US_STRIKE, -1, -1, -1),
-    ])
+    rec, reps = _records(
+        [
+            (10, 5, S.K_ATTACK, S.W_ROCKET, S.T_US_BASE, -1),  # same day as the "strike": ignored
+            (10, 9, S.K_ATTACK, S.W_SMALL, S.T_ACTIVIST, 0),  # not a US target
+            (10, 12, S.K_ATTACK, S.W_IED, S.T_CONVOY, 0),
+            (11, 40, S.K_US_STRIKE, -1, -1, -1),
+        ]
+    )
     d = C.days_to_next_attack(world, rec, reps, 10, 2, dt.date(2020, 1, 6))
     assert d[0] == 7 and np.isnan(d[1])
     share = C.front_claim_share(rec, reps, 10, 2, world, dt.date(2020, 12, 31))
@@ -152,18 +153,22 @@ def test_days_to_next_attack_and_front_share_known_answers():
 
 def test_class_factors_are_ratios_to_the_main_series():
     world = compile_world(build())
-    rec, reps = _records([
-        (0, 3, S.K_ATTACK, S.W_ROCKET, S.T_US_BASE, -1),
-        (0, 4, S.K_ATTACK, S.W_ROCKET, S.T_US_EMBASSY, -1),
-        (0, 5, S.K_ATTACK, S.W_IED, S.T_CONVOY, -1),
-        (1, 6, S.K_ATTACK, S.W_ROCKET, S.T_US_BASE, -1),
-        (1, 200, S.K_ATTACK, S.W_IED, S.T_CONVOY, -1),  # after the date: not counted
-    ])
-    t = C.pseudo_tallies([
-        ("a", "2020-01-01", "2020-12-31", ("ied",), ("convoy",), "attacks"),
-        ("b", "2020-01-01", "2020-12-31", ("rocket", "ied"), C.US, "attacks"),
-        ("c", "2020-01-01", "2020-12-31", ("rocket",), ("us_embassy",), "attacks"),
-    ])
+    rec, reps = _records(
+        [
+            (0, 3, S.K_ATTACK, S.W_ROCKET, S.T_US_BASE, -1),
+            (0, 4, S.K_ATTACK, S.W_ROCKET, S.T_US_EMBASSY, -1),
+            (0, 5, S.K_ATTACK, S.W_IED, S.T_CONVOY, -1),
+            (1, 6, S.K_ATTACK, S.W_ROCKET, S.T_US_BASE, -1),
+            (1, 200, S.K_ATTACK, S.W_IED, S.T_CONVOY, -1),  # after the date: not counted
+        ]
+    )
+    t = C.pseudo_tallies(
+        [
+            ("a", "2020-01-01", "2020-12-31", ("ied",), ("convoy",), "attacks"),
+            ("b", "2020-01-01", "2020-12-31", ("rocket", "ied"), C.US, "attacks"),
+            ("c", "2020-01-01", "2020-12-31", ("rocket",), ("us_embassy",), "attacks"),
+        ]
+    )
     f = C.class_factors(world, rec, reps, 0, 2, t, dt.date(2020, 3, 1))
     np.testing.assert_allclose(f, [1 / 3, 4 / 3, 1 / 3])
 
@@ -198,26 +203,47 @@ def _sha(path):
 def test_cli_quick_calibration_writes_outputs_to_out_only(tmp_path):
     repo_fit = ROOT / "calibration" / "fitted.yaml"
     before = _sha(repo_fit)
-    res = CliRunner().invoke(app, ["calibrate", "--quick", "--quiet", "--out", str(tmp_path),
-                                   "--seed", "3", "--check-runs", "30"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "calibrate",
+            "--quick",
+            "--quiet",
+            "--out",
+            str(tmp_path),
+            "--seed",
+            "3",
+            "--check-runs",
+            "30",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert _sha(repo_fit) == before
     doc = yaml.safe_load((tmp_path / "fitted.yaml").read_text())
     assert doc["fit"]["seed"] == 3 and "KH" in doc["factions"]
-    for name in ("report.md", "results.json", "tallies.png", "monthly.png", "parameters.png",
-                 "holdout.png"):
+    for name in (
+        "report.md",
+        "results.json",
+        "tallies.png",
+        "monthly.png",
+        "parameters.png",
+        "holdout.png",
+    ):
         assert (tmp_path / "report" / name).stat().st_size > 0, name
     text = (tmp_path / "report" / "report.md").read_text()
     assert "Out-of-sample validation" in text and "hawkes" in text
     assert not list(tmp_path.rglob("*.tmp*"))
 
 
-@pytest.mark.parametrize("args, needle", [
-    (["--holdout-after", "2020-13-01"], "--holdout-after"),
-    (["--holdout-after", "2019-01-01"], "both sets must be non-empty"),
-    (["--runs", "1"], "--runs"),
-    (["--workers", "0"], "--workers"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--holdout-after", "2020-13-01"], "--holdout-after"),
+        (["--holdout-after", "2019-01-01"], "both sets must be non-empty"),
+        (["--runs", "1"], "--runs"),
+        (["--check-runs", "0"], "--check-runs"),
+    ],
+)
 def test_cli_invalid_input_exits_2_and_writes_nothing(tmp_path, args, needle):
     out = tmp_path / "cal"
     res = CliRunner().invoke(app, ["calibrate", "--quick", "--out", str(out), *args])

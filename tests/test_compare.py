@@ -160,7 +160,7 @@ def test_markdown_holds_both_tables_and_definitions():
     md = to_markdown(comp)
     assert "| Attacks on US targets | 4 [0, 9] | 6 [2, 11] |" in md
     assert "| Attacks on US targets | +2 [+2, +2] |" in md
-    assert "Escalation spiral" in md and "60-day window" in md
+    assert "Escalation spiral" in md and "another US strike follows within 60 days" in md
 
 
 def test_directory_names_are_unique():
@@ -253,3 +253,23 @@ def test_cli_compares_policy_scenarios(tmp_path):
         ["compare", str(SCENARIOS / "truce.yaml"), "--runs", "12", "--out", str(out), "-q"],
     )
     assert res.exit_code == 2 and "already holds finished results" in res.output
+    assert (out / "comparison.json").exists()  # refused before touching anything
+    # --resume reuses the finished runs and reproduces the same statistics
+    before = (out / "comparison.csv").read_text()
+    res = runner.invoke(
+        app,
+        [
+            "compare",
+            str(SCENARIOS / "strong_us_retaliation.yaml"),
+            str(SCENARIOS / "truce.yaml"),
+            "--runs",
+            "12",
+            "--out",
+            str(out),
+            "--resume",
+            "--no-plots",
+            "-q",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert (out / "comparison.csv").read_text() == before

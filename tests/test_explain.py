@@ -14,14 +14,50 @@ from sim.scenario import load_scenario
 from .conftest import SCENARIOS
 
 runner = CliRunner()
-COLS = ("date", "actor", "kind", "weapon", "target", "claimed_as", "killed", "subject", "detail",
-        "forced", "intercepted", "us_killed")
+COLS = (
+    "date",
+    "actor",
+    "kind",
+    "weapon",
+    "target",
+    "claimed_as",
+    "killed",
+    "subject",
+    "detail",
+    "forced",
+    "intercepted",
+    "us_killed",
+)
 
 
-def ev(date, actor, kind, weapon=None, target=None, claimed_as=None, killed=0, subject=None,
-       detail=None, forced=False, intercepted=False, us_killed=0):
-    return (pd.Timestamp(date), actor, kind, weapon, target, claimed_as, killed, subject, detail,
-            forced, intercepted, us_killed)
+def ev(
+    date,
+    actor,
+    kind,
+    weapon=None,
+    target=None,
+    claimed_as=None,
+    killed=0,
+    subject=None,
+    detail=None,
+    forced=False,
+    intercepted=False,
+    us_killed=0,
+):
+    return (
+        pd.Timestamp(date),
+        actor,
+        kind,
+        weapon,
+        target,
+        claimed_as,
+        killed,
+        subject,
+        detail,
+        forced,
+        intercepted,
+        us_killed,
+    )
 
 
 def log(rows):
@@ -30,36 +66,43 @@ def log(rows):
     return df
 
 
-HAND = log([
-    ev("2020-05-20", "Beit Rahbari", "directive", detail="escalate"),
-    ev("2020-05-25", "PM", "arrest", subject="KH"),
-    ev("2020-06-02", "PM", "release", subject="KH"),
-    ev("2020-06-05", "KH", "attack", "rocket", "us_base", us_killed=1, killed=2),
-    ev("2020-06-05", "US", "attribution", subject="KH"),
-    ev("2020-06-05", "AAH", "attack", "ied", "convoy", claimed_as="Ashab al-Kahf"),
-    ev("2020-06-07", "US", "us_strike", subject="KH", detail="leadership", killed=6),
-    ev("2020-06-10", "KH", "attack", "rocket", "us_embassy", intercepted=True),
-    ev("2020-06-12", "AAH", "attack", "small_arms", "activist", killed=1),
-    ev("2020-06-20", "KH", "truce_start", detail="comply"),
-    ev("2020-06-20", "AAH", "truce_start", detail="spoiler"),
-    ev("2020-06-25", "AAH", "attack", "rocket", "us_embassy"),
-    ev("2020-06-25", "KH", "truce_end", detail="breakdown"),
-    ev("2020-06-25", "AAH", "truce_end", detail="breakdown"),
-    ev("2020-08-20", "KH", "attack", "rocket", "us_base"),
-    ev("2020-09-30", "KH", "attack", "rocket", "us_base"),
-])
+HAND = log(
+    [
+        ev("2020-05-20", "Beit Rahbari", "directive", detail="escalate"),
+        ev("2020-05-25", "PM", "arrest", subject="KH"),
+        ev("2020-06-02", "PM", "release", subject="KH"),
+        ev("2020-06-05", "KH", "attack", "rocket", "us_base", us_killed=1, killed=2),
+        ev("2020-06-05", "US", "attribution", subject="KH"),
+        ev("2020-06-05", "AAH", "attack", "ied", "convoy", claimed_as="Ashab al-Kahf"),
+        ev("2020-06-07", "US", "us_strike", subject="KH", detail="leadership", killed=6),
+        ev("2020-06-10", "KH", "attack", "rocket", "us_embassy", intercepted=True),
+        ev("2020-06-12", "AAH", "attack", "small_arms", "activist", killed=1),
+        ev("2020-06-20", "KH", "truce_start", detail="comply"),
+        ev("2020-06-20", "AAH", "truce_start", detail="spoiler"),
+        ev("2020-06-25", "AAH", "attack", "rocket", "us_embassy"),
+        ev("2020-06-25", "KH", "truce_end", detail="breakdown"),
+        ev("2020-06-25", "AAH", "truce_end", detail="breakdown"),
+        ev("2020-08-20", "KH", "attack", "rocket", "us_base"),
+        ev("2020-09-30", "KH", "attack", "rocket", "us_base"),
+    ]
+)
 
 
 def test_largest_escalation_is_the_densest_window_earliest_on_ties():
     e = X.largest_escalation(HAND, pd.Timestamp("2020-06-01"), pd.Timestamp("2020-12-31"))
     # attacks on US targets on 06-05 (2), 06-10, 06-25: the window from 06-01 holds all four
-    assert (e.start, e.end, e.attacks_us) == (pd.Timestamp("2020-06-01"),
-                                              pd.Timestamp("2020-06-30"), 4)
-    e = X.largest_escalation(HAND, pd.Timestamp("2020-06-08"), pd.Timestamp("2020-12-31"),
-                             window=10)
+    assert (e.start, e.end, e.attacks_us) == (
+        pd.Timestamp("2020-06-01"),
+        pd.Timestamp("2020-06-30"),
+        4,
+    )
+    e = X.largest_escalation(
+        HAND, pd.Timestamp("2020-06-08"), pd.Timestamp("2020-12-31"), window=10
+    )
     assert (e.start, e.attacks_us) == (pd.Timestamp("2020-06-08"), 1)  # 06-10 first, earliest
-    assert X.largest_escalation(HAND, pd.Timestamp("2021-01-01"),
-                                pd.Timestamp("2021-12-31")) is None
+    assert (
+        X.largest_escalation(HAND, pd.Timestamp("2021-01-01"), pd.Timestamp("2021-12-31")) is None
+    )
 
 
 def test_window_is_truncated_at_the_end_of_the_search():
@@ -73,19 +116,35 @@ def test_chain_merges_attributions_and_truce_rows():
     texts = [(s.date.strftime("%m-%d"), s.phase, s.text) for s in ex.steps]
     assert ("05-20", "lead-up", "Beit Rahbari directs its factions: escalate") in texts
     assert ("05-25", "lead-up", "PM raids KH, detainees held") in texts
-    assert ("06-05", "escalation", "KH attack: rocket on us_base, 2 killed (1 US); the US "
-            "attributes it to KH") in texts
-    assert ("06-05", "escalation", "AAH attack: ied on convoy, claimed as Ashab al-Kahf; not "
-            "attributed") in texts
+    assert (
+        "06-05",
+        "escalation",
+        "KH attack: rocket on us_base, 2 killed (1 US); the US attributes it to KH",
+    ) in texts
+    assert (
+        "06-05",
+        "escalation",
+        "AAH attack: ied on convoy, claimed as Ashab al-Kahf; not attributed",
+    ) in texts
     assert not any("US attributes an attack" in t for _, _, t in texts)  # merged into the attack
     assert ("06-07", "escalation", "US leadership strike on KH: 6 killed") in texts
-    assert ("06-10", "escalation", "KH attack: rocket on us_embassy, intercepted; not "
-            "attributed") in texts
+    assert (
+        "06-10",
+        "escalation",
+        "KH attack: rocket on us_embassy, intercepted; not attributed",
+    ) in texts
     assert ("06-20", "escalation", "truce starts: complying KH; spoilers AAH") in texts
-    assert ("06-25", "escalation", "truce collapses (a spoiler attacked US sites) for KH, "
-            "AAH") in texts
-    assert ex.summary["escalation"] == {"attacks_us": 4, "attacks_other": 1, "us_strikes": 1,
-                                        "us_killed": 1}
+    assert (
+        "06-25",
+        "escalation",
+        "truce collapses (a spoiler attacked US sites) for KH, AAH",
+    ) in texts
+    assert ex.summary["escalation"] == {
+        "attacks_us": 4,
+        "attacks_other": 1,
+        "us_strikes": 1,
+        "us_killed": 1,
+    }
     assert ex.summary["after"]["attacks_us"] == 0  # 08-20 is 51 days after the window
     dates = [s.date for s in ex.steps]
     assert dates == sorted(dates)
@@ -95,8 +154,9 @@ def test_format_explanation_lines():
     ex = X.explain_events(HAND, 3, pd.Timestamp("2020-06-01"), pd.Timestamp("2020-12-31"))
     lines = [t for t, _ in X.format_explanation(ex, "demo")]
     assert lines[0] == "Replicate 3 of demo"
-    assert lines[1].startswith("Largest escalation: 4 attacks on US targets from 2020-06-01 to "
-                               "2020-06-30")
+    assert lines[1].startswith(
+        "Largest escalation: 4 attacks on US targets from 2020-06-01 to 2020-06-30"
+    )
     assert any(ln.startswith("Lead-up (30 days before 2020-06-01)") for ln in lines)
     assert any(ln.startswith("What followed") for ln in lines)
     assert any(ln.startswith("  2020-06-07  US leadership strike on KH") for ln in lines)

@@ -60,14 +60,31 @@ def test_outcome_window_excludes_earlier_events_and_empty_replicates():
 
 
 def test_spiral_and_deescalation_definitions():
-    log = [rec(d, S.K_ATTACK, S.T_US_BASE) for d in range(0, 40, 3)]  # 14 attacks, 1 each 3 days
-    log += [rec(5, S.K_US_STRIKE), rec(30, S.K_US_STRIKE)]
+    # strike on day 40; 2 attacks in the 30 days before, 6 in the 30 after; strike again on day 70
+    days = [15, 30] + [45, 48, 51, 54, 57, 60]
+    log = [rec(d, S.K_ATTACK, S.T_US_BASE) for d in days]
+    log += [rec(40, S.K_US_STRIKE), rec(70, S.K_US_STRIKE)]
     log.sort(key=lambda r: r[S.E_DAY])
-    m = metrics(log, [0] * len(log), n_days=120)[0]
+    m = metrics(log, [0] * len(log), n_days=200)[0]
     assert m["escalation_spiral"] == 1
-    # first 30-day window with <= 2 US attacks starts on day 34 (attacks on days 36 and 39)
-    assert m["days_to_deescalation"] == 34
-    assert m["peak_30d_us_attacks"] == 10
+    # first 30-day window with <= 2 US attacks starts on day 0 (attacks on days 15 and 30 only)
+    assert m["days_to_deescalation"] == 0
+    assert m["peak_30d_us_attacks"] == 6
+    # the same without the second strike, or with as many attacks before the strike: no spiral
+    no_second = [r for r in log if not (r[S.E_KIND] == S.K_US_STRIKE and r[S.E_DAY] == 70)]
+    assert metrics(no_second, [0] * len(no_second), n_days=200)[0]["escalation_spiral"] == 0
+    busy_before = sorted(
+        log + [rec(d, S.K_ATTACK, S.T_US_BASE) for d in (20, 22, 24, 26)], key=lambda r: r[S.E_DAY]
+    )
+    assert metrics(busy_before, [0] * len(busy_before), n_days=200)[0]["escalation_spiral"] == 0
+    # frequent strikes with few attacks are not a spiral either
+    quiet = sorted(
+        [rec(d, S.K_US_STRIKE) for d in range(0, 200, 20)]
+        + [rec(d, S.K_ATTACK, S.T_US_BASE) for d in (5, 90)],
+        key=lambda r: r[S.E_DAY],
+    )
+    assert metrics(quiet, [0] * len(quiet), n_days=200)[0]["escalation_spiral"] == 0
     busy = [rec(d, S.K_ATTACK, S.T_US_BASE) for d in range(100)]
     m = metrics(busy, [0] * 100, n_days=100)[0]
     assert np.isnan(m["days_to_deescalation"]) and m["escalation_spiral"] == 0
+    assert m["peak_30d_us_attacks"] == 30

@@ -312,3 +312,21 @@ def test_crps_matches_the_expectation_formula():
         assert O.crps_count(np.array([m]), np.array([m]), np.array([y]))[0] == pytest.approx(
             e1 - e2 / 2, rel=1e-6
         )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    mean=st.floats(0.0, 200.0),
+    extra=st.floats(0.0, 500.0),
+    count=st.integers(0, 300),
+)
+def test_observation_model_orderings(mean, extra, count):
+    m, v = np.array([mean]), np.array([mean + extra])
+    lp = {b: O.count_logprob(m, v, np.array([count]), np.array([b]))[0] for b in O.BOUNDS}
+    assert all(O.LOG_FLOOR <= x <= 1e-12 for x in lp.values())
+    # the +-20% interval contains the count, and "at least c" contains "exactly c"
+    assert lp["approx"] >= lp["exact"] - 1e-9
+    assert lp["lower"] >= lp["exact"] - 1e-9
+    # a higher lower bound is never more probable
+    higher = O.count_logprob(m, v, np.array([count + 5]), np.array(["lower"]))[0]
+    assert higher <= lp["lower"] + 1e-9

@@ -24,10 +24,17 @@ def fake_run(name="demo", n_runs=40, level=5.0, policy="2020-06-01", seed=0):
     monthly = rng.poisson(level, (n_runs, len(months)))
     documented = pd.DataFrame(
         {
-            "date": pd.to_datetime(["2019-12-29", "2020-01-03", "2020-01-03", "2020-10-10",
-                                    "2020-10-10", "2021-10-10"]),
-            "kind": ["us_strike", "us_strike", "decapitation", "truce_start", "truce_start",
-                     "election"],
+            "date": pd.to_datetime(
+                ["2019-12-29", "2020-01-03", "2020-01-03", "2020-10-10", "2020-10-10", "2021-10-10"]
+            ),
+            "kind": [
+                "us_strike",
+                "us_strike",
+                "decapitation",
+                "truce_start",
+                "truce_start",
+                "election",
+            ],
             "subject": ["KH", "KH", None, None, None, None],
             "detail": ["infrastructure", "leadership", None, "comply", "spoiler", None],
         }
@@ -78,11 +85,17 @@ def test_exceedance_is_the_survival_function():
 
 def test_event_clusters_stack_labels_of_close_events():
     clusters = plots.event_clusters(fake_run().documented)
-    assert [d.strftime("%Y-%m-%d") for d, _ in clusters] == ["2019-12-29", "2020-10-10",
-                                                              "2021-10-10"]
+    assert [d.strftime("%Y-%m-%d") for d, _ in clusters] == [
+        "2019-12-29",
+        "2020-10-10",
+        "2021-10-10",
+    ]
     first = clusters[0][1].split("\n")
-    assert first == ["US infrastructure strike on KH", "US leadership strike on KH",
-                     "command decapitated"]
+    assert first == [
+        "US infrastructure strike on KH",
+        "US leadership strike on KH",
+        "command decapitated",
+    ]
     assert clusters[1][1] == "truce"  # one label for the truce of every faction
 
 
@@ -109,6 +122,7 @@ def test_fan_chart_carries_bands_median_events_policy_and_tallies():
     legend = fig.axes[1].get_legend()
     labels = [t.get_text() for t in legend.get_texts()]
     assert "observed tally, lower bound" in labels and "simulated: 90% of replicates" in labels
+    assert "observed tally, approximate" not in labels  # no approximate tally was drawn
     caption = next(t for a in fig.axes for t in a.texts if t.get_gid() == "caption")
     assert "count subsets" in caption.get_text()
 
@@ -162,7 +176,11 @@ def test_differences_figure_panels_and_series():
     fig = plots.fig_differences(comp)
     axes = [a for a in fig.axes if a.get_visible()]
     assert [a.get_title(loc="left") for a in axes] == [
-        "Attacks on US targets", "Attacks on the Iraqi state", "US deaths", "US strikes"]
+        "Attacks on US targets",
+        "Attacks on the Iraqi state",
+        "US deaths",
+        "US strikes",
+    ]
     for a in axes:
         assert len(a.patches) == 2  # one step histogram per non-base scenario
         assert a.get_xlabel().startswith("difference per replicate")

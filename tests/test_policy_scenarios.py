@@ -13,8 +13,13 @@ from sim.world import J_DAY, J_DAYS, J_KIND, compile_world
 
 from .conftest import SCENARIOS
 
-POLICIES = ("status_quo", "strong_us_retaliation", "truce", "us_withdrawal",
-            "unified_iranian_command")
+POLICIES = (
+    "status_quo",
+    "strong_us_retaliation",
+    "truce",
+    "us_withdrawal",
+    "unified_iranian_command",
+)
 START = dt.date(2020, 6, 1)
 
 
@@ -73,7 +78,10 @@ def test_each_policy_changes_only_its_levers(loaded):
     changed = {n: {S.G_NAMES[i] for i in np.flatnonzero(g[n] != base)} for n in POLICIES}
     assert changed["status_quo"] == set()
     assert changed["strong_us_retaliation"] == {
-        "us_doctrine", "us_strike_rate", "us_cooldown_days", "us_red_line_strike"
+        "us_doctrine",
+        "us_strike_rate",
+        "us_cooldown_days",
+        "us_red_line_strike",
     } | ({"us_red_line"} if base[S.G_US_RED_LINE] != 1 else set())
     assert g["strong_us_retaliation"][S.G_US_DOCTRINE] == S.DOC_LEADERSHIP
     assert changed["truce"] <= {"ir_truce_calm", "ir_appetite"} and changed["truce"]
@@ -91,8 +99,21 @@ def test_histories_are_identical_before_the_intervention_date(loaded):
     def part(tab, before):
         mask = pc.less(tab["day"], switch) if before else pc.greater_equal(tab["day"], switch)
         t = tab.filter(mask)
-        return {c: t[c].to_pylist() for c in ("run", "day", "actor", "kind", "weapon", "target",
-                                              "claimed_as", "killed", "subject", "detail")}
+        return {
+            c: t[c].to_pylist()
+            for c in (
+                "run",
+                "day",
+                "actor",
+                "kind",
+                "weapon",
+                "target",
+                "claimed_as",
+                "killed",
+                "subject",
+                "detail",
+            )
+        }
 
     ref = part(logs["historical"], True)
     assert len(ref["run"]) > 100

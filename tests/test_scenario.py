@@ -190,3 +190,25 @@ def test_front_share_without_named_fronts_is_an_error():
     text = yaml.safe_dump(doc, sort_keys=False)
     e = error_of(text)
     assert e.field == "factions[1]" and "fronts" in e.expected
+
+
+def test_policy_injects_must_follow_the_policy_start_and_name_real_factions():
+    ok = build(
+        {
+            "policy": {
+                "start": "2020-06-01",
+                "injects": [{"date": "2020-06-01", "kind": "truce", "days": 90}],
+            }
+        }
+    )
+    assert len(ok.policy.injects) == 1
+    e = error_of(
+        BASE_TEXT + "policy:\n  start: '2020-06-01'\n  injects:\n"
+        "    - {date: 2020-05-01, kind: truce}\n"
+    )
+    assert e.field == "policy.injects[0].date" and "policy start" in e.expected
+    e = error_of(
+        BASE_TEXT + "policy:\n  start: '2020-06-01'\n  injects:\n"
+        "    - {date: 2020-07-01, kind: arrest, faction: Z}\n"
+    )
+    assert e.field == "policy.injects[0].faction"
