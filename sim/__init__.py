@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from pathlib import Path
 
 __version__ = "0.1.0"
@@ -29,6 +30,9 @@ def _numba_cache_dir() -> None:
         h.update(p.name.encode() + p.read_bytes())
     base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "escsim" / "numba"
     os.environ["NUMBA_CACHE_DIR"] = str(base / h.hexdigest()[:16])
+    numba = sys.modules.get("numba")
+    if numba is not None:  # imported before sim: it has read its configuration already
+        numba.config.CACHE_DIR = os.environ["NUMBA_CACHE_DIR"]
 
 
 _numba_cache_dir()

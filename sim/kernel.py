@@ -213,6 +213,9 @@ def simulate_replicate(
     directive = np.zeros(S.N_AGENCIES, dtype=np.int64)
     directive_f = np.zeros(S.N_AGENCIES)
     mult = np.ones(S.N_AGENCIES)
+    signal_of = np.zeros(nf)
+    obedience_of = np.zeros(nf)
+    signals_stale = 1
     wbuf = np.zeros(S.N_TARGETS)
     lethality = np.zeros(S.N_WEAPONS)
     for i in range(nf):
@@ -389,11 +392,23 @@ def simulate_replicate(
             if nd != directive[a]:
                 directive[a] = nd
                 directive_f[a] = nd
+                signals_stale = 1
                 detail = S.D_ESCALATE if nd == 1 else S.D_CALM
                 n = _emit(
                     ev, base, cap, n, day, nf + a, S.K_DIRECTIVE, -1, -1, -1, 0, -1, detail, 0, 0, 0
                 )
-            mult[a] = R.control_multiplier(a, fragmented, unified, g[S.G_IR_QF_CONTROL_AFTER])
+            m_a = R.control_multiplier(a, fragmented, unified, g[S.G_IR_QF_CONTROL_AFTER])
+            if m_a != mult[a]:
+                mult[a] = m_a
+                signals_stale = 1
+        if signals_stale == 1:
+            # the signal is a pure function of (control, multipliers, directives): recompute it
+            # only when one of them changed (the Mesa agents recompute it daily: same values)
+            for i in range(nf):
+                sig, obe = R.directive_signal(control[:, i], mult, directive_f)
+                signal_of[i] = sig
+                obedience_of[i] = obe
+            signals_stale = 0
         # ---- phase 3: militias -----------------------------------------------------------
         threat_active = 0
         if day < scal[_THREAT_UNTIL]:
@@ -405,7 +420,8 @@ def simulate_replicate(
         for w in range(S.N_WEAPONS):
             lethality[w] = g[S.G_M_LETHALITY_ROCKET + w]
         for i in range(nf):
-            signal, obedience = R.directive_signal(control[:, i], mult, directive_f)
+            signal = signal_of[i]
+            obedience = obedience_of[i]
             noise = R.discipline_noise(
                 rng.draw(key, day, i, S.R_NOISE),
                 g[S.G_M_NOISE],
