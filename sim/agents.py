@@ -80,6 +80,7 @@ class Militia(mesa.Agent):
         self.grievance_state = float(params[S.F_GRIEVANCE_STATE0])
         self.discipline = float(params[S.F_DISCIPLINE])
         self.blame = 0.0
+        self.exposure = 0.0
         self.detained = 0
         self.truce_until = -1.0
         self.complies = 0
@@ -94,7 +95,7 @@ class Militia(mesa.Agent):
         self.att_us_killed = 0
         self.att_attributed = 0
 
-    def start_of_day(self, f_exc: float, f_grv: float, f_blame: float) -> None:
+    def start_of_day(self, f_exc: float, f_grv: float, f_blame: float, f_expo: float) -> None:
         """Phase 0: resupply and decay (with today's decay factors)."""
         p = self.p
         for w in range(S.N_WEAPONS):
@@ -105,6 +106,7 @@ class Militia(mesa.Agent):
         self.grievance_us = R.decay_by(self.grievance_us, f_grv)
         self.grievance_state = R.decay_by(self.grievance_state, f_grv)
         self.blame = R.decay_by(self.blame, f_blame)
+        self.exposure = R.decay_by(self.exposure, f_expo)
         self.clear_today()
 
     def decide_attack(self) -> None:
@@ -160,7 +162,9 @@ class Militia(mesa.Agent):
         prob = R.attack_probability(lam, R.open_share(total, prefs))
         if not m.draw(i, S.R_ATTACK) < prob:
             return
-        t = R.choose_index(m.draw(i, S.R_TARGET), self._weights, total)
+        shift = R.deniable_shift(self.exposure, g[S.G_M_DENIABILITY])
+        total_c = R.shift_to_deniable(self._weights, total, shift)
+        t = R.choose_index(m.draw(i, S.R_TARGET), self._weights, total_c)
         wprefs = p[S.F_WEAPON_ROCKET : S.F_WEAPON_ROCKET + S.N_WEAPONS]
         w = R.choose_weapon(m.draw(i, S.R_WEAPON), t, self.stocks, drones_ok, wprefs)
         self.stocks[w] = R.use_weapon(self.stocks[w])
@@ -276,6 +280,7 @@ class PrimeMinister(mesa.Agent):
         """Raid a faction and hold detainees."""
         target.detained = 1
         target.grievance_state += self.model.g[S.G_PM_ARREST_GRIEVANCE]
+        target.exposure += 1.0
         self.pressure = 0.0
         self.model.emit(self.model.pm_code, S.K_ARREST, subject=target.index, forced=forced)
 

@@ -145,6 +145,16 @@ PARAMETERS: tuple[Param, ...] = (
         "T09-T12, T14 against T08",
     ),
     Param(
+        "militia.deniability",
+        "g:m_deniability",
+        0.0,
+        10.0,
+        False,
+        "shift of a raided faction's attacks to deniable convoy IEDs: the convoy surge of Aug-Sep "
+        "2020 after the June 2020 raid (S1, S2)",
+        "T10, T11 (IEDs) against T14 (rockets) in the same weeks",
+    ),
+    Param(
         "truce.suppression",
         "g:truce_suppression",
         0.5,

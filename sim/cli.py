@@ -150,7 +150,8 @@ def validate(
                 escape(
                     f"{path}: ok ({sc.name}: {sc.start} to {sc.end}, {len(sc.factions)} "
                     f"factions, {len(sc.injects)} injects{policy})"
-                )
+                ),
+                soft_wrap=True,  # one line per file
             )
 
 
@@ -206,7 +207,7 @@ def run(
                     ),
                 )
             )
-        out.print(escape(f"results: {target}"))
+        out.print(escape(f"results: {target}"), soft_wrap=True)
 
 
 def _register_commands() -> None:

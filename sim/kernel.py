@@ -108,9 +108,10 @@ def _strike(
 
 
 @njit(cache=True)
-def _arrest(g, day, i, forced, detained, g_state, scal, ev, base, cap, n, nf):
+def _arrest(g, day, i, forced, detained, g_state, exposure, scal, ev, base, cap, n, nf):
     detained[i] = 1
     g_state[i] += g[S.G_PM_ARREST_GRIEVANCE]
+    exposure[i] += 1.0
     scal[_PRESSURE] = 0.0
     return _emit(
         ev,
@@ -214,6 +215,7 @@ def simulate_replicate(
     directive_f = np.zeros(S.N_AGENCIES)
     mult = np.ones(S.N_AGENCIES)
     signal_of = np.zeros(nf)
+    exposure = np.zeros(nf)
     obedience_of = np.zeros(nf)
     signals_stale = 1
     wbuf = np.zeros(S.N_TARGETS)
@@ -240,6 +242,7 @@ def simulate_replicate(
         f_exc = R.decay_factor(g[S.G_M_EXCITATION_TAU])
         f_grv = R.decay_factor(g[S.G_M_GRIEVANCE_TAU])
         f_blame = R.decay_factor(g[S.G_US_BLAME_TAU])
+        f_expo = R.decay_factor(g[S.G_M_EXPOSURE_TAU])
         for i in range(nf):
             for w in range(S.N_WEAPONS):
                 stocks[i, w] = R.resupply(
@@ -249,6 +252,7 @@ def simulate_replicate(
             g_us[i] = R.decay_by(g_us[i], f_grv)
             g_state[i] = R.decay_by(g_state[i], f_grv)
             blame[i] = R.decay_by(blame[i], f_blame)
+            exposure[i] = R.decay_by(exposure[i], f_expo)
             att_target[i] = -1
             att_claimed[i] = -1
             att_killed[i] = 0
@@ -330,7 +334,9 @@ def simulate_replicate(
             elif kind == S.I_TRUCE_END:
                 n = _end_truce(day, subj, S.D_NONE, 1, truce_until, ev, base, cap, n, nf)
             elif kind == S.I_ARREST:
-                n = _arrest(g, day, subj, 1, detained, g_state, scal, ev, base, cap, n, nf)
+                n = _arrest(
+                    g, day, subj, 1, detained, g_state, exposure, scal, ev, base, cap, n, nf
+                )
             elif kind == S.I_THREAT:
                 scal[_THREAT_UNTIL] = day + injects[jp, J_DAYS]
                 n = _emit(
@@ -469,7 +475,9 @@ def simulate_replicate(
             )
             p = R.attack_probability(lam, R.open_share(total, prefs))
             if rng.draw(key, day, i, S.R_ATTACK) < p:
-                t = R.choose_index(rng.draw(key, day, i, S.R_TARGET), wbuf, total)
+                shift = R.deniable_shift(exposure[i], g[S.G_M_DENIABILITY])
+                total_c = R.shift_to_deniable(wbuf, total, shift)
+                t = R.choose_index(rng.draw(key, day, i, S.R_TARGET), wbuf, total_c)
                 wprefs = fp[i, S.F_WEAPON_ROCKET : S.F_WEAPON_ROCKET + S.N_WEAPONS]
                 w = R.choose_weapon(
                     rng.draw(key, day, i, S.R_WEAPON), t, stocks[i], drones_ok, wprefs
@@ -613,7 +621,9 @@ def simulate_replicate(
                     scal[_CRACKDOWN], scal[_PRESSURE], scal[_LEGITIMACY], threat_active
                 )
                 if p > 0.0 and rng.draw(key, day, pm, S.R_ARREST) < p:
-                    n = _arrest(g, day, suspect, 0, detained, g_state, scal, ev, base, cap, n, nf)
+                    n = _arrest(
+                        g, day, suspect, 0, detained, g_state, exposure, scal, ev, base, cap, n, nf
+                    )
         truce_active = 0
         for i in range(nf):
             if truce_until[i] >= 0:

@@ -130,8 +130,9 @@ class EscalationModel(mesa.Model):
         f_exc = R.decay_factor(g[S.G_M_EXCITATION_TAU])
         f_grv = R.decay_factor(g[S.G_M_GRIEVANCE_TAU])
         f_blame = R.decay_factor(g[S.G_US_BLAME_TAU])
+        f_expo = R.decay_factor(g[S.G_M_EXPOSURE_TAU])
         for f in self.militias:
-            f.start_of_day(f_exc, f_grv, f_blame)
+            f.start_of_day(f_exc, f_grv, f_blame, f_expo)
         self.credibility = R.decay(self.credibility, g[S.G_US_CREDIBILITY_TAU])
         self.revenge = R.decay(self.revenge, g[S.G_IR_REVENGE_TAU])
         self.pm.pressure = R.decay(self.pm.pressure, g[S.G_PM_PRESSURE_TAU])

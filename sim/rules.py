@@ -817,3 +817,35 @@ def mean_directive(directives: np.ndarray) -> float:
     for a in range(directives.shape[0]):
         s += directives[a]
     return s / directives.shape[0]
+
+
+@njit(cache=True)
+def deniable_shift(exposure: float, deniability: float) -> float:
+    """Return the factor on an exposed faction's convoy weight (1 = no shift).
+
+    A faction raided by the state turns, for a while, to deniable means: roadside IEDs on
+    convoys, claimed by fronts, instead of rockets on bases and the embassy. The shift is a
+    substitution: it changes which target an attack goes to, not how often the faction attacks.
+
+    Source: S1 (attacks by fronts "to carry out attacks without bearing the consequences"); S2
+    (after the 26 June 2020 raid, "after a brief hiatus, rocket attacks resumed, this time claimed
+    by shadowy new groups"); tallies T10 and T11 (13 convoy IEDs in Aug 2020, 9 in 1-12 Sep 2020)
+    after the raid of events.csv 2020-06-25; events.csv 2021-12-09 (convoy IEDs claimed by Ashab
+    al-Kahf).
+    """
+    x = 1.0 + deniability * exposure
+    if x < 1.0:
+        x = 1.0
+    return x
+
+
+@njit(cache=True)
+def shift_to_deniable(weights: np.ndarray, total: float, factor: float) -> float:
+    """Multiply the convoy weight in ``weights`` by ``factor``; return the new total.
+
+    Used for the choice of target only (``choose_index``); the attack probability uses the
+    unshifted total (see ``deniable_shift``). Source: as ``deniable_shift``.
+    """
+    old = weights[S.T_CONVOY]
+    weights[S.T_CONVOY] = old * factor
+    return total - old + weights[S.T_CONVOY]

@@ -340,6 +340,22 @@ class MilitiaParams(_Strict):
     state_targeting: float = _f(
         0.5, 0.0, 10.0, "weight on state targets per unit state grievance", "1/index", "S0, S2"
     )
+    deniability: float = _f(
+        1.0,
+        0.0,
+        20.0,
+        "shift of an exposed faction's attacks toward deniable convoy IEDs, per unit exposure",
+        "1/exposure",
+        "S1 (fronts 'to carry out attacks without bearing the consequences'); S2; T10, T11",
+    )
+    exposure_tau: float = _f(
+        60.0,
+        1.0,
+        3650.0,
+        "decay of a faction's exposure after a raid on it",
+        "days",
+        "events.csv 2020-06-25 -> T10, T11 (Aug-Sep 2020)",
+    )
 
     @field_validator("lethality")
     @classmethod

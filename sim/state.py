@@ -146,6 +146,8 @@ G_NAMES = (
     "m_lethality_drone",
     "m_lethality_small_arms",
     "m_state_targeting",
+    "m_deniability",
+    "m_exposure_tau",
     # Iranian agencies
     "ir_unified",
     "ir_qf_control_after",

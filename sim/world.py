@@ -88,6 +88,8 @@ def _global_vector(
         "m_lethality_drone": mil.lethality.drone,
         "m_lethality_small_arms": mil.lethality.small_arms,
         "m_state_targeting": mil.state_targeting,
+        "m_deniability": mil.deniability,
+        "m_exposure_tau": mil.exposure_tau,
         "ir_unified": 1.0 if ir.unified else 0.0,
         "ir_qf_control_after": ir.qf_control_after,
         "ir_fragmentation_noise": ir.fragmentation_noise,

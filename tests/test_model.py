@@ -172,3 +172,25 @@ def test_forced_injects_appear_in_every_replicate():
         S.K_TRUCE_START,
     ):
         assert len(np.unique(reps[rec[:, S.E_FORCED] == 1][forced[:, S.E_KIND] == kind])) == 50
+
+
+def test_a_raid_shifts_the_raided_faction_to_convoy_ieds():
+    raid = [{"date": "2020-03-01", "kind": "arrest", "faction": "A"}]
+
+    def convoy_share(deniability):
+        sc = build(
+            {
+                "injects": raid,
+                "militia": {"deniability": deniability},
+                "pm": {"crackdown": 0.0, "mediation": 0.0},
+            }
+        )
+        rec, _ = run_kernel(compile_world(sc), 0, 300)
+        att = rec[(kinds(rec) == S.K_ATTACK) & (rec[:, S.E_ACTOR] == 0)]
+        window = att[(att[:, S.E_DAY] >= 60) & (att[:, S.E_DAY] < 120)]
+        return (window[:, S.E_TARGET] == S.T_CONVOY).mean(), len(window)
+
+    share_off, n_off = convoy_share(0.0)
+    share_on, n_on = convoy_share(3.0)
+    assert n_off > 300 and n_on > 300
+    assert share_on > share_off + 0.1

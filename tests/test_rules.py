@@ -301,3 +301,30 @@ def test_directives_are_calm_or_escalate(u1, u2, p, days, cur):
     assert d in (-1, 1)
     if cur == 0:  # no standing directive: always a new one
         assert d == (1 if u2 < p else -1)
+
+
+@SET
+@given(
+    weights=st.lists(st.floats(0, 10), min_size=6, max_size=6),
+    exposure=st.floats(0, 10),
+    deniability=st.floats(0, 20),
+    u=unit,
+)
+def test_deniable_shift_moves_choice_to_convoys_only(weights, exposure, deniability, u):
+    w = np.array(weights)
+    total = w.sum()
+    factor = R.deniable_shift(exposure, deniability)
+    assert factor >= 1.0
+    shifted = w.copy()
+    new_total = R.shift_to_deniable(shifted, total, factor)
+    assert new_total == pytest.approx(shifted.sum())
+    others = [t for t in range(6) if t != S.T_CONVOY]
+    assert (shifted[others] == w[others]).all()
+    assert shifted[S.T_CONVOY] == pytest.approx(w[S.T_CONVOY] * factor)
+    if total > 0 and w[S.T_CONVOY] > 0:
+        assert shifted[S.T_CONVOY] / new_total >= w[S.T_CONVOY] / total - 1e-12
+
+
+def test_no_exposure_means_no_shift():
+    assert R.deniable_shift(0.0, 7.0) == 1.0
+    assert R.deniable_shift(2.0, 0.0) == 1.0
