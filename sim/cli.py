@@ -37,8 +37,11 @@ class InputError(Exception):
 
 
 @contextlib.contextmanager
-def handle_errors() -> Iterator[None]:
-    """Turn known failures into a one-line message and the documented exit code."""
+def handle_errors(resumable: bool = False) -> Iterator[None]:
+    """Turn known failures into a one-line message and the documented exit code.
+
+    ``resumable`` commands (run, compare) keep finished chunks and say how to continue.
+    """
     from sim.runner import RunError
     from sim.scenario import ScenarioError
 
@@ -49,7 +52,10 @@ def handle_errors() -> Iterator[None]:
         err.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, soft_wrap=True)
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
-        err.print("interrupted: finished chunks are saved; rerun with --resume to continue")
+        if resumable:
+            err.print("interrupted: finished chunks are saved; rerun with --resume to continue")
+        else:
+            err.print("interrupted (files are written atomically: none is half-written)")
         raise typer.Exit(130) from None
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
@@ -179,7 +185,7 @@ def run(
     from sim.runner import run_scenario
     from sim.scenario import load_scenario
 
-    with handle_errors():
+    with handle_errors(resumable=True):
         loaded = load_scenario(scenario)
         target = out_dir or Path("results") / loaded.scenario.name
         with progress_bar(runs, loaded.scenario.name, quiet) as cb:

@@ -80,7 +80,7 @@ def compare(
     from sim.compare import CompareError, run_comparison
     from sim.scenario import load_scenario
 
-    with handle_errors():
+    with handle_errors(resumable=True):
         t0 = time.perf_counter()
         loaded = [load_scenario(p) for p in scenarios]
         target = out_dir or Path("results") / "compare"
