@@ -43,8 +43,27 @@ def test_base_scenario_ignores_the_current_overlay(tmp_path):
     assert sc.factions[0].base_rate == 0.035 and sc.militia.noise == 0.5
 
 
+def _theta(**values: float) -> np.ndarray:
+    """Candidate values by parameter name (calibration order may change)."""
+    names = [p.name for p in C.PARAMETERS]
+    assert set(values) == set(names)
+    return np.array([values[n] for n in names])
+
+
 def test_written_overlay_reproduces_the_candidate_arrays(tmp_path, base):
-    theta = np.array([1.7, 0.4, 0.9, 30.0, 0.31, 4.2, 0.8, 2.5])
+    theta = _theta(
+        **{
+            "rate_scale": 1.7,
+            "convoy_scale": 0.4,
+            "militia.excitation_jump": 0.9,
+            "militia.excitation_tau": 30.0,
+            "militia.beta_grievance": 0.31,
+            "pm.backfire_excitation": 4.2,
+            "militia.deniability": 2.0,
+            "truce.suppression": 0.8,
+            "lethality_scale": 2.5,
+        }
+    )
     text = C.fitted_yaml(base, C.PARAMETERS, theta, {"seed": 1})
     path = _scenario_copy(tmp_path, "{}\n")
     (tmp_path / "fitted.yaml").write_text(text)
@@ -57,6 +76,7 @@ def test_written_overlay_reproduces_the_candidate_arrays(tmp_path, base):
     assert doc["factions"]["KH"]["base_rate"] == pytest.approx(0.035 * 1.7)
     assert doc["factions"]["KH"]["targets"] == {"convoy": pytest.approx(0.5 * 0.4)}
     assert doc["militia"]["lethality"]["rocket"] == pytest.approx(0.04 * 2.5)
+    assert doc["militia"]["deniability"] == pytest.approx(2.0)
 
 
 def test_apply_params_known_answers(base):
@@ -66,7 +86,10 @@ def test_apply_params_known_answers(base):
     np.testing.assert_array_equal(same.g_before, w.g_before)
     np.testing.assert_array_equal(same.fp, w.fp)
     theta2 = theta.copy()
-    theta2[0], theta2[2], theta2[7] = 2.0, 1.5, 100.0
+    names = [p.name for p in C.PARAMETERS]
+    theta2[names.index("rate_scale")] = 2.0
+    theta2[names.index("militia.excitation_jump")] = 1.5
+    theta2[names.index("lethality_scale")] = 100.0
     w2 = C.apply_params(w, C.PARAMETERS, theta2)
     np.testing.assert_allclose(w2.fp[:, S.F_BASE_RATE], 2.0 * w.fp[:, S.F_BASE_RATE])
     assert w2.g_before[S.G_INDEX["m_excitation_jump"]] == 1.5

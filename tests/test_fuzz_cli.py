@@ -264,3 +264,15 @@ def test_installed_escsim_in_a_subprocess(tree, tmp_path, name):
         check_cli_error(proc.stderr, path, err)
         assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr  # one line
     assert not out.exists()
+
+
+def test_rich_markup_in_a_scenario_name_is_printed_as_written(tmp_path):
+    """A name like "[red]x" was read as console markup (or crashed the CLI with MarkupError)."""
+    scenario = tmp_path / "m.yaml"
+    scenario.write_text('name: "[red]x [bold]y"\nstart: 2020-01-01\nend: 2020-01-05\n')
+    res = runner.invoke(app, ["validate", str(scenario)])
+    assert res.exit_code == 0 and "[red]x [bold]y" in res.output, res.output
+    out = tmp_path / "o[bold]"
+    res = runner.invoke(app, ["run", str(scenario), "-n", "2", "-o", str(out)])
+    assert res.exit_code == 0 and "Traceback" not in res.output, res.output
+    assert "[red]x [bold]y" in res.output and f"results: {out}" in res.output

@@ -613,3 +613,47 @@ def test_bad_calibration_or_extends_path(tree, ref, expect_file):
         assert Path(e.file).stem == expect_file, str(e)
         if expect_file == "case":
             assert e.field == key and e.line == text.count("\n", 0, text.index(f"{key}:")) + 1
+
+
+# --- regressions found by this suite -----------------------------------------------------------
+
+
+def test_dates_at_the_ends_of_the_calendar_load(tree):
+    """end + 100 years overflowed datetime.date (OverflowError) before the fix."""
+    TRIED["valid: calendar extremes"] += 2
+    for start, end in (("9999-12-30", "9999-12-31"), ("0001-01-01", "0001-01-31")):
+        # (the default drones_from, 2021-04-14, would be implausible in year 1)
+        roster = "factions:\n  - {name: A, drones_from: null}\n"
+        text = f"name: t\nstart: {start}\nend: {end}\n{roster}"
+        sc = parse_scenario(text, case_path(tree))
+        assert sc.n_days in (2, 31)
+
+
+def test_calibration_overlay_with_a_malformed_roster(tree):
+    """A faction name that is a list made the calibration overlay crash (TypeError)."""
+    TRIED["calibration overlay on a malformed roster"] += 1
+    cal = tree / "calibration" / "overlay.yaml"
+    cal.write_text("factions:\n  KH: {base_rate: 0.1}\n")
+    text = (
+        "name: t\nstart: 2020-01-01\nend: 2020-12-31\ncalibration: ../calibration/overlay.yaml\n"
+        "factions:\n  - name: [KH]\n"
+    )
+    e = expect_error(text, case_path(tree))
+    assert Path(e.file).resolve() == cal and e.line == 2 and e.field == "factions.KH", str(e)
+
+
+def test_yes_no_and_numbers_are_not_silently_converted(tree):
+    """pydantic read `discipline: yes` as 1.0, `start: 0` as 1970-01-01, control "0.5" as 0.5."""
+    cases = {
+        "discipline: 0.7": ("discipline: yes", "factions[0].discipline"),
+        "start: 2019-10-01": ("start: 0", "start"),
+        "control: {Badr: 0.4, KSS: 0.1}": (
+            "control: {Badr: '0.4', KSS: 0.1}",
+            "iran.agencies[0].control.Badr",
+        ),
+    }
+    for old, (new, field) in cases.items():
+        TRIED["no silent conversion"] += 1
+        text = HIST_TEXT.replace(old, new, 1)
+        e = expect_error(text, case_path(tree))
+        assert e.field == field and e.line == text.count("\n", 0, text.index(new)) + 1, str(e)
