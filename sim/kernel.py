@@ -720,6 +720,11 @@ def simulate_batch(
     return ev, counts
 
 
+def event_capacity(world: World) -> int:
+    """Return the initial per-replicate event buffer of a world (rows; retried if too small)."""
+    return max(64, world.n_days * (world.n_factions + 2) // 4)
+
+
 def run_kernel(world: World, rep_start: int, n_reps: int, cap: int | None = None):
     """Run replicates with the kernel; return (records, rep_index) with overflow handled.
 
@@ -741,7 +746,7 @@ def run_kernel(world: World, rep_start: int, n_reps: int, cap: int | None = None
         The replicate index of each record.
     """
     if cap is None:
-        cap = max(64, world.n_days * (world.n_factions + 2) // 4)
+        cap = event_capacity(world)
     while True:
         ev, counts = simulate_batch(
             world.seed,

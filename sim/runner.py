@@ -45,6 +45,20 @@ from sim.world import World, compile_world
 
 ENGINES = ("kernel", "mesa")
 DEFAULT_CHUNK = {"kernel": 1000, "mesa": 5}
+# The kernel holds a chunk's events in one buffer; the default chunk size is capped so that
+# the buffer stays within this budget (long horizons and large rosters get smaller chunks).
+BUFFER_BUDGET_BYTES = 256 * 2**20
+
+
+def default_chunk_size(world: World, engine: str) -> int:
+    """Return the default replicates per chunk: 1000 (kernel) or 5 (Mesa), memory permitting."""
+    if engine != "kernel":
+        return DEFAULT_CHUNK[engine]
+    from sim.kernel import event_capacity
+    from sim.state import N_ECOLS
+
+    per_replicate = event_capacity(world) * N_ECOLS * 4
+    return max(1, min(DEFAULT_CHUNK[engine], BUFFER_BUDGET_BYTES // per_replicate))
 
 
 class RunError(Exception):
@@ -252,12 +266,19 @@ def _plan(loaded: LoadedScenario, runs: int, seed: int, engine: str, chunk: int)
     }
 
 
-def _check_resume(existing: dict, plan: dict, out: Path) -> None:
-    for key in ("scenario_sha256", "seed", "engine", "runs", "chunk_size"):
+def _check_resume(existing: dict, plan: dict, out: Path, finished: bool = False) -> None:
+    what = {
+        "scenario_sha256": "the scenario (file contents)",
+        "seed": "the seed",
+        "engine": "the engine",
+        "runs": "the number of runs",
+        "chunk_size": "the chunk size",
+    }
+    for key, label in what.items():
         if existing.get(key) != plan[key]:
-            what = {"scenario_sha256": "scenario (file contents differ)"}.get(key, key)
+            run = "finished" if finished else "unfinished"
             raise RunError(
-                f"{out}: cannot resume: the {what} differs from the unfinished run "
+                f"{out}: cannot resume: {label} differs from the {run} run in this directory "
                 f"(was {existing.get(key)!r}, now {plan[key]!r}); use a new --out"
             )
 
@@ -314,14 +335,14 @@ def run_scenario(
         raise RunError(f"--engine: expected one of {', '.join(ENGINES)}; found {engine!r}")
     if runs < 1:
         raise RunError(f"--runs: expected at least 1; found {runs}")
-    chunk = DEFAULT_CHUNK[engine] if chunk_size is None else chunk_size  # 0 is an error
-    if chunk < 1:
-        raise RunError(f"--chunk-size: expected at least 1; found {chunk}")
+    if chunk_size is not None and chunk_size < 1:  # 0 is an error, not "the default"
+        raise RunError(f"--chunk-size: expected at least 1; found {chunk_size}")
     sc = loaded.scenario
     seed = sc.seed if seed is None else seed
     if not (0 <= seed <= 2**62):
         raise RunError(f"--seed: expected an integer in [0, 2**62]; found {seed}")
     world = dataclasses.replace(compile_world(sc), seed=seed)
+    chunk = default_chunk_size(world, engine) if chunk_size is None else chunk_size
     plan = _plan(loaded, runs, seed, engine, chunk)
     t0 = time.perf_counter()
     try:
@@ -343,7 +364,7 @@ def run_scenario(
                     raise RunError(
                         f"{out}: manifest.json is unreadable; pass --overwrite to redo the run"
                     ) from None
-                _check_resume({**old, **old.get("plan", {})}, plan, out)
+                _check_resume({**old, **old.get("plan", {})}, plan, out, finished=True)
                 return RunResult(out, old)
             if not overwrite:
                 raise RunError(
@@ -486,7 +507,7 @@ def run_in_memory(
     sc = loaded.scenario
     world = dataclasses.replace(compile_world(sc), seed=sc.seed if seed is None else seed)
     events, runs_tabs = [], []
-    for task in plan_chunks(world, runs, chunk_size or DEFAULT_CHUNK[engine], engine):
+    for task in plan_chunks(world, runs, chunk_size or default_chunk_size(world, engine), engine):
         ev, rt = execute_chunk(task)
         events.append(ev)
         runs_tabs.append(rt)

@@ -379,16 +379,18 @@ def test_resume_with_different_parameters_is_refused_with_the_reason(small, refe
         "seed": (
             small,
             ["--seed", "12"],
-            f"the seed differs from the unfinished run (was {SMALL['seed']}, now 12)",
+            f"the seed differs from the unfinished run in this directory "
+            f"(was {SMALL['seed']}, now 12)",
         ),
-        "scenario": (other, [], "the scenario (file contents differ) differs"),
+        "scenario": (other, [], "the scenario (file contents) differs"),
         "runs": (
             small,
             ["-n", str(RUNS + 1)],
-            f"the runs differs from the unfinished run (was {RUNS}, now {RUNS + 1})",
+            f"the number of runs differs from the unfinished run in this directory "
+            f"(was {RUNS}, now {RUNS + 1})",
         ),
-        "chunk": (small, ["--chunk-size", "7"], "chunk_size"),
-        "engine": (small, ["--engine", "mesa"], "engine"),
+        "chunk": (small, ["--chunk-size", "7"], "the chunk size differs"),
+        "engine": (small, ["--engine", "mesa"], "the engine differs"),
     }
     for name, (scenario, extra, reason) in cases.items():
         argv = ["run", str(scenario), "-n", str(RUNS), "--chunk-size", str(CHUNK), "-o", str(out)]

@@ -124,3 +124,21 @@ def test_bad_arguments_write_nothing(tmp_path, kwargs, match):
     with pytest.raises(RunError, match=match):
         run_scenario(loaded(), tmp_path / "r", **args)
     assert not (tmp_path / "r").exists()
+
+
+def test_default_chunk_size_keeps_the_event_buffer_within_budget():
+    from sim.kernel import event_capacity
+    from sim.runner import BUFFER_BUDGET_BYTES, default_chunk_size
+    from sim.state import N_ECOLS
+    from sim.world import compile_world
+
+    small = compile_world(build())
+    assert default_chunk_size(small, "kernel") == 1000
+    assert default_chunk_size(small, "mesa") == 5
+    many = [dict(SMALL["factions"][0], name=f"F{i}", fronts=[f"front {i}"]) for i in range(100)]
+    big = compile_world(
+        build({"factions": many, "end": "2029-12-31", "injects": [], "iran": {"agencies": []}})
+    )
+    chunk = default_chunk_size(big, "kernel")
+    assert 1 <= chunk < 1000
+    assert chunk * event_capacity(big) * N_ECOLS * 4 <= BUFFER_BUDGET_BYTES
