@@ -13,12 +13,11 @@ import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import yaml
 from matplotlib.figure import Figure
 
 from sim.compare import DEFINITIONS, Comparison, difference_matrix, level_matrix
-from sim.plots import RunData, colour, draw_overlay, exceedance
+from sim.plots import RunData, colour, draw_overlay, exceedance, threshold_grid, worst_months
 
 A4_LANDSCAPE = (11.69, 8.27)
 TABLE_NOTE = (
@@ -179,15 +178,9 @@ def fig_brief(comp: Comparison, meta: dict, runs: Sequence[RunData]) -> Figure:
 
 def _worst_month(ax, runs: Sequence[RunData]) -> None:
     """Draw P(worst month of the window > x) per scenario on ``ax``."""
-    top = 1
-    for run in runs:
-        m = run.monthly[:, run.outcome_months]
-        if m.size:
-            top = max(top, int(m.max()))
-    xs = np.arange(0, top + 1)
+    xs = threshold_grid(runs)
     for i, run in enumerate(runs):
-        m = run.monthly[:, run.outcome_months]
-        worst = m.max(axis=1) if m.size else np.array([])
+        worst = worst_months(run)
         ax.step(
             xs, exceedance(worst, xs), where="post", color=colour(i), label=run.name, linewidth=2
         )

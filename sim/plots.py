@@ -640,19 +640,30 @@ def fig_thresholds(runs: Sequence[RunData]) -> Figure:
     return fig
 
 
-def draw_thresholds(ax_any: Axes, ax_max: Axes | None, runs: Sequence[RunData]) -> None:
-    """Draw the typical-month (and, if ``ax_max``, worst-month) exceedance curves."""
+def threshold_grid(runs: Sequence[RunData]) -> np.ndarray:
+    """Return the thresholds x = 0 .. the largest monthly count in the runs' outcome months."""
     top = 1
     for run in runs:
         m = run.monthly[:, run.outcome_months]
         if m.size:
             top = max(top, int(m.max()))
-    xs = np.arange(0, top + 1)
+    return np.arange(0, top + 1)
+
+
+def worst_months(run: RunData) -> np.ndarray:
+    """Return each replicate's largest monthly count in the outcome window."""
+    m = run.monthly[:, run.outcome_months]
+    return m.max(axis=1) if m.size else np.array([])
+
+
+def draw_thresholds(ax_any: Axes, ax_max: Axes | None, runs: Sequence[RunData]) -> None:
+    """Draw the typical-month (and, if ``ax_max``, worst-month) exceedance curves."""
+    xs = threshold_grid(runs)
     for i, run in enumerate(runs):
         m = run.monthly[:, run.outcome_months]
         ax_any.step(xs, exceedance(m, xs), where="post", color=colour(i), label=run.name)
         if ax_max is not None:
-            worst = m.max(axis=1) if m.size else np.array([])
+            worst = worst_months(run)
             ax_max.step(xs, exceedance(worst, xs), where="post", color=colour(i), label=run.name)
     ax_any.set_title("A typical month", loc="left")
     ax_any.set_xlabel("x: attacks on US targets in a month")

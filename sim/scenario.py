@@ -871,6 +871,41 @@ def _expected(err: dict) -> str:
     return msg[0].lower() + msg[1:]
 
 
+def _check_inject(
+    inj: Inject,
+    path: tuple,
+    lo: dt.date,
+    hi: dt.date,
+    span: str,
+    names: list[str],
+    lines: dict,
+    file: str,
+) -> None:
+    """Check an inject's date lies in [lo, hi] and that the faction it names exists."""
+    field = _fmt(path)
+    if not (lo <= inj.date <= hi):
+        raise ScenarioError(
+            *_at(lines, path + ("date",), file),
+            f"{field}.date",
+            f"a date within {span} ({lo}..{hi})",
+            str(inj.date),
+        )
+    if inj.faction is not None and inj.faction not in names:
+        raise ScenarioError(
+            *_at(lines, path + ("faction",), file),
+            f"{field}.faction",
+            f"a faction of the roster {names}",
+            repr(inj.faction),
+        )
+    if inj.kind in ("us_strike", "arrest") and inj.faction is None:
+        raise ScenarioError(
+            *_at(lines, path, file),
+            f"{field}.faction",
+            f"a faction for a {inj.kind} inject",
+            "none",
+        )
+
+
 def _check_references(sc: Scenario, lines: dict, file: str) -> None:
     names = [f.name for f in sc.factions]
     seen: set[str] = set()
@@ -912,28 +947,7 @@ def _check_references(sc: Scenario, lines: dict, file: str) -> None:
                     repr(fname),
                 )
     for i, inj in enumerate(sc.injects):
-        p = ("injects", i)
-        if not (sc.start <= inj.date <= sc.end):
-            raise ScenarioError(
-                *_at(lines, p + ("date",), file),
-                f"injects[{i}].date",
-                f"a date within the horizon {sc.start}..{sc.end}",
-                str(inj.date),
-            )
-        if inj.faction is not None and inj.faction not in seen:
-            raise ScenarioError(
-                *_at(lines, p + ("faction",), file),
-                f"injects[{i}].faction",
-                f"a faction of the roster {names}",
-                repr(inj.faction),
-            )
-        if inj.kind in ("us_strike", "arrest") and inj.faction is None:
-            raise ScenarioError(
-                *_at(lines, p, file),
-                f"injects[{i}].faction",
-                f"a faction for a {inj.kind} inject",
-                "none",
-            )
+        _check_inject(inj, ("injects", i), sc.start, sc.end, "the horizon", names, lines, file)
     for i, f in enumerate(sc.factions):
         if f.drones_from is not None and (f.drones_from - sc.end).days > 36500:
             raise ScenarioError(
@@ -952,28 +966,9 @@ def _check_references(sc: Scenario, lines: dict, file: str) -> None:
                 str(pol.start),
             )
         for i, inj in enumerate(pol.injects):
-            p = ("policy", "injects", i)
-            if not (pol.start <= inj.date <= sc.end):
-                raise ScenarioError(
-                    *_at(lines, p + ("date",), file),
-                    f"policy.injects[{i}].date",
-                    f"a date from the policy start to the end ({pol.start}..{sc.end})",
-                    str(inj.date),
-                )
-            if inj.faction is not None and inj.faction not in seen:
-                raise ScenarioError(
-                    *_at(lines, p + ("faction",), file),
-                    f"policy.injects[{i}].faction",
-                    f"a faction of the roster {names}",
-                    repr(inj.faction),
-                )
-            if inj.kind in ("us_strike", "arrest") and inj.faction is None:
-                raise ScenarioError(
-                    *_at(lines, p, file),
-                    f"policy.injects[{i}].faction",
-                    f"a faction for a {inj.kind} inject",
-                    "none",
-                )
+            where = ("policy", "injects", i)
+            span = "the policy start to the end"
+            _check_inject(inj, where, pol.start, sc.end, span, names, lines, file)
         sections = {
             "us": USParams,
             "pm": PMParams,
