@@ -470,7 +470,23 @@ def _fit_by_tallies(train: TallySet, mean_fn, x0: np.ndarray, penalty=None) -> n
     ).x
 
 
-class Climatology(Baseline):
+class _ConstantRate(Baseline):
+    """A constant daily rate ``self.rate`` with negative-binomial window counts (``self.size``)."""
+
+    rate: float
+    size: float
+
+    def future_moments(self, lo, hi, ctx):
+        """Return NB moments of a constant rate over each window."""
+        m = self.rate * (hi - lo + 1).clip(min=0)
+        return m, _nb_window(m, self.size)
+
+    def params(self) -> dict[str, float]:
+        """Return the rate and NB size."""
+        return {"rate_per_day": self.rate, "nb_size": self.size}
+
+
+class Climatology(_ConstantRate):
     """A constant daily rate (negative-binomial window counts), fitted on training tallies."""
 
     name = "climatology"
@@ -486,17 +502,8 @@ class Climatology(Baseline):
         )
         self.rate, self.size = math.exp(x[0]), math.exp(x[1])
 
-    def future_moments(self, lo, hi, ctx):
-        """Return NB moments of a constant rate over each window."""
-        m = self.rate * (hi - lo + 1).clip(min=0)
-        return m, _nb_window(m, self.size)
 
-    def params(self) -> dict[str, float]:
-        """Return rate and size."""
-        return {"rate_per_day": self.rate, "nb_size": self.size}
-
-
-class Persistence(Baseline):
+class Persistence(_ConstantRate):
     """The daily rate of the latest training tally persists (NB size fitted given that rate)."""
 
     name = "persistence"
@@ -512,15 +519,6 @@ class Persistence(Baseline):
             train, lambda x: (self.rate * train.length, x[0]), np.array([math.log(5.0)])
         )
         self.size = math.exp(x[0])
-
-    def future_moments(self, lo, hi, ctx):
-        """Return NB moments of the persisted rate over each window."""
-        m = self.rate * (hi - lo + 1).clip(min=0)
-        return m, _nb_window(m, self.size)
-
-    def params(self) -> dict[str, float]:
-        """Return the persisted rate and size."""
-        return {"rate_per_day": self.rate, "nb_size": self.size}
 
 
 class NBRegression(Baseline):
