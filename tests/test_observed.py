@@ -9,7 +9,7 @@ from scipy import stats
 
 from sim import observed as O  # noqa: N812
 from sim import state as S  # noqa: N812
-from sim.events import records_to_table, to_frame
+from sim.events import SCHEMA, records_to_table, to_frame
 from sim.kernel import run_kernel
 from sim.world import compile_world
 from tests.conftest import build
@@ -70,24 +70,7 @@ def test_load_tallies_rejects_an_unknown_target(tmp_path):
 
 def test_observed_log_has_event_log_columns_and_sources():
     e = O.load_observed_events()
-    for col in (
-        "run",
-        "date",
-        "day",
-        "actor",
-        "kind",
-        "weapon",
-        "target",
-        "claimed_as",
-        "killed",
-        "subject",
-        "detail",
-        "forced",
-        "intercepted",
-        "us_killed",
-        "label",
-        "source",
-    ):
+    for col in (*SCHEMA.names, "label", "source"):  # the event-log contract + provenance
         assert col in e.columns
     assert (e["run"] == -1).all()
     assert e["date"].is_monotonic_increasing
