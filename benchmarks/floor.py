@@ -23,10 +23,11 @@ from collections import Counter
 import numpy as np
 from numba import njit, prange
 
-from sim import rng
-from sim import state as S  # noqa: N812
-from sim.kernel import _emit
-from sim.world import J_DAY, World
+from sim import vocab as V
+from sim.engines.kernel import _emit
+from sim.model import layout as L
+from sim.model import rng
+from sim.model.world import J_DAY, World
 
 # indices into the rate vector
 P_ATTACK = 0  # attacks per faction-day
@@ -98,28 +99,28 @@ def rates_from_counts(
     """
     d, e = draws_per_rep, events_per_rep
     fd = n_days * n_factions
-    attack_draws = d.get(S.R_TARGET, 0.0)
-    strikes = e.get(S.K_US_STRIKE, 0.0) - forced_strikes_per_rep
+    attack_draws = d.get(L.R_TARGET, 0.0)
+    strikes = e.get(V.K_US_STRIKE, 0.0) - forced_strikes_per_rep
     r = np.zeros(N_RATES)
-    r[P_ATTACK] = _share(e.get(S.K_ATTACK, 0.0), fd)
-    r[P_KILL_DRAWS] = _share(d.get(S.R_KILL, 0.0), attack_draws)
-    r[P_ATTRIBUTE_DRAW] = _share(d.get(S.R_ATTRIBUTE, 0.0), attack_draws)
+    r[P_ATTACK] = _share(e.get(V.K_ATTACK, 0.0), fd)
+    r[P_KILL_DRAWS] = _share(d.get(L.R_KILL, 0.0), attack_draws)
+    r[P_ATTRIBUTE_DRAW] = _share(d.get(L.R_ATTRIBUTE, 0.0), attack_draws)
     r[P_ATTRIBUTION_EVENT] = _share(
-        e.get(S.K_ATTRIBUTION, 0.0) * attack_draws,
-        d.get(S.R_ATTRIBUTE, 0.0) * e.get(S.K_ATTACK, 0.0),
+        e.get(V.K_ATTRIBUTION, 0.0) * attack_draws,
+        d.get(L.R_ATTRIBUTE, 0.0) * e.get(V.K_ATTACK, 0.0),
     )
-    r[Q_STRIKE] = _share(d.get(S.R_STRIKE, 0.0), fd)
-    r[P_STRIKE_EVENT] = _share(d.get(S.R_STRIKE_KILLED, 0.0), d.get(S.R_STRIKE, 0.0))
-    r[Q_RELEASE] = _share(d.get(S.R_RELEASE, 0.0), fd)
-    r[Q_ARREST] = _share(d.get(S.R_ARREST, 0.0), n_days)
-    r[Q_MEDIATE] = _share(d.get(S.R_MEDIATE, 0.0), n_days)
-    r[Q_MISC] = _share(d.get(S.R_COMPLY, 0.0) + d.get(S.R_BREAKDOWN, 0.0), n_days)
-    r[Q_DIRECTIVE] = _share(d.get(S.R_DIRECTIVE, 0.0), n_days * S.N_AGENCIES)
-    r[P_DIRECTIVE_EVENT] = _share(e.get(S.K_DIRECTIVE, 0.0), d.get(S.R_DIRECTIVE, 0.0))
+    r[Q_STRIKE] = _share(d.get(L.R_STRIKE, 0.0), fd)
+    r[P_STRIKE_EVENT] = _share(d.get(L.R_STRIKE_KILLED, 0.0), d.get(L.R_STRIKE, 0.0))
+    r[Q_RELEASE] = _share(d.get(L.R_RELEASE, 0.0), fd)
+    r[Q_ARREST] = _share(d.get(L.R_ARREST, 0.0), n_days)
+    r[Q_MEDIATE] = _share(d.get(L.R_MEDIATE, 0.0), n_days)
+    r[Q_MISC] = _share(d.get(L.R_COMPLY, 0.0) + d.get(L.R_BREAKDOWN, 0.0), n_days)
+    r[Q_DIRECTIVE] = _share(d.get(L.R_DIRECTIVE, 0.0), n_days * V.N_AGENCIES)
+    r[P_DIRECTIVE_EVENT] = _share(e.get(V.K_DIRECTIVE, 0.0), d.get(L.R_DIRECTIVE, 0.0))
     modelled = (
-        e.get(S.K_ATTACK, 0.0)
-        + e.get(S.K_ATTRIBUTION, 0.0)
-        + e.get(S.K_DIRECTIVE, 0.0)
+        e.get(V.K_ATTACK, 0.0)
+        + e.get(V.K_ATTRIBUTION, 0.0)
+        + e.get(V.K_DIRECTIVE, 0.0)
         + strikes
         + n_inject_rows
     )
@@ -149,7 +150,7 @@ def count_model_draws(
     records : numpy.ndarray (N, N_ECOLS) int32
         The event records of those replicates, in replicate order.
     """
-    from sim.model import EscalationModel
+    from sim.engines.mesa.model import EscalationModel
 
     counts: Counter[int] = Counter()
 
@@ -161,14 +162,14 @@ def count_model_draws(
     records: list[tuple[int, ...]] = []
     for r in range(rep_start, rep_start + n_reps):
         records.extend(CountingModel(world, r).run())
-    return dict(counts), np.array(records, dtype=np.int32).reshape(-1, S.N_ECOLS)
+    return dict(counts), np.array(records, dtype=np.int32).reshape(-1, L.N_ECOLS)
 
 
 @njit(cache=True, inline="always")
 def _event(ev, base, cap, n, day, actor, kind, target, subject, forced):
     """Emit one record through the kernel's emitter (same layout, same capacity check)."""
     return _emit(
-        ev, base, cap, n, day, actor, kind, -1, target, -1, 0, subject, S.D_NONE, forced, 0, 0
+        ev, base, cap, n, day, actor, kind, -1, target, -1, 0, subject, V.D_NONE, forced, 0, 0
     )
 
 
@@ -177,7 +178,7 @@ def floor_replicate(key, n_days, nf, injects, rates, ev, base, cap):
     """Run one floor replicate; return (events emitted, draws made, sum of the draws)."""
     # the kernel's per-replicate state arrays, allocated as it allocates them (those the floor
     # never reads again carry a leading underscore)
-    stocks = np.empty((nf, S.N_WEAPONS))
+    stocks = np.empty((nf, V.N_WEAPONS))
     _excitation = np.zeros(nf)
     g_us = np.empty(nf)
     g_state = np.empty(nf)
@@ -191,16 +192,16 @@ def floor_replicate(key, n_days, nf, injects, rates, ev, base, cap):
     att_killed = np.zeros(nf, dtype=np.int64)
     att_us_killed = np.zeros(nf, dtype=np.int64)
     att_attributed = np.zeros(nf, dtype=np.int64)
-    directive = np.zeros(S.N_AGENCIES, dtype=np.int64)
+    directive = np.zeros(V.N_AGENCIES, dtype=np.int64)
     gate = np.zeros(nf)
     for i in range(nf):
-        for w in range(S.N_WEAPONS):
+        for w in range(V.N_WEAPONS):
             stocks[i, w] = 0.0
         g_us[i] = 0.0
         g_state[i] = 0.0
         discipline[i] = 0.0
-    pm = nf + S.N_AGENCIES + 1
-    us = nf + S.N_AGENCIES
+    pm = nf + V.N_AGENCIES + 1
+    us = nf + V.N_AGENCIES
     n = 0
     n_draws = 0
     acc = 0.0
@@ -216,15 +217,15 @@ def floor_replicate(key, n_days, nf, injects, rates, ev, base, cap):
             att_attributed[i] = 0
         # phase 1: one forced event per inject row dated today
         while jp < n_inj and injects[jp, J_DAY] == day:
-            n = _event(ev, base, cap, n, day, us, S.K_NEGOTIATION, -1, -1, 1)
+            n = _event(ev, base, cap, n, day, us, V.K_NEGOTIATION, -1, -1, 1)
             jp += 1
         # phase 2: a reconsideration draw per agency; a stance draw and a directive event at
         # the measured rates
         day_gate = 0.0
         day_gate2 = 0.0
         day_gate3 = 0.0
-        for a in range(S.N_AGENCIES):
-            u1 = rng.draw(key, day, nf + a, S.R_REDRAW)
+        for a in range(V.N_AGENCIES):
+            u1 = rng.draw(key, day, nf + a, L.R_REDRAW)
             n_draws += 1
             acc += u1
             if a == 0:
@@ -234,68 +235,68 @@ def floor_replicate(key, n_days, nf, injects, rates, ev, base, cap):
             elif a == 2:
                 day_gate3 = u1
             if u1 < rates[Q_DIRECTIVE]:
-                u2 = rng.draw(key, day, nf + a, S.R_DIRECTIVE)
+                u2 = rng.draw(key, day, nf + a, L.R_DIRECTIVE)
                 n_draws += 1
                 acc += u2
                 if u2 < rates[P_DIRECTIVE_EVENT]:
                     directive[a] = 1 - directive[a]
-                    n = _event(ev, base, cap, n, day, nf + a, S.K_DIRECTIVE, -1, -1, 0)
+                    n = _event(ev, base, cap, n, day, nf + a, V.K_DIRECTIVE, -1, -1, 0)
         # phase 3: noise and attack draws per faction; an attack's draws at the measured rate
         for i in range(nf):
-            u_noise = rng.draw(key, day, i, S.R_NOISE)
-            u_att = rng.draw(key, day, i, S.R_ATTACK)
+            u_noise = rng.draw(key, day, i, L.R_NOISE)
+            u_att = rng.draw(key, day, i, L.R_ATTACK)
             n_draws += 2
             acc += u_noise + u_att
             gate[i] = u_noise
             if u_att < rates[P_ATTACK]:
-                u_t = rng.draw(key, day, i, S.R_TARGET)
-                acc += rng.draw(key, day, i, S.R_WEAPON)
-                acc += rng.draw(key, day, i, S.R_CLAIM)
-                u_i = rng.draw(key, day, i, S.R_INTERCEPT)
+                u_t = rng.draw(key, day, i, L.R_TARGET)
+                acc += rng.draw(key, day, i, L.R_WEAPON)
+                acc += rng.draw(key, day, i, L.R_CLAIM)
+                u_i = rng.draw(key, day, i, L.R_INTERCEPT)
                 acc += u_t + u_i
                 n_draws += 4
                 if u_i < rates[P_KILL_DRAWS]:
-                    acc += rng.draw(key, day, i, S.R_KILL)
-                    acc += rng.draw(key, day, i, S.R_KILL_COUNT)
+                    acc += rng.draw(key, day, i, L.R_KILL)
+                    acc += rng.draw(key, day, i, L.R_KILL_COUNT)
                     n_draws += 2
-                acc += rng.draw(key, day, i, S.R_US_VICTIM)
+                acc += rng.draw(key, day, i, L.R_US_VICTIM)
                 n_draws += 1
-                att_target[i] = S.T_US_BASE if u_t < rates[P_ATTRIBUTE_DRAW] else S.T_STATE
-                n = _event(ev, base, cap, n, day, i, S.K_ATTACK, att_target[i], -1, 0)
+                att_target[i] = V.T_US_BASE if u_t < rates[P_ATTRIBUTE_DRAW] else V.T_STATE
+                n = _event(ev, base, cap, n, day, i, V.K_ATTACK, att_target[i], -1, 0)
         # phase 4: attribution draws for attacks on US targets; strike draws at the measured rate
         for i in range(nf):
-            if att_target[i] == S.T_US_BASE:
-                u = rng.draw(key, day, i, S.R_ATTRIBUTE)
+            if att_target[i] == V.T_US_BASE:
+                u = rng.draw(key, day, i, L.R_ATTRIBUTE)
                 n_draws += 1
                 acc += u
                 if u < rates[P_ATTRIBUTION_EVENT]:
                     att_attributed[i] = 1
-                    n = _event(ev, base, cap, n, day, us, S.K_ATTRIBUTION, -1, i, 0)
+                    n = _event(ev, base, cap, n, day, us, V.K_ATTRIBUTION, -1, i, 0)
         for i in range(nf):
             if gate[i] < rates[Q_STRIKE]:
-                u = rng.draw(key, day, i, S.R_STRIKE)
+                u = rng.draw(key, day, i, L.R_STRIKE)
                 n_draws += 1
                 acc += u
                 if u < rates[P_STRIKE_EVENT]:
-                    acc += rng.draw(key, day, i, S.R_STRIKE_KILLED)
+                    acc += rng.draw(key, day, i, L.R_STRIKE_KILLED)
                     n_draws += 1
-                    n = _event(ev, base, cap, n, day, us, S.K_US_STRIKE, -1, i, 0)
+                    n = _event(ev, base, cap, n, day, us, V.K_US_STRIKE, -1, i, 0)
         # phase 5: the prime minister's draws at the measured rates; other events
         for i in range(nf):
             if 1.0 - gate[i] < rates[Q_RELEASE]:
-                acc += rng.draw(key, day, i, S.R_RELEASE)
+                acc += rng.draw(key, day, i, L.R_RELEASE)
                 n_draws += 1
         if day_gate < rates[Q_ARREST]:
-            acc += rng.draw(key, day, pm, S.R_ARREST)
+            acc += rng.draw(key, day, pm, L.R_ARREST)
             n_draws += 1
         if 1.0 - day_gate < rates[Q_MEDIATE]:
-            acc += rng.draw(key, day, pm, S.R_MEDIATE)
+            acc += rng.draw(key, day, pm, L.R_MEDIATE)
             n_draws += 1
         if day_gate2 < rates[Q_MISC]:
-            acc += rng.draw(key, day, pm, S.R_COMPLY)
+            acc += rng.draw(key, day, pm, L.R_COMPLY)
             n_draws += 1
         if day_gate3 < rates[P_OTHER_EVENT]:
-            n = _event(ev, base, cap, n, day, pm, S.K_RELEASE, -1, 0, 0)
+            n = _event(ev, base, cap, n, day, pm, V.K_RELEASE, -1, 0, 0)
     return n, n_draws, acc
 
 
@@ -312,7 +313,7 @@ def floor_batch(seed, rep_start, n_reps, n_days, nf, injects, rates, cap):
     sums : ndarray (n_reps,) float64
         Sum of each replicate's draws (keeps every draw live).
     """
-    ev = np.empty((n_reps * cap, S.N_ECOLS), dtype=np.int32)
+    ev = np.empty((n_reps * cap, L.N_ECOLS), dtype=np.int32)
     counts = np.zeros(n_reps, dtype=np.int64)
     draws = np.zeros(n_reps, dtype=np.int64)
     sums = np.zeros(n_reps)

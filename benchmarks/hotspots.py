@@ -22,21 +22,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from numba import njit, prange
 
-from sim import rng
-from sim import rules as R  # noqa: N812
-from sim import state as S  # noqa: N812
-from sim.events import records_to_table
-from sim.kernel import _emit
-from sim.runner import (
-    _consolidate,
-    git_commit,
-    plan_chunks,
-    runs_table,
-    simulate_records,
-    versions,
-    write_parquet_atomic,
-)
-from sim.world import World
+from sim import vocab as V
+from sim.engines.kernel import _emit
+from sim.model import layout as L
+from sim.model import rng
+from sim.model import rules as R
+from sim.model.world import World
+from sim.results.events import records_to_table
+from sim.results.files import write_parquet_atomic
+from sim.results.manifest import git_commit, versions
+from sim.runner import _consolidate, plan_chunks, runs_table, simulate_records
 
 # --- micro-benchmarks ------------------------------------------------------------------------
 
@@ -76,18 +71,18 @@ def _exp_chained(n):
 
 @njit(cache=True)
 def _emits(n, cap):
-    ev = np.empty((cap, S.N_ECOLS), dtype=np.int32)
+    ev = np.empty((cap, L.N_ECOLS), dtype=np.int32)
     k = 0
     for i in range(n):
         if k >= cap:
             k = 0
-        k = _emit(ev, 0, cap, k, i, i & 7, S.K_ATTACK, 0, 1, -1, 0, -1, S.D_NONE, 0, 0, 0)
+        k = _emit(ev, 0, cap, k, i, i & 7, V.K_ATTACK, 0, 1, -1, 0, -1, V.D_NONE, 0, 0, 0)
     return ev[0, 0] + k
 
 
 @njit(cache=True)
 def _target_weights(n, prefs, stocks):
-    out = np.zeros(S.N_TARGETS)
+    out = np.zeros(V.N_TARGETS)
     acc = 0.0
     for i in range(n):
         acc += R.target_weights(prefs, stocks, i & 1, 1.0, 1e-6 * i, 0.5, 0, 1, 0.9, 0.5, out)
@@ -195,7 +190,7 @@ def accounting(
         and the share of it the components account for.
     """
     fd = n_days * n_factions
-    other_exp = n_days * 6 + draws.get(S.R_DIRECTIVE, 0.0) + fd * 2
+    other_exp = n_days * 6 + draws.get(L.R_DIRECTIVE, 0.0) + fd * 2
     est = {
         "draws_ns": sum(draws.values()) * micro["draw"],
         "events_ns": events_per_rep * micro["emit"],

@@ -28,10 +28,10 @@ def _peak_rss_mb() -> float:
 def probe_compile(scenario: str) -> dict:
     """Return import and first-call times of the kernel and the metrics in this process."""
     t0 = time.perf_counter()
-    from sim.kernel import run_kernel
+    from sim.engines.kernel import run_kernel
+    from sim.model.world import compile_world
     from sim.runner import runs_table
     from sim.scenario import load_scenario
-    from sim.world import compile_world
 
     t1 = time.perf_counter()
     world = compile_world(load_scenario(scenario).scenario)

@@ -43,16 +43,18 @@ import scaling  # noqa: E402
 import startup  # noqa: E402
 
 from sim import __version__  # noqa: E402
-from sim import state as S  # noqa: E402, N812
-from sim.events import records_to_table  # noqa: E402
-from sim.kernel import run_kernel, simulate_batch  # noqa: E402
-from sim.model import run_mesa  # noqa: E402
-from sim.runner import run_scenario, write_text_atomic  # noqa: E402
+from sim import vocab as V  # noqa: E402
+from sim.engines.kernel import run_kernel, simulate_batch  # noqa: E402
+from sim.engines.mesa.model import run_mesa  # noqa: E402
+from sim.model import layout as L  # noqa: E402
+from sim.model.world import World, compile_world  # noqa: E402
+from sim.results.events import records_to_table  # noqa: E402
+from sim.results.files import write_text_atomic  # noqa: E402
+from sim.runner import run_scenario  # noqa: E402
 from sim.scenario import load_scenario  # noqa: E402
-from sim.world import World, compile_world  # noqa: E402
 
 SCENARIO = "scenarios/historical.yaml"
-DECISIONS = {v: k[2:].lower() for k, v in vars(S).items() if k.startswith("R_")}
+DECISIONS = {v: k[2:].lower() for k, v in vars(L).items() if k.startswith("R_")}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -231,9 +233,9 @@ def floor_rates(
 ) -> np.ndarray:
     """Return the floor's rates from the Mesa draw counts and the kernel's event records."""
     draws_per_rep = {k: v / n_count for k, v in draw_counts.items()}
-    kinds = Counter(records[:, S.E_KIND].tolist())
+    kinds = Counter(records[:, L.E_KIND].tolist())
     events_per_rep = {k: v / n_reps for k, v in kinds.items()}
-    strikes = records[(records[:, S.E_KIND] == S.K_US_STRIKE) & (records[:, S.E_FORCED] == 1)]
+    strikes = records[(records[:, L.E_KIND] == V.K_US_STRIKE) & (records[:, L.E_FORCED] == 1)]
     return floor.rates_from_counts(
         draws_per_rep,
         events_per_rep,
@@ -572,7 +574,7 @@ def run_benchmark(cfg: Config, mode: str) -> dict:
     )
     imports = {
         "cli": startup.import_costs(("sim.cli",)),
-        "run_path": startup.import_costs(("sim.cli", "sim.runner", "sim.kernel")),
+        "run_path": startup.import_costs(("sim.cli", "sim.runner", "sim.engines.kernel")),
     }
     eng = measure_engines(world, cfg)
     flo = eng["floor"]

@@ -18,10 +18,10 @@ from collections.abc import Callable
 
 import yaml
 
-from sim import state as S  # noqa: N812
-from sim.kernel import run_kernel
+from sim import vocab as V
+from sim.engines.kernel import run_kernel
+from sim.model.world import World, compile_world
 from sim.scenario import Scenario, parse_scenario
-from sim.world import World, compile_world
 
 
 def _to_yaml(data: dict) -> str:
@@ -115,7 +115,7 @@ def with_factions(sc: Scenario, n: int) -> Scenario:
 
 def n_agents(world: World) -> int:
     """Return the agents of a world: factions, the four agencies, the US and the PM."""
-    return world.n_factions + S.N_AGENCIES + 2
+    return world.n_factions + V.N_AGENCIES + 2
 
 
 def time_kernel(

@@ -20,14 +20,15 @@ def _numba_cache_dir() -> None:
     """Key numba's on-disk cache on the package sources.
 
     numba invalidates a cached function only when its own file changes, not when a function it
-    calls (in ``rules.py``) does; a directory per source hash makes a stale kernel impossible.
+    calls (in ``sim/model/rules/``) does; a directory per hash of every ``sim/**/*.py`` (paths
+    and contents) makes a stale kernel impossible.
     """
     if os.environ.get("NUMBA_CACHE_DIR"):
         return
     here = Path(__file__).parent
     h = hashlib.sha256()
-    for p in sorted(here.glob("*.py")):
-        h.update(p.name.encode() + p.read_bytes())
+    for p in sorted(here.rglob("*.py")):
+        h.update(p.relative_to(here).as_posix().encode() + b"\0" + p.read_bytes())
     base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "escsim" / "numba"
     os.environ["NUMBA_CACHE_DIR"] = str(base / h.hexdigest()[:16])
     numba = sys.modules.get("numba")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.events import to_frame
+from sim.results.events import to_frame
 from sim.scenario import LoadedScenario
 from sim.scenario import load_scenario as _load
 

@@ -23,7 +23,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.runner import ENGINES, RunError, run_scenario, versions
+from sim.results.manifest import versions
+from sim.runner import ENGINES, RunError, run_scenario
 from sim.scenario import LoadedScenario, load_scenario
 
 MAX_REPORTED = 10  # differences listed per table before "... and N more"

@@ -19,18 +19,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import errno
-import fcntl
 import json
 import os
-import platform
 import shutil
-import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -38,10 +33,20 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim import __version__
-from sim.events import SCHEMA, records_to_table
-from sim.metrics import METRICS, replicate_metrics
+from sim.model.world import World, compile_world
+from sim.results.events import SCHEMA, records_to_table
+from sim.results.files import (
+    RunError,
+    _chunk_ok,
+    _directory_errors,
+    _statistics,
+    directory_lock,
+    write_parquet_atomic,
+    write_text_atomic,
+)
+from sim.results.manifest import git_commit, versions
+from sim.results.outcomes import METRICS, replicate_metrics
 from sim.scenario import LoadedScenario
-from sim.world import World, compile_world
 
 ENGINES = ("kernel", "mesa")
 DEFAULT_CHUNK = {"kernel": 1000, "mesa": 5}
@@ -54,17 +59,11 @@ def default_chunk_size(world: World, engine: str) -> int:
     """Return the default replicates per chunk: 1000 (kernel) or 5 (Mesa), memory permitting."""
     if engine != "kernel":
         return DEFAULT_CHUNK[engine]
-    from sim.kernel import event_capacity
-    from sim.state import N_ECOLS
+    from sim.engines.kernel import event_capacity
+    from sim.model.layout import N_ECOLS
 
     per_replicate = event_capacity(world) * N_ECOLS * 4
     return max(1, min(DEFAULT_CHUNK[engine], BUFFER_BUDGET_BYTES // per_replicate))
-
-
-class RunError(Exception):
-    """A run that cannot start or continue (bad directory, mismatched resume, lock held)."""
-
-    exit_code = 2
 
 
 @dataclass(frozen=True)
@@ -85,11 +84,11 @@ class ChunkTask:
 def simulate_records(task: ChunkTask) -> tuple[np.ndarray, np.ndarray]:
     """Run a chunk and return its raw event records and their replicate indices."""
     if task.engine == "kernel":
-        from sim.kernel import run_kernel
+        from sim.engines.kernel import run_kernel
 
         return run_kernel(task.world, task.rep_start, task.n_reps)
     if task.engine == "mesa":
-        from sim.model import run_mesa
+        from sim.engines.mesa.model import run_mesa
 
         return run_mesa(task.world, task.rep_start, task.n_reps)
     raise ValueError(f"unknown engine {task.engine!r}; expected one of {ENGINES}")
@@ -121,122 +120,6 @@ def plan_chunks(world: World, runs: int, chunk_size: int, engine: str) -> list[C
         ChunkTask(world, start, min(chunk_size, runs - start), engine)
         for start in range(0, runs, chunk_size)
     ]
-
-
-# --- files ---------------------------------------------------------------------------------------
-
-
-# Column statistics (min/max per row group) are kept for the columns readers filter on; the
-# others cost a third of the write time and no reader uses them.
-STATISTICS = ["run", "date", "day"]
-
-
-def _statistics(schema: pa.Schema) -> list[str] | bool:
-    names = [c for c in STATISTICS if c in schema.names]
-    return names or True
-
-
-def write_parquet_atomic(table: pa.Table, path: Path) -> None:
-    """Write a Parquet file under a temporary name, fsync it, then rename it into place."""
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        pq.write_table(table, tmp, write_statistics=_statistics(table.schema))
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)  # a full disk or an interrupt leaves no partial file
-        raise
-
-
-def write_text_atomic(text: str, path: Path) -> None:
-    """Write a text file atomically (temporary file, fsync, rename)."""
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _chunk_ok(path: Path, n_rows: int | None = None) -> bool:
-    try:
-        # decoded in full: a file damaged inside keeps a readable footer but fails here
-        table = pq.read_table(path)
-    except Exception:  # noqa: BLE001 - any unreadable file is a chunk to redo
-        return False
-    return n_rows is None or table.num_rows == n_rows
-
-
-@contextlib.contextmanager
-def directory_lock(out: Path) -> Iterator[None]:
-    """Hold an exclusive lock on a results directory; refuse if another run holds it."""
-    fh = open(out / ".lock", "a+")  # noqa: SIM115 - held for the whole block
-    try:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise RunError(f"{out}: another escsim run is writing to this directory") from None
-        yield
-    finally:
-        fh.close()
-
-
-# errors of the results directory itself (full, read-only, refused) rather than of escsim
-_DIRECTORY_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
-
-
-@contextlib.contextmanager
-def _directory_errors(out: Path) -> Iterator[None]:
-    """Turn a full disk or a refused write into a ``RunError`` that names the directory."""
-    try:
-        yield
-    except OSError as exc:
-        if exc.errno not in _DIRECTORY_ERRNOS:
-            raise
-        raise RunError(
-            f"{out}: cannot write results: {os.strerror(exc.errno)}; nothing partial is left "
-            "and finished chunks are kept: free space (or fix the directory) and rerun with "
-            "--resume"
-        ) from None
-
-
-def git_commit() -> str | None:
-    """Return the git commit of the escsim source tree (suffixed '-dirty' if modified)."""
-    here = Path(__file__).resolve().parent
-    try:
-        head = subprocess.run(
-            ["git", "-C", str(here), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(here), "status", "--porcelain", "--", "."],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return head + ("-dirty" if dirty.strip() else "")
-
-
-def versions() -> dict[str, str]:
-    """Return the versions of escsim, Python and the libraries results depend on."""
-    out = {"escsim": __version__, "python": platform.python_version()}
-    for pkg in ("numpy", "numba", "mesa", "scipy", "pandas", "pyarrow", "pydantic"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = "missing"
-    return out
 
 
 # --- the run -------------------------------------------------------------------------------------

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import baselines as B  # noqa: N812
-from sim.observed import load_observed_events
+from sim.analysis.calibrate import baselines as B
+from sim.analysis.observed import load_observed_events
 
 
 def _ts(windows, counts, bounds=None, factor=None):

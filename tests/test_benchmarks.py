@@ -19,10 +19,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sim  # noqa: F401 - before numba: it sets NUMBA_CACHE_DIR
-from sim import state as S
-from sim.kernel import run_kernel
+from sim import vocab as V
+from sim.engines.kernel import run_kernel
+from sim.model import layout as L
+from sim.model.world import compile_world
 from sim.scenario import load_scenario
-from sim.world import compile_world
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "benchmarks"
@@ -71,7 +72,7 @@ def _floor(world, rates, n_reps=3, cap=2000):
 def test_floor_with_zero_rates_makes_only_the_fixed_draws(one_year):
     w = one_year
     ev, counts, draws, sums = _floor(w, np.zeros(floor.N_RATES))
-    fixed = w.n_days * (S.N_AGENCIES + 2 * w.n_factions)
+    fixed = w.n_days * (V.N_AGENCIES + 2 * w.n_factions)
     assert (draws == fixed).all()
     # only the forced events: one per inject row
     assert (counts == w.injects.shape[0]).all()
@@ -90,11 +91,11 @@ def test_floor_with_certain_attacks_makes_every_attack_draw(one_year):
     fd = w.n_days * w.n_factions
     # per agency-day: the reconsideration draw only (no stance draw at rate 0);
     # per faction-day: noise, attack, 7 attack draws, one attribution draw
-    assert (draws == w.n_days * S.N_AGENCIES + fd * 10).all()
+    assert (draws == w.n_days * V.N_AGENCIES + fd * 10).all()
     assert (counts == w.injects.shape[0] + 2 * fd).all()
-    kinds = Counter(ev[: counts[0], S.E_KIND].tolist())
-    assert kinds[S.K_ATTACK] == fd
-    assert kinds[S.K_ATTRIBUTION] == fd
+    kinds = Counter(ev[: counts[0], L.E_KIND].tolist())
+    assert kinds[V.K_ATTACK] == fd
+    assert kinds[V.K_ATTRIBUTION] == fd
 
 
 def test_floor_replicates_do_not_depend_on_the_batch(one_year):
@@ -121,24 +122,24 @@ def test_floor_without_capacity_counts_but_writes_nothing(one_year):
 def test_rates_from_counts_known_answer():
     n_days, nf = 100, 4
     draws = {
-        S.R_TARGET: 20.0,
-        S.R_KILL: 15.0,
-        S.R_ATTRIBUTE: 10.0,
-        S.R_STRIKE: 40.0,
-        S.R_STRIKE_KILLED: 2.0,
-        S.R_RELEASE: 8.0,
-        S.R_ARREST: 5.0,
-        S.R_MEDIATE: 50.0,
-        S.R_COMPLY: 3.0,
-        S.R_BREAKDOWN: 1.0,
-        S.R_DIRECTIVE: 16.0,
+        L.R_TARGET: 20.0,
+        L.R_KILL: 15.0,
+        L.R_ATTRIBUTE: 10.0,
+        L.R_STRIKE: 40.0,
+        L.R_STRIKE_KILLED: 2.0,
+        L.R_RELEASE: 8.0,
+        L.R_ARREST: 5.0,
+        L.R_MEDIATE: 50.0,
+        L.R_COMPLY: 3.0,
+        L.R_BREAKDOWN: 1.0,
+        L.R_DIRECTIVE: 16.0,
     }
     events = {
-        S.K_ATTACK: 20.0,
-        S.K_ATTRIBUTION: 4.0,
-        S.K_DIRECTIVE: 8.0,
-        S.K_US_STRIKE: 3.0,
-        S.K_TRUCE_START: 6.0,
+        V.K_ATTACK: 20.0,
+        V.K_ATTRIBUTION: 4.0,
+        V.K_DIRECTIVE: 8.0,
+        V.K_US_STRIKE: 3.0,
+        V.K_TRUCE_START: 6.0,
     }
     r = floor.rates_from_counts(
         draws, events, forced_strikes_per_rep=1.0, n_days=n_days, n_factions=nf, n_inject_rows=2
@@ -161,7 +162,7 @@ def test_rates_from_counts_known_answer():
 
 
 def test_rates_are_clipped_to_probabilities():
-    r = floor.rates_from_counts({S.R_MEDIATE: 500.0}, {S.K_ATTACK: 1e6}, 0.0, 10, 1, 0)
+    r = floor.rates_from_counts({L.R_MEDIATE: 500.0}, {V.K_ATTACK: 1e6}, 0.0, 10, 1, 0)
     assert r[floor.Q_MEDIATE] == 1.0 and r[floor.P_ATTACK] == 1.0
     assert np.all((r >= 0.0) & (r <= 1.0))
 
@@ -169,11 +170,11 @@ def test_rates_are_clipped_to_probabilities():
 def test_counted_model_draws_have_the_fixed_counts_and_match_the_kernel(one_year):
     w = one_year
     counts, records = floor.count_model_draws(w, 0, 1)
-    assert counts[S.R_NOISE] == w.n_days * w.n_factions
-    assert counts[S.R_ATTACK] == w.n_days * w.n_factions
-    assert counts[S.R_REDRAW] == w.n_days * S.N_AGENCIES
+    assert counts[L.R_NOISE] == w.n_days * w.n_factions
+    assert counts[L.R_ATTACK] == w.n_days * w.n_factions
+    assert counts[L.R_REDRAW] == w.n_days * V.N_AGENCIES
     # every attack makes its target draw; the Mesa engine logs exactly the kernel's events
-    assert counts.get(S.R_TARGET, 0) == int((records[:, S.E_KIND] == S.K_ATTACK).sum())
+    assert counts.get(L.R_TARGET, 0) == int((records[:, L.E_KIND] == V.K_ATTACK).sum())
     k_records, _ = run_kernel(w, 0, 1)
     assert np.array_equal(records, k_records)
 
@@ -215,7 +216,7 @@ def test_with_horizon_sets_days_and_keeps_injects_inside(historical, years):
 
 def test_scaling_row_counts_agents_and_agent_days(one_year):
     row = scaling.scaling_row("years", 1, one_year, 20)
-    assert row["agents"] == one_year.n_factions + S.N_AGENCIES + 2
+    assert row["agents"] == one_year.n_factions + V.N_AGENCIES + 2
     assert row["seconds"] > 0
     assert row["ns_per_agent_day"] == pytest.approx(
         row["seconds"] * 1e9 / (20 * one_year.n_days * row["agents"])
@@ -306,10 +307,10 @@ def test_floor_draws_stay_within_the_structural_bounds(one_year, rates):
     r = np.array(rates)
     _, counts, draws, sums = _floor(w, r, n_reps=2, cap=0)
     fd = w.n_days * w.n_factions
-    fixed = w.n_days * (S.N_AGENCIES + 2 * w.n_factions)
+    fixed = w.n_days * (V.N_AGENCIES + 2 * w.n_factions)
     # at most: a stance draw per agency-day; 8 more draws per faction-day in phases 3-4,
     # strike and strike-killed, release; three per-day draws of the prime minister
-    most = fixed + w.n_days * S.N_AGENCIES + fd * (8 + 2 + 1) + w.n_days * 3
+    most = fixed + w.n_days * V.N_AGENCIES + fd * (8 + 2 + 1) + w.n_days * 3
     assert ((draws >= fixed) & (draws <= most)).all()
     assert ((sums >= 0) & (sums < draws)).all()
     assert (counts >= w.injects.shape[0]).all()
@@ -319,13 +320,13 @@ def test_sim_importers_finds_the_innermost_escsim_module():
     rows = [
         ("numpy", 10, 10, 3),
         ("pandas", 5, 15, 2),
-        ("sim.cli_calibrate", 1, 16, 1),
+        ("sim.cli.calibrate", 1, 16, 1),
         ("typer", 4, 4, 1),
         ("sim.cli", 1, 21, 0),
     ]
     assert startup.sim_importers(rows) == {
-        "numpy": "sim.cli_calibrate",
-        "pandas": "sim.cli_calibrate",
+        "numpy": "sim.cli.calibrate",
+        "pandas": "sim.cli.calibrate",
         "typer": "sim.cli",
     }
 
@@ -341,7 +342,7 @@ def test_parallel_gather_equals_the_numpy_gather(one_year):
     assert counts.max() <= cap
     a, ra = hotspots.gather_numpy(ev, counts, cap, 7)
     b, rb = hotspots.gather_parallel(ev, counts, cap, 7)
-    assert a.shape == (counts.sum(), S.N_ECOLS)
+    assert a.shape == (counts.sum(), L.N_ECOLS)
     assert np.array_equal(a, b) and np.array_equal(ra, rb)
     assert (np.bincount(ra - 7) == counts).all()
 

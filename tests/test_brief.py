@@ -5,9 +5,9 @@ import re
 import numpy as np
 import pandas as pd
 
-from sim import brief
-from sim.compare import OUTCOMES, compare_outcomes, outcome_frame
-from sim.metrics import METRICS
+from sim.analysis.compare import OUTCOMES, compare_outcomes, outcome_frame
+from sim.report import brief
+from sim.results.outcomes import METRICS
 
 from .test_plots import fake_run
 

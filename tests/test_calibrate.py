@@ -9,12 +9,13 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from sim import calibrate as C  # noqa: N812
-from sim import observed as O  # noqa: N812
-from sim import state as S  # noqa: N812
+from sim import vocab as V
+from sim.analysis import observed as O
+from sim.analysis.calibrate import fit as C
 from sim.cli import app
+from sim.model import layout as L
+from sim.model.world import compile_world
 from sim.scenario import load_scenario
-from sim.world import compile_world
 from tests.conftest import ROOT, build
 
 TINY = dict(runs=6, popsize=1, maxiter=1, abc_samples=8, abc_runs=4, abc_accept=0.25, check_runs=20)
@@ -91,11 +92,11 @@ def test_apply_params_known_answers(base):
     theta2[names.index("militia.excitation_jump")] = 1.5
     theta2[names.index("lethality_scale")] = 100.0
     w2 = C.apply_params(w, C.PARAMETERS, theta2)
-    np.testing.assert_allclose(w2.fp[:, S.F_BASE_RATE], 2.0 * w.fp[:, S.F_BASE_RATE])
-    assert w2.g_before[S.G_INDEX["m_excitation_jump"]] == 1.5
-    assert w2.g_after[S.G_INDEX["m_excitation_jump"]] == 1.5
-    assert w2.g_before[S.G_INDEX["m_lethality_rocket"]] == 1.0  # clipped to a probability
-    assert w.fp[0, S.F_BASE_RATE] == 0.035  # the original is untouched
+    np.testing.assert_allclose(w2.fp[:, L.F_BASE_RATE], 2.0 * w.fp[:, L.F_BASE_RATE])
+    assert w2.g_before[L.G_INDEX["m_excitation_jump"]] == 1.5
+    assert w2.g_after[L.G_INDEX["m_excitation_jump"]] == 1.5
+    assert w2.g_before[L.G_INDEX["m_lethality_rocket"]] == 1.0  # clipped to a probability
+    assert w.fp[0, L.F_BASE_RATE] == 0.035  # the original is untouched
 
 
 # --- the problem ---------------------------------------------------------------------------------
@@ -150,11 +151,11 @@ def test_identifiability_notes_name_correlated_pairs():
 
 
 def _records(rows):
-    rec = np.zeros((len(rows), S.N_ECOLS), dtype=np.int32)
+    rec = np.zeros((len(rows), L.N_ECOLS), dtype=np.int32)
     reps = np.array([r[0] for r in rows], dtype=np.int64)
     for j, (_, day, kind, w, t, claimed) in enumerate(rows):
-        rec[j, S.E_DAY], rec[j, S.E_KIND], rec[j, S.E_WEAPON] = day, kind, w
-        rec[j, S.E_TARGET], rec[j, S.E_CLAIMED] = t, claimed
+        rec[j, L.E_DAY], rec[j, L.E_KIND], rec[j, L.E_WEAPON] = day, kind, w
+        rec[j, L.E_TARGET], rec[j, L.E_CLAIMED] = t, claimed
     return rec, reps
 
 
@@ -162,10 +163,10 @@ def test_days_to_next_attack_and_front_share_known_answers():
     world = compile_world(build())  # starts 2020-01-01
     rec, reps = _records(
         [
-            (10, 5, S.K_ATTACK, S.W_ROCKET, S.T_US_BASE, -1),  # same day as the "strike": ignored
-            (10, 9, S.K_ATTACK, S.W_SMALL, S.T_ACTIVIST, 0),  # not a US target
-            (10, 12, S.K_ATTACK, S.W_IED, S.T_CONVOY, 0),
-            (11, 40, S.K_US_STRIKE, -1, -1, -1),
+            (10, 5, V.K_ATTACK, V.W_ROCKET, V.T_US_BASE, -1),  # same day as the "strike": ignored
+            (10, 9, V.K_ATTACK, V.W_SMALL, V.T_ACTIVIST, 0),  # not a US target
+            (10, 12, V.K_ATTACK, V.W_IED, V.T_CONVOY, 0),
+            (11, 40, V.K_US_STRIKE, -1, -1, -1),
         ]
     )
     d = C.days_to_next_attack(world, rec, reps, 10, 2, dt.date(2020, 1, 6))
@@ -178,11 +179,11 @@ def test_class_factors_are_ratios_to_the_main_series():
     world = compile_world(build())
     rec, reps = _records(
         [
-            (0, 3, S.K_ATTACK, S.W_ROCKET, S.T_US_BASE, -1),
-            (0, 4, S.K_ATTACK, S.W_ROCKET, S.T_US_EMBASSY, -1),
-            (0, 5, S.K_ATTACK, S.W_IED, S.T_CONVOY, -1),
-            (1, 6, S.K_ATTACK, S.W_ROCKET, S.T_US_BASE, -1),
-            (1, 200, S.K_ATTACK, S.W_IED, S.T_CONVOY, -1),  # after the date: not counted
+            (0, 3, V.K_ATTACK, V.W_ROCKET, V.T_US_BASE, -1),
+            (0, 4, V.K_ATTACK, V.W_ROCKET, V.T_US_EMBASSY, -1),
+            (0, 5, V.K_ATTACK, V.W_IED, V.T_CONVOY, -1),
+            (1, 6, V.K_ATTACK, V.W_ROCKET, V.T_US_BASE, -1),
+            (1, 200, V.K_ATTACK, V.W_IED, V.T_CONVOY, -1),  # after the date: not counted
         ]
     )
     t = C.pseudo_tallies(

@@ -11,8 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from sim.cli import app
-from sim.compare import (
+from sim.analysis.compare import (
     OUTCOMES,
     CompareError,
     bootstrap_ci,
@@ -26,7 +25,8 @@ from sim.compare import (
     summarise,
     to_markdown,
 )
-from sim.metrics import METRICS
+from sim.cli import app
+from sim.results.outcomes import METRICS
 from sim.scenario import load_scenario
 
 from .conftest import SCENARIOS, SMALL

@@ -1,8 +1,8 @@
 import datetime as dt
 
-from sim.events import SCHEMA, records_to_table, to_frame
-from sim.kernel import run_kernel
-from sim.world import compile_world
+from sim.engines.kernel import run_kernel
+from sim.model.world import compile_world
+from sim.results.events import SCHEMA, records_to_table, to_frame
 
 from .conftest import build
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from sim import explain as X
+from sim.analysis import explain as X
 from sim.cli import app
 from sim.runner import run_scenario
 from sim.scenario import load_scenario

@@ -39,7 +39,7 @@ from typer.testing import CliRunner
 
 import sim.runner
 from sim.cli import app
-from sim.runner import directory_lock
+from sim.results.files import directory_lock
 from sim.scenario import load_scenario
 
 from .conftest import SMALL

@@ -11,11 +11,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim import state as S
-from sim.kernel import run_kernel
-from sim.model import run_mesa
+from sim import vocab as V
+from sim.engines.kernel import run_kernel
+from sim.engines.mesa.model import run_mesa
+from sim.model import layout as L
+from sim.model.world import compile_world
 from sim.scenario import load_scenario
-from sim.world import compile_world
 
 from .conftest import ROOT, SCENARIOS, build
 
@@ -59,8 +60,8 @@ def test_identity_over_seeds_and_levers(seed, doctrine, unified, policy_day, cra
     mesa = run_mesa(world, 0, 2)
     kernel = run_kernel(world, 0, 2)
     assert_same(mesa, kernel)
-    kinds = set(np.unique(kernel[0][:, S.E_KIND]))
-    assert S.K_ATTACK in kinds and S.K_TRUCE_START in kinds
+    kinds = set(np.unique(kernel[0][:, L.E_KIND]))
+    assert V.K_ATTACK in kinds and V.K_TRUCE_START in kinds
 
 
 @pytest.mark.parametrize("path", SCENARIO_FILES, ids=lambda p: p.name)
@@ -76,7 +77,7 @@ def test_historical_identity_covers_every_mechanism(historical):
     mesa = run_mesa(world, 0, 4)
     kernel = run_kernel(world, 0, 4)
     assert_same(mesa, kernel)
-    kinds = {S.KINDS[k] for k in np.unique(kernel[0][:, S.E_KIND])}
+    kinds = {V.KINDS[k] for k in np.unique(kernel[0][:, L.E_KIND])}
     for needed in (
         "attack",
         "attribution",
@@ -91,10 +92,10 @@ def test_historical_identity_covers_every_mechanism(historical):
         "threat",
     ):
         assert needed in kinds, needed
-    details = set(np.unique(kernel[0][:, S.E_DETAIL]))
-    assert S.D_COMPLY in details and S.D_ESCALATE in details and S.D_CALM in details
-    assert (kernel[0][:, S.E_CLAIMED] >= 0).any()  # front claims
-    assert (kernel[0][:, S.E_FORCED] == 0).any() and (kernel[0][:, S.E_FORCED] == 1).any()
+    details = set(np.unique(kernel[0][:, L.E_DETAIL]))
+    assert V.D_COMPLY in details and V.D_ESCALATE in details and V.D_CALM in details
+    assert (kernel[0][:, L.E_CLAIMED] >= 0).any()  # front claims
+    assert (kernel[0][:, L.E_FORCED] == 0).any() and (kernel[0][:, L.E_FORCED] == 1).any()
 
 
 def test_chunking_does_not_change_replicates(historical):
@@ -127,8 +128,8 @@ def _digest_in_subprocess(threads: int) -> str:
     code = (
         "import hashlib, sys\n"
         "from sim.scenario import load_scenario\n"
-        "from sim.world import compile_world\n"
-        "from sim.kernel import run_kernel\n"
+        "from sim.model.world import compile_world\n"
+        "from sim.engines.kernel import run_kernel\n"
         "w = compile_world(load_scenario(sys.argv[1]).scenario)\n"
         "r, i = run_kernel(w, 0, 30)\n"
         "print(hashlib.sha256(r.tobytes() + i.tobytes()).hexdigest())\n"

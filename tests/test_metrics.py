@@ -1,12 +1,13 @@
 import numpy as np
 
-from sim import state as S
-from sim.metrics import METRICS, replicate_metrics
+from sim import vocab as V
+from sim.model import layout as L
+from sim.results.outcomes import METRICS, replicate_metrics
 
 
 def rec(day, kind, target=-1, actor=0, killed=0, claimed=-1, us_killed=0):
-    r = np.full(S.N_ECOLS, -1, dtype=np.int32)
-    r[[S.E_DAY, S.E_KIND, S.E_TARGET, S.E_ACTOR, S.E_KILLED, S.E_CLAIMED, S.E_US_KILLED]] = [
+    r = np.full(L.N_ECOLS, -1, dtype=np.int32)
+    r[[L.E_DAY, L.E_KIND, L.E_TARGET, L.E_ACTOR, L.E_KILLED, L.E_CLAIMED, L.E_US_KILLED]] = [
         day,
         kind,
         target,
@@ -20,7 +21,7 @@ def rec(day, kind, target=-1, actor=0, killed=0, claimed=-1, us_killed=0):
 
 def metrics(records, reps, n_reps=1, n_days=100, outcome_day=0, nf=2):
     m = replicate_metrics(
-        np.array(records, dtype=np.int32).reshape(-1, S.N_ECOLS),
+        np.array(records, dtype=np.int32).reshape(-1, L.N_ECOLS),
         np.array(reps, dtype=np.int64),
         0,
         n_reps,
@@ -33,15 +34,15 @@ def metrics(records, reps, n_reps=1, n_days=100, outcome_day=0, nf=2):
 
 def test_counts_on_a_hand_built_log():
     log = [
-        rec(1, S.K_ATTACK, S.T_US_BASE, killed=2, us_killed=1, claimed=0),
-        rec(2, S.K_ATTACK, S.T_PM),
-        rec(3, S.K_US_STRIKE),
-        rec(5, S.K_TRUCE_START, actor=0),
-        rec(5, S.K_TRUCE_START, actor=1),
-        rec(15, S.K_TRUCE_END, actor=0),
-        rec(20, S.K_TRUCE_END, actor=1),
-        rec(30, S.K_ARREST),
-        rec(31, S.K_RELEASE),
+        rec(1, V.K_ATTACK, V.T_US_BASE, killed=2, us_killed=1, claimed=0),
+        rec(2, V.K_ATTACK, V.T_PM),
+        rec(3, V.K_US_STRIKE),
+        rec(5, V.K_TRUCE_START, actor=0),
+        rec(5, V.K_TRUCE_START, actor=1),
+        rec(15, V.K_TRUCE_END, actor=0),
+        rec(20, V.K_TRUCE_END, actor=1),
+        rec(30, V.K_ARREST),
+        rec(31, V.K_RELEASE),
     ]
     m = metrics(log, [0] * len(log))[0]
     assert m["attacks_us"] == 1 and m["attacks_state"] == 1 and m["attacks_total"] == 2
@@ -53,7 +54,7 @@ def test_counts_on_a_hand_built_log():
 
 
 def test_outcome_window_excludes_earlier_events_and_empty_replicates():
-    log = [rec(1, S.K_ATTACK, S.T_US_BASE), rec(50, S.K_ATTACK, S.T_US_BASE)]
+    log = [rec(1, V.K_ATTACK, V.T_US_BASE), rec(50, V.K_ATTACK, V.T_US_BASE)]
     m = metrics(log, [1, 1], n_reps=3, outcome_day=10)
     assert m[0]["attacks_total"] == 0 and np.isnan(m[0]["front_claim_share"])
     assert m[1]["attacks_us"] == 1 and m[2]["attacks_total"] == 0
@@ -62,29 +63,29 @@ def test_outcome_window_excludes_earlier_events_and_empty_replicates():
 def test_spiral_and_deescalation_definitions():
     # strike on day 40; 2 attacks in the 30 days before, 6 in the 30 after; strike again on day 70
     days = [15, 30] + [45, 48, 51, 54, 57, 60]
-    log = [rec(d, S.K_ATTACK, S.T_US_BASE) for d in days]
-    log += [rec(40, S.K_US_STRIKE), rec(70, S.K_US_STRIKE)]
-    log.sort(key=lambda r: r[S.E_DAY])
+    log = [rec(d, V.K_ATTACK, V.T_US_BASE) for d in days]
+    log += [rec(40, V.K_US_STRIKE), rec(70, V.K_US_STRIKE)]
+    log.sort(key=lambda r: r[L.E_DAY])
     m = metrics(log, [0] * len(log), n_days=200)[0]
     assert m["escalation_spiral"] == 1
     # first 30-day window with <= 2 US attacks starts on day 0 (attacks on days 15 and 30 only)
     assert m["days_to_deescalation"] == 0
     assert m["peak_30d_us_attacks"] == 6
     # the same without the second strike, or with as many attacks before the strike: no spiral
-    no_second = [r for r in log if not (r[S.E_KIND] == S.K_US_STRIKE and r[S.E_DAY] == 70)]
+    no_second = [r for r in log if not (r[L.E_KIND] == V.K_US_STRIKE and r[L.E_DAY] == 70)]
     assert metrics(no_second, [0] * len(no_second), n_days=200)[0]["escalation_spiral"] == 0
     busy_before = sorted(
-        log + [rec(d, S.K_ATTACK, S.T_US_BASE) for d in (20, 22, 24, 26)], key=lambda r: r[S.E_DAY]
+        log + [rec(d, V.K_ATTACK, V.T_US_BASE) for d in (20, 22, 24, 26)], key=lambda r: r[L.E_DAY]
     )
     assert metrics(busy_before, [0] * len(busy_before), n_days=200)[0]["escalation_spiral"] == 0
     # frequent strikes with few attacks are not a spiral either
     quiet = sorted(
-        [rec(d, S.K_US_STRIKE) for d in range(0, 200, 20)]
-        + [rec(d, S.K_ATTACK, S.T_US_BASE) for d in (5, 90)],
-        key=lambda r: r[S.E_DAY],
+        [rec(d, V.K_US_STRIKE) for d in range(0, 200, 20)]
+        + [rec(d, V.K_ATTACK, V.T_US_BASE) for d in (5, 90)],
+        key=lambda r: r[L.E_DAY],
     )
     assert metrics(quiet, [0] * len(quiet), n_days=200)[0]["escalation_spiral"] == 0
-    busy = [rec(d, S.K_ATTACK, S.T_US_BASE) for d in range(100)]
+    busy = [rec(d, V.K_ATTACK, V.T_US_BASE) for d in range(100)]
     m = metrics(busy, [0] * 100, n_days=100)[0]
     assert np.isnan(m["days_to_deescalation"]) and m["escalation_spiral"] == 0
     assert m["peak_30d_us_attacks"] == 30

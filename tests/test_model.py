@@ -5,11 +5,12 @@ import math
 import numpy as np
 import pytest
 
-from sim import state as S
-from sim.agents import IranianAgency, Militia, PrimeMinister, USForces
-from sim.kernel import run_kernel
-from sim.model import EscalationModel, run_mesa
-from sim.world import compile_world
+from sim import vocab as V
+from sim.engines.kernel import run_kernel
+from sim.engines.mesa.agents import IranianAgency, Militia, PrimeMinister, USForces
+from sim.engines.mesa.model import EscalationModel, run_mesa
+from sim.model import layout as L
+from sim.model.world import compile_world
 
 from .conftest import SMALL, build
 
@@ -25,7 +26,7 @@ NO_DYNAMICS = {
 
 
 def kinds(records):
-    return records[:, S.E_KIND]
+    return records[:, L.E_KIND]
 
 
 def test_mesa_model_has_the_four_actor_types():
@@ -41,8 +42,8 @@ def test_zero_capability_gives_zero_attacks():
     factions = [dict(f, stocks=empty, resupply=empty, base_rate=5.0) for f in SMALL["factions"]]
     world = compile_world(build({"factions": factions}))
     rec, _ = run_kernel(world, 0, 200)
-    assert (kinds(rec) != S.K_ATTACK).all()
-    assert (kinds(run_mesa(world, 0, 2)[0]) != S.K_ATTACK).all()
+    assert (kinds(rec) != V.K_ATTACK).all()
+    assert (kinds(run_mesa(world, 0, 2)[0]) != V.K_ATTACK).all()
 
 
 def test_no_attacks_gives_no_us_strikes_under_retaliatory_doctrine():
@@ -59,8 +60,8 @@ def test_no_attacks_gives_no_us_strikes_under_retaliatory_doctrine():
             )
         )
         rec, _ = run_kernel(world, 0, 200)
-        assert (kinds(rec) != S.K_ATTACK).all()
-        assert (kinds(rec) != S.K_US_STRIKE).all()
+        assert (kinds(rec) != V.K_ATTACK).all()
+        assert (kinds(rec) != V.K_US_STRIKE).all()
 
 
 def test_fully_complied_truce_gives_no_attacks_by_complying_factions():
@@ -70,10 +71,10 @@ def test_fully_complied_truce_gives_no_attacks_by_complying_factions():
     )
     rec, _ = run_kernel(world, 0, 300)
     start, end = 60, 60 + 200  # 2020-03-01 is day 60
-    during = (rec[:, S.E_DAY] >= start) & (rec[:, S.E_DAY] < end)
-    assert (kinds(rec[during]) != S.K_ATTACK).all()
+    during = (rec[:, L.E_DAY] >= start) & (rec[:, L.E_DAY] < end)
+    assert (kinds(rec[during]) != V.K_ATTACK).all()
     # ...while attacks happen before it: the truce, not a quiet scenario, explains the silence
-    assert (kinds(rec[rec[:, S.E_DAY] < start]) == S.K_ATTACK).sum() > 100
+    assert (kinds(rec[rec[:, L.E_DAY] < start]) == V.K_ATTACK).sum() > 100
 
 
 def test_attack_count_matches_analytic_binomial_limit():
@@ -100,7 +101,7 @@ def test_attack_count_matches_analytic_binomial_limit():
     world = compile_world(sc)
     n_reps = 2000
     rec, reps = run_kernel(world, 0, n_reps)
-    counts = np.bincount(reps[kinds(rec) == S.K_ATTACK], minlength=n_reps)
+    counts = np.bincount(reps[kinds(rec) == V.K_ATTACK], minlength=n_reps)
     p = 1 - math.exp(-base)
     mean, sd = world.n_days * p, math.sqrt(world.n_days * p * (1 - p))
     assert abs(counts.mean() - mean) < 4 * sd / math.sqrt(n_reps)
@@ -128,16 +129,16 @@ def test_perfect_air_defence_means_no_deaths_at_us_sites():
         }
     )
     rec, _ = run_kernel(compile_world(sc), 0, 100)
-    att = rec[kinds(rec) == S.K_ATTACK]
+    att = rec[kinds(rec) == V.K_ATTACK]
     assert len(att) > 100
-    assert (att[:, S.E_INTERCEPTED] == 1).all() and (att[:, S.E_KILLED] == 0).all()
+    assert (att[:, L.E_INTERCEPTED] == 1).all() and (att[:, L.E_KILLED] == 0).all()
 
 
 def test_withdrawal_removes_base_and_convoy_attacks():
     rec, _ = run_kernel(compile_world(build({"us": {"posture": 0.0}})), 0, 100)
-    att = rec[kinds(rec) == S.K_ATTACK]
+    att = rec[kinds(rec) == V.K_ATTACK]
     assert len(att) > 50
-    assert not np.isin(att[:, S.E_TARGET], [S.T_US_BASE, S.T_CONVOY]).any()
+    assert not np.isin(att[:, L.E_TARGET], [V.T_US_BASE, V.T_CONVOY]).any()
 
 
 def test_fronts_that_are_never_attributed_are_never_blamed():
@@ -145,33 +146,33 @@ def test_fronts_that_are_never_attributed_are_never_blamed():
     rec, _ = run_kernel(
         compile_world(build({"factions": factions, "us": {"attribution_front": 0.0}})), 0, 100
     )
-    assert (kinds(rec) == S.K_ATTACK).sum() > 100
-    assert (kinds(rec) != S.K_ATTRIBUTION).all()
+    assert (kinds(rec) == V.K_ATTACK).sum() > 100
+    assert (kinds(rec) != V.K_ATTRIBUTION).all()
 
 
 def test_drones_only_after_adoption_date():
     rec, _ = run_kernel(compile_world(build()), 0, 200)
-    att = rec[kinds(rec) == S.K_ATTACK]
-    drone_days = att[att[:, S.E_WEAPON] == S.W_DRONE, S.E_DAY]
+    att = rec[kinds(rec) == V.K_ATTACK]
+    drone_days = att[att[:, L.E_WEAPON] == V.W_DRONE, L.E_DAY]
     assert drone_days.size > 0 and drone_days.min() >= 60  # faction A adopts on 2020-03-01
     # faction B keeps the default adoption date (2021-04-14), after this horizon
-    assert not ((att[:, S.E_ACTOR] == 1) & (att[:, S.E_WEAPON] == S.W_DRONE)).any()
+    assert not ((att[:, L.E_ACTOR] == 1) & (att[:, L.E_WEAPON] == V.W_DRONE)).any()
 
 
 def test_forced_injects_appear_in_every_replicate():
     rec, reps = run_kernel(compile_world(build()), 0, 50)
-    forced = rec[rec[:, S.E_FORCED] == 1]
+    forced = rec[rec[:, L.E_FORCED] == 1]
     for kind in (
-        S.K_DECAPITATION,
-        S.K_US_STRIKE,
-        S.K_THREAT,
-        S.K_ARREST,
-        S.K_ELECTION,
-        S.K_NEGOTIATION,
-        S.K_NEW_PM,
-        S.K_TRUCE_START,
+        V.K_DECAPITATION,
+        V.K_US_STRIKE,
+        V.K_THREAT,
+        V.K_ARREST,
+        V.K_ELECTION,
+        V.K_NEGOTIATION,
+        V.K_NEW_PM,
+        V.K_TRUCE_START,
     ):
-        assert len(np.unique(reps[rec[:, S.E_FORCED] == 1][forced[:, S.E_KIND] == kind])) == 50
+        assert len(np.unique(reps[rec[:, L.E_FORCED] == 1][forced[:, L.E_KIND] == kind])) == 50
 
 
 def test_a_raid_shifts_the_raided_faction_to_convoy_ieds():
@@ -186,9 +187,9 @@ def test_a_raid_shifts_the_raided_faction_to_convoy_ieds():
             }
         )
         rec, _ = run_kernel(compile_world(sc), 0, 300)
-        att = rec[(kinds(rec) == S.K_ATTACK) & (rec[:, S.E_ACTOR] == 0)]
-        window = att[(att[:, S.E_DAY] >= 60) & (att[:, S.E_DAY] < 120)]
-        return (window[:, S.E_TARGET] == S.T_CONVOY).mean(), len(window)
+        att = rec[(kinds(rec) == V.K_ATTACK) & (rec[:, L.E_ACTOR] == 0)]
+        window = att[(att[:, L.E_DAY] >= 60) & (att[:, L.E_DAY] < 120)]
+        return (window[:, L.E_TARGET] == V.T_CONVOY).mean(), len(window)
 
     share_off, n_off = convoy_share(0.0)
     share_on, n_on = convoy_share(3.0)

@@ -7,11 +7,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from sim import observed as O  # noqa: N812
-from sim import state as S  # noqa: N812
-from sim.events import SCHEMA, records_to_table, to_frame
-from sim.kernel import run_kernel
-from sim.world import compile_world
+from sim import vocab as V
+from sim.analysis import observed as O
+from sim.engines.kernel import run_kernel
+from sim.model import layout as L
+from sim.model.world import compile_world
+from sim.results.events import SCHEMA, records_to_table, to_frame
 from tests.conftest import build
 
 # --- the data files ----------------------------------------------------------------------------
@@ -76,8 +77,8 @@ def test_observed_log_has_event_log_columns_and_sources():
     assert e["date"].is_monotonic_increasing
     assert (e["source"].str.len() > 0).all() and (e["label"].str.len() > 0).all()
     attacks = e[e["kind"] == "attack"]
-    assert attacks["weapon"].isin(S.WEAPONS).all()
-    assert attacks["target"].dropna().isin(S.TARGETS).all()
+    assert attacks["weapon"].isin(V.WEAPONS).all()
+    assert attacks["target"].dropna().isin(V.TARGETS).all()
     strikes = e[e["kind"] == "us_strike"]
     assert list(strikes["date"].dt.strftime("%Y-%m-%d")) == [
         "2019-12-29",
@@ -192,7 +193,7 @@ def test_tally_matrix_agrees_with_tally_on_kernel_runs():
         st.tuples(
             st.integers(0, 4),
             st.integers(0, 60),
-            st.sampled_from([S.K_ATTACK, S.K_US_STRIKE]),
+            st.sampled_from([V.K_ATTACK, V.K_US_STRIKE]),
             st.integers(-1, 3),
             st.integers(-1, 5),
             st.integers(0, 3),
@@ -201,19 +202,19 @@ def test_tally_matrix_agrees_with_tally_on_kernel_runs():
     ),
     lo=st.integers(0, 60),
     width=st.integers(0, 60),
-    weapons=st.sets(st.sampled_from(S.WEAPONS), min_size=1),
-    targets=st.sets(st.sampled_from(S.TARGETS), min_size=1),
+    weapons=st.sets(st.sampled_from(V.WEAPONS), min_size=1),
+    targets=st.sets(st.sampled_from(V.TARGETS), min_size=1),
     measure=st.sampled_from(O.MEASURES),
 )
 def test_tally_matrix_equals_tally_property(data, lo, width, weapons, targets, measure):
     world = compile_world(build())
     data = sorted(data)
-    rec = np.zeros((len(data), S.N_ECOLS), dtype=np.int32)
+    rec = np.zeros((len(data), L.N_ECOLS), dtype=np.int32)
     reps = np.array([d[0] for d in data], dtype=np.int64)
     for j, (_, day, kind, w, t, k) in enumerate(data):
-        rec[j, S.E_DAY], rec[j, S.E_KIND], rec[j, S.E_KILLED] = day, kind, k
-        rec[j, S.E_WEAPON], rec[j, S.E_TARGET] = w, t
-        rec[j, S.E_ACTOR], rec[j, S.E_CLAIMED], rec[j, S.E_SUBJECT] = 0, -1, -1
+        rec[j, L.E_DAY], rec[j, L.E_KIND], rec[j, L.E_KILLED] = day, kind, k
+        rec[j, L.E_WEAPON], rec[j, L.E_TARGET] = w, t
+        rec[j, L.E_ACTOR], rec[j, L.E_CLAIMED], rec[j, L.E_SUBJECT] = 0, -1, -1
     df = _frame(world, rec, reps)
     start = pd.Timestamp(world.start) + pd.Timedelta(days=lo)
     end = start + pd.Timedelta(days=width)

@@ -9,6 +9,7 @@ written in the ODD, transcribed here literally, give what the rule functions giv
 from __future__ import annotations
 
 import ast
+import importlib
 import inspect
 import math
 import re
@@ -21,10 +22,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numba.core.dispatcher import Dispatcher
 
-from sim import metrics as M
-from sim import rules as R
-from sim import state as S
-from sim.paramdoc import parameter_rows
+from sim import vocab as V
+from sim.model import layout as L
+from sim.model import rules as R
+from sim.report.paramdoc import parameter_rows
+from sim.results import outcomes as M
 
 ROOT = Path(__file__).resolve().parent.parent
 ODD = (ROOT / "docs" / "ODD.md").read_text(encoding="utf-8")
@@ -35,13 +37,27 @@ pos = st.floats(0.0, 30.0)
 
 
 def _rules() -> dict[str, Dispatcher]:
-    return {
-        name: obj
-        for name, obj in vars(R).items()
-        if isinstance(obj, Dispatcher)
-        and not name.startswith("_")
-        and obj.py_func.__module__ == R.__name__
+    """Every public jitted function defined in a module of ``sim.model.rules``."""
+    found: dict[str, Dispatcher] = {}
+    for module_name in R.MODULES:
+        module = importlib.import_module(module_name)
+        for name, obj in vars(module).items():
+            if (
+                isinstance(obj, Dispatcher)
+                and not name.startswith("_")
+                and obj.py_func.__module__ == module_name
+            ):
+                found[name] = obj
+    return found
+
+
+def test_rules_package_lists_every_rules_module():
+    on_disk = {
+        f"sim.model.rules.{p.stem}"
+        for p in (ROOT / "sim" / "model" / "rules").glob("*.py")
+        if p.stem != "__init__"
     }
+    assert set(R.MODULES) == on_disk
 
 
 def _section(text: str, start: str, end: str) -> str:
@@ -106,7 +122,7 @@ def test_constants_match_the_code(name):
 
 
 def test_decision_code_table_matches_state():
-    codes = {n: v for n, v in vars(S).items() if re.fullmatch(r"R_[A-Z_]+", n)}
+    codes = {n: v for n, v in vars(L).items() if re.fullmatch(r"R_[A-Z_]+", n)}
     rows = dict(re.findall(r"^\| `(R_[A-Z_]+)` \| (\d+) \|", ODD, re.M))
     assert codes, "sim.state defines decision codes"
     assert {n: int(v) for n, v in rows.items()} == codes
@@ -114,7 +130,7 @@ def test_decision_code_table_matches_state():
 
 def test_event_kinds_and_metrics_are_documented():
     kinds = set(re.findall(r"^\| `(\w+)` \| (?:faction|US|PM|agency) \|", ODD, re.M))
-    assert kinds == set(S.KINDS)
+    assert kinds == set(V.KINDS)
     metrics = set(
         re.findall(r"^\| `(\w+)` \| ", _section(ODD, "**Outcome metrics**", "**Manifest"), re.M)
     )
@@ -133,7 +149,7 @@ def test_metric_windows_match_the_code():
 def test_compat_table_matches_state():
     rows = re.findall(r"^\| (\w+) \| ([01]) \| ([01]) \| ([01]) \| ([01]) \|$", ODD, re.M)
     table = {t: tuple(int(x) for x in xs) for t, *xs in rows}
-    assert table == dict(zip(S.TARGETS, S.COMPAT, strict=True))
+    assert table == dict(zip(V.TARGETS, V.COMPAT, strict=True))
 
 
 def test_historical_injects_are_listed():
@@ -259,10 +275,10 @@ def test_eq_attack_probability(lam, share):
 
 
 @SET
-@given(st.integers(0, S.N_TARGETS - 1), st.integers(0, 1), st.integers(0, 1), prob, prob)
+@given(st.integers(0, V.N_TARGETS - 1), st.integers(0, 1), st.integers(0, 1), prob, prob)
 def test_eq_truce_target_multiplier(t, in_truce, complies, sup, leak):
     if in_truce and complies:
-        s = sup * (1 - leak) if t == S.T_CONVOY else sup
+        s = sup * (1 - leak) if t == V.T_CONVOY else sup
         want = 1 - _clip(s)
     else:
         want = 1.0
@@ -285,7 +301,7 @@ def test_eq_truce_target_multiplier(t, in_truce, complies, sup, leak):
 def test_eq_target_weights_and_open_share(
     prefs, stocks, drones_ok, posture, g_st, s_t, in_truce, complies, sup, leak
 ):
-    out = np.zeros(S.N_TARGETS)
+    out = np.zeros(V.N_TARGETS)
     total = R.target_weights(
         np.array(prefs),
         np.array(stocks),
@@ -300,11 +316,11 @@ def test_eq_target_weights_and_open_share(
         out,
     )
     want = []
-    for t in range(S.N_TARGETS):
-        avail = [stocks[w] >= 1 and (w != S.W_DRONE or drones_ok) for w in range(S.N_WEAPONS)]
-        open_ = any(S.COMPAT[t][w] and avail[w] for w in range(S.N_WEAPONS))
-        pos_t = posture if t in (S.T_US_BASE, S.T_CONVOY) else 1.0
-        st_t = 1 + s_t * g_st if t in (S.T_STATE, S.T_PM, S.T_ACTIVIST) else 1.0
+    for t in range(V.N_TARGETS):
+        avail = [stocks[w] >= 1 and (w != V.W_DRONE or drones_ok) for w in range(V.N_WEAPONS)]
+        open_ = any(V.COMPAT[t][w] and avail[w] for w in range(V.N_WEAPONS))
+        pos_t = posture if t in (V.T_US_BASE, V.T_CONVOY) else 1.0
+        st_t = 1 + s_t * g_st if t in (V.T_STATE, V.T_PM, V.T_ACTIVIST) else 1.0
         tr = R.truce_target_multiplier(t, in_truce, complies, sup, leak)
         want.append(float(open_) * prefs[t] * pos_t * st_t * tr)
     assert out.tolist() == pytest.approx(want)
@@ -321,19 +337,19 @@ def test_eq_choose_claim(u, f, n):
 
 
 @SET
-@given(unit, unit, st.integers(0, S.N_WEAPONS - 1), st.lists(prob, min_size=4, max_size=4))
+@given(unit, unit, st.integers(0, V.N_WEAPONS - 1), st.lists(prob, min_size=4, max_size=4))
 def test_eq_casualties(u, u2, w, leth):
     want = 0 if u >= leth[w] else 1 + (u2 < 0.3) + (u2 < 0.1)
     assert R.casualties(u, u2, w, np.array(leth)) == want
 
 
 @SET
-@given(unit, st.integers(0, S.N_WEAPONS - 1), st.integers(0, S.N_TARGETS - 1), prob, prob, prob)
+@given(unit, st.integers(0, V.N_WEAPONS - 1), st.integers(0, V.N_TARGETS - 1), prob, prob, prob)
 def test_eq_is_intercepted(u, w, t, ad_r, ad_d, pm_d):
     p = 0.0
-    if t in (S.T_US_BASE, S.T_US_EMBASSY):
-        p = {S.W_ROCKET: ad_r, S.W_DRONE: ad_d}.get(w, 0.0)
-    elif t == S.T_PM and w == S.W_DRONE:
+    if t in (V.T_US_BASE, V.T_US_EMBASSY):
+        p = {V.W_ROCKET: ad_r, V.W_DRONE: ad_d}.get(w, 0.0)
+    elif t == V.T_PM and w == V.W_DRONE:
         p = pm_d
     assert R.is_intercepted(u, w, t, ad_r, ad_d, pm_d) == int(u < p)
 
@@ -378,9 +394,9 @@ def test_eq_strike_effects(stype, infra, lead, stock, hit):
 
 
 @SET
-@given(st.integers(0, S.N_TARGETS - 1), st.integers(0, 3), st.integers(0, 3))
+@given(st.integers(0, V.N_TARGETS - 1), st.integers(0, 3), st.integers(0, 3))
 def test_eq_pressure_from_attack(t, killed, usk):
-    state = t in (S.T_STATE, S.T_PM, S.T_ACTIVIST)
+    state = t in (V.T_STATE, V.T_PM, V.T_ACTIVIST)
     assert R.pressure_from_attack(t, killed, usk) == 1 + (usk > 0) + (killed > 0 and state)
 
 

@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, Field, field_validator
 
-from sim import paramdoc as P
-from sim.scenario import IranParams, MilitiaParams, PMParams, Scenario, TruceParams, USParams
+from sim.report import paramdoc as P
+from sim.scenario import Scenario
+from sim.scenario.schema import IranParams, MilitiaParams, PMParams, TruceParams, USParams
 
 ROOT = Path(__file__).resolve().parent.parent
 ODD_PATH = ROOT / "docs" / "ODD.md"
@@ -25,7 +26,8 @@ def test_odd_holds_exactly_the_table_the_schema_renders():
     block = P.extract_block(ODD_PATH.read_text(encoding="utf-8"))
     assert block is not None, "docs/ODD.md lacks the generated-table markers"
     assert block == P.render_parameter_table(), (
-        "docs/ODD.md's parameter table is stale: run `uv run python -m sim.paramdoc docs/ODD.md`"
+        "docs/ODD.md's parameter table is stale: run "
+        "`uv run python -m sim.report.paramdoc docs/ODD.md`"
     )
 
 
@@ -69,7 +71,7 @@ def test_section_defaults_are_the_instances_defaults(prefix, model):
 
 def test_nested_defaults_come_from_the_parent_factory():
     rows = {r.path.strip("`"): r for r in P.parameter_rows(Scenario)}
-    from sim.scenario import Faction
+    from sim.scenario.schema import Faction
 
     stocks = Faction.model_fields["stocks"].get_default(call_default_factory=True)
     assert rows["factions[].stocks.rocket"].default == P.format_value(stocks.rocket)

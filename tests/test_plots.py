@@ -6,10 +6,10 @@ import pytest
 from matplotlib.collections import PolyCollection
 from typer.testing import CliRunner
 
-from sim import plots
+from sim.analysis.compare import compare_outcomes, outcome_frame, run_comparison
 from sim.cli import app
-from sim.compare import compare_outcomes, outcome_frame, run_comparison
-from sim.metrics import METRICS
+from sim.report import figures, rundata, style
+from sim.results.outcomes import METRICS
 from sim.scenario import load_scenario
 
 from .conftest import SCENARIOS
@@ -19,7 +19,7 @@ runner = CliRunner()
 
 def fake_run(name="demo", n_runs=40, level=5.0, policy="2020-06-01", seed=0):
     start, end = pd.Timestamp("2019-10-01"), pd.Timestamp("2021-12-31")
-    months = plots.month_starts(start, end)
+    months = rundata.month_starts(start, end)
     rng = np.random.default_rng(seed)
     monthly = rng.poisson(level, (n_runs, len(months)))
     documented = pd.DataFrame(
@@ -39,7 +39,7 @@ def fake_run(name="demo", n_runs=40, level=5.0, policy="2020-06-01", seed=0):
             "detail": ["infrastructure", "leadership", None, "comply", "spoiler", None],
         }
     )
-    return plots.RunData(
+    return rundata.RunData(
         name=name,
         path=None,
         manifest={"scenario": {"text": f"name: {name}\ndescription: a test run\n"}},
@@ -73,18 +73,18 @@ def test_monthly_counts_known_answer():
     # start 2020-01-30: days 0,1 are January, day 2 is 1 February, day 31 is 1 March
     days = np.array([0, 1, 2, 31, 2, 5])
     runs = np.array([0, 0, 0, 0, 2, 7])  # replicate 7 is not asked for: ignored
-    m = plots.monthly_counts(days, runs, np.array([0, 2]), pd.Timestamp("2020-01-30"), 40)
+    m = rundata.monthly_counts(days, runs, np.array([0, 2]), pd.Timestamp("2020-01-30"), 40)
     assert m.tolist() == [[2, 1, 1], [0, 1, 0]]
 
 
 def test_exceedance_is_the_survival_function():
     xs = np.array([0, 1, 2, 3])
-    assert plots.exceedance(np.array([0, 1, 2, 3]), xs).tolist() == [0.75, 0.5, 0.25, 0.0]
-    assert plots.exceedance(np.array([[5, 5], [5, 5]]), xs).tolist() == [1.0] * 4
+    assert figures.exceedance(np.array([0, 1, 2, 3]), xs).tolist() == [0.75, 0.5, 0.25, 0.0]
+    assert figures.exceedance(np.array([[5, 5], [5, 5]]), xs).tolist() == [1.0] * 4
 
 
 def test_event_clusters_stack_labels_of_close_events():
-    clusters = plots.event_clusters(fake_run().documented)
+    clusters = figures.event_clusters(fake_run().documented)
     assert [d.strftime("%Y-%m-%d") for d, _ in clusters] == [
         "2019-12-29",
         "2020-10-10",
@@ -104,9 +104,9 @@ def test_event_clusters_stack_labels_of_close_events():
 
 def test_fan_chart_carries_bands_median_events_policy_and_tallies():
     run = fake_run()
-    fig = plots.fig_fan(run, tallies=fake_tallies())
+    fig = figures.fig_fan(run, tallies=fake_tallies())
     ax = fig.axes[0]
-    assert ax.get_ylabel() == plots.Y_MONTHLY and ax.get_xlabel() == "Month"
+    assert ax.get_ylabel() == style.Y_MONTHLY and ax.get_xlabel() == "Month"
     bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
     assert len(bands) == 2  # 50% and 90%
     median = [ln for ln in ax.get_lines() if ln.get_label() == "simulated: median"]
@@ -128,7 +128,7 @@ def test_fan_chart_carries_bands_median_events_policy_and_tallies():
 
 
 def test_fan_chart_without_tallies_has_no_tally_legend():
-    fig = plots.fig_fan(fake_run(policy=None), tallies=pd.DataFrame())
+    fig = figures.fig_fan(fake_run(policy=None), tallies=pd.DataFrame())
     labels = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
     assert not any("tally" in lab for lab in labels) and len(labels) == 3
     assert not any(t.get_gid() == "policy-start" for t in fig.axes[0].texts)
@@ -136,7 +136,7 @@ def test_fan_chart_without_tallies_has_no_tally_legend():
 
 def test_side_by_side_fans_share_axes():
     runs = [fake_run("a", level=3), fake_run("b", level=9, seed=1), fake_run("c", seed=2)]
-    fig = plots.fig_fans(runs)
+    fig = figures.fig_fans(runs)
     axes = [a for a in fig.axes if a.get_visible()]
     assert [a.get_title(loc="left") for a in axes] == ["a", "b", "c"]
     assert all(axes[0].get_shared_y_axes().joined(axes[0], a) for a in axes[1:])
@@ -144,13 +144,13 @@ def test_side_by_side_fans_share_axes():
     assert len({a.get_ylim() for a in axes}) == 1
     for i, a in enumerate(axes):
         assert len([c for c in a.collections if isinstance(c, PolyCollection)]) == 2
-        assert a.get_lines()[0].get_color() == plots.OKABE_ITO[i]
-    assert axes[0].get_ylabel() == plots.Y_MONTHLY
+        assert a.get_lines()[0].get_color() == style.OKABE_ITO[i]
+    assert axes[0].get_ylabel() == style.Y_MONTHLY
 
 
 def test_threshold_curves_one_per_scenario_in_each_panel():
     runs = [fake_run("a", level=3), fake_run("b", level=9, seed=1)]
-    fig = plots.fig_thresholds(runs)
+    fig = figures.fig_thresholds(runs)
     ax_any, ax_max = fig.axes
     assert ax_any.get_ylabel() == "P(attacks in a month > x)"
     assert ax_max.get_ylabel() == "P(worst month > x)"
@@ -173,7 +173,7 @@ def test_differences_figure_panels_and_series():
         return outcome_frame(df)
 
     comp = compare_outcomes({"base": frame(0), "x": frame(3), "y": frame(-2)}, seed=0)
-    fig = plots.fig_differences(comp)
+    fig = figures.fig_differences(comp)
     axes = [a for a in fig.axes if a.get_visible()]
     assert [a.get_title(loc="left") for a in axes] == [
         "Attacks on US targets",
@@ -195,7 +195,7 @@ def test_differences_figure_panels_and_series():
 
 
 def test_save_figure_writes_png_svg_pdf(tmp_path):
-    files = plots.save_figure(plots.fig_thresholds([fake_run()]), tmp_path, "t")
+    files = style.save_figure(figures.fig_thresholds([fake_run()]), tmp_path, "t")
     assert [f.name for f in files] == ["t.png", "t.svg", "t.pdf"]
     assert files[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert b"<svg" in files[1].read_bytes()[:500]
@@ -217,7 +217,7 @@ def compare_dir(tmp_path_factory):
 def test_load_run_counts_attacks_on_us_targets(compare_dir):
     import pyarrow.parquet as pq
 
-    run = plots.load_run(compare_dir / "truce")
+    run = rundata.load_run(compare_dir / "truce")
     ev = pq.read_table(compare_dir / "truce" / "events.parquet").to_pandas()
     us = ev[(ev["kind"] == "attack") & ev["target"].isin(["us_base", "us_embassy", "convoy"])]
     assert run.monthly.sum() == len(us)
@@ -225,7 +225,7 @@ def test_load_run_counts_attacks_on_us_targets(compare_dir):
     assert run.policy_start == pd.Timestamp("2020-06-01")
     assert set(run.documented["kind"]) >= {"decapitation", "truce_start", "election"}
     # observed tallies are drawn only where the run replays history (before the policy start)
-    t = plots.load_tallies_for(run)
+    t = rundata.load_tallies_for(run)
     assert len(t) and (t["end"] < run.policy_start).all()
 
 

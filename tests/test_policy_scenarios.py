@@ -6,10 +6,11 @@ import numpy as np
 import pyarrow.compute as pc
 import pytest
 
-from sim import state as S
+from sim import vocab as V
+from sim.model import layout as L
+from sim.model.world import J_DAY, J_DAYS, J_KIND, compile_world
 from sim.runner import run_in_memory
 from sim.scenario import load_scenario
-from sim.world import J_DAY, J_DAYS, J_KIND, compile_world
 
 from .conftest import SCENARIOS
 
@@ -55,11 +56,11 @@ def test_after_the_start_strikes_raids_and_documented_truces_follow_the_rules(lo
     for name in POLICIES:
         w = compile_world(loaded[name].scenario)
         after = w.injects[w.injects[:, J_DAY] >= w.switch_day]
-        kinds = [S.INJECT_KINDS[int(k)] for k in after[:, J_KIND]]
+        kinds = [V.INJECT_KINDS[int(k)] for k in after[:, J_KIND]]
         assert "us_strike" not in kinds and "arrest" not in kinds
-        rest = after[after[:, J_KIND] != S.I_TRUCE]
+        rest = after[after[:, J_KIND] != V.I_TRUCE]
         kept[name] = rest
-        truces = after[after[:, J_KIND] == S.I_TRUCE]
+        truces = after[after[:, J_KIND] == V.I_TRUCE]
         if name == "truce":
             # one policy truce from the start to the end of the horizon
             assert len(truces) == 1 and truces[0, J_DAY] == w.switch_day
@@ -75,17 +76,17 @@ def test_after_the_start_strikes_raids_and_documented_truces_follow_the_rules(lo
 def test_each_policy_changes_only_its_levers(loaded):
     g = {n: compile_world(loaded[n].scenario).g_after for n in POLICIES}
     base = g["status_quo"]
-    changed = {n: {S.G_NAMES[i] for i in np.flatnonzero(g[n] != base)} for n in POLICIES}
+    changed = {n: {L.G_NAMES[i] for i in np.flatnonzero(g[n] != base)} for n in POLICIES}
     assert changed["status_quo"] == set()
     assert changed["strong_us_retaliation"] == {
         "us_doctrine",
         "us_strike_rate",
         "us_cooldown_days",
         "us_red_line_strike",
-    } | ({"us_red_line"} if base[S.G_US_RED_LINE] != 1 else set())
-    assert g["strong_us_retaliation"][S.G_US_DOCTRINE] == S.DOC_LEADERSHIP
+    } | ({"us_red_line"} if base[L.G_US_RED_LINE] != 1 else set())
+    assert g["strong_us_retaliation"][L.G_US_DOCTRINE] == V.DOC_LEADERSHIP
     assert changed["truce"] <= {"ir_truce_calm", "ir_appetite"} and changed["truce"]
-    assert changed["us_withdrawal"] == {"us_posture"} and g["us_withdrawal"][S.G_US_POSTURE] == 0
+    assert changed["us_withdrawal"] == {"us_posture"} and g["us_withdrawal"][L.G_US_POSTURE] == 0
     assert changed["unified_iranian_command"] == {"ir_unified"}
 
 

@@ -3,7 +3,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from sim import rng
+from sim.model import rng
 
 
 def test_draws_are_uniform_on_unit_interval():

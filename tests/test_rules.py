@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from sim import rules as R
-from sim import state as S
+from sim import vocab as V
+from sim.model import rules as R
 
 prob = st.floats(0.0, 1.0)
 pos = st.floats(0.0, 50.0)
@@ -43,49 +43,49 @@ def test_decay_known_answer_and_factor_identity():
 
 
 def test_zero_capability_closes_every_target():
-    out = np.zeros(S.N_TARGETS)
+    out = np.zeros(V.N_TARGETS)
     total = R.target_weights(
-        np.ones(S.N_TARGETS), np.zeros(S.N_WEAPONS), 1, 1.0, 0.0, 0.5, 0, 0, 0.9, 0.5, out
+        np.ones(V.N_TARGETS), np.zeros(V.N_WEAPONS), 1, 1.0, 0.0, 0.5, 0, 0, 0.9, 0.5, out
     )
     assert total == 0.0 and (out == 0).all()
-    assert R.attack_probability(5.0, R.open_share(total, np.ones(S.N_TARGETS))) == 0.0
+    assert R.attack_probability(5.0, R.open_share(total, np.ones(V.N_TARGETS))) == 0.0
 
 
 def test_withdrawal_closes_bases_and_convoys_only():
-    out = np.zeros(S.N_TARGETS)
+    out = np.zeros(V.N_TARGETS)
     R.target_weights(
-        np.ones(S.N_TARGETS), np.full(S.N_WEAPONS, 5.0), 1, 0.0, 0.0, 0.5, 0, 0, 0.9, 0.5, out
+        np.ones(V.N_TARGETS), np.full(V.N_WEAPONS, 5.0), 1, 0.0, 0.0, 0.5, 0, 0, 0.9, 0.5, out
     )
-    assert out[S.T_US_BASE] == 0 and out[S.T_CONVOY] == 0
-    assert out[S.T_US_EMBASSY] > 0 and out[S.T_STATE] > 0
+    assert out[V.T_US_BASE] == 0 and out[V.T_CONVOY] == 0
+    assert out[V.T_US_EMBASSY] > 0 and out[V.T_STATE] > 0
 
 
 def test_full_truce_compliance_suppresses_every_target():
-    for t in range(S.N_TARGETS):
+    for t in range(V.N_TARGETS):
         assert R.truce_target_multiplier(t, 1, 1, 1.0, 0.0) == 0.0
         assert R.truce_target_multiplier(t, 1, 0, 1.0, 0.0) == 1.0  # a spoiler ignores it
         assert R.truce_target_multiplier(t, 0, 1, 1.0, 0.0) == 1.0  # no truce
-    assert R.truce_target_multiplier(S.T_CONVOY, 1, 1, 1.0, 0.5) == pytest.approx(0.5)
+    assert R.truce_target_multiplier(V.T_CONVOY, 1, 1, 1.0, 0.5) == pytest.approx(0.5)
 
 
 def test_drones_unavailable_before_adoption():
     stocks = np.array([0.0, 0.0, 10.0, 0.0])
-    assert R.weapon_available(S.W_DRONE, stocks, 0) == 0
-    assert R.weapon_available(S.W_DRONE, stocks, 1) == 1
-    assert R.choose_weapon(0.5, S.T_US_BASE, stocks, 0, np.ones(4)) == -1
+    assert R.weapon_available(V.W_DRONE, stocks, 0) == 0
+    assert R.weapon_available(V.W_DRONE, stocks, 1) == 1
+    assert R.choose_weapon(0.5, V.T_US_BASE, stocks, 0, np.ones(4)) == -1
 
 
 def test_doctrine_none_never_strikes_and_cooldown_blocks():
-    assert R.strike_probability(S.DOC_NONE, 100.0, 1.0, 5, 1.0, 1.0, 0.0) == 0.0
-    assert R.strike_probability(S.DOC_LEADERSHIP, 100.0, 1.0, 5, 1.0, 1.0, 3.0) == 0.0
-    assert R.strike_probability(S.DOC_PROPORTIONAL, 0.0, 1.0, 0, 1.0, 0.8, 0.0) == 0.0
+    assert R.strike_probability(V.DOC_NONE, 100.0, 1.0, 5, 1.0, 1.0, 0.0) == 0.0
+    assert R.strike_probability(V.DOC_LEADERSHIP, 100.0, 1.0, 5, 1.0, 1.0, 3.0) == 0.0
+    assert R.strike_probability(V.DOC_PROPORTIONAL, 0.0, 1.0, 0, 1.0, 0.8, 0.0) == 0.0
     # red line: one US death with red line 1 gives at least red_line_strike
-    assert R.strike_probability(S.DOC_PROPORTIONAL, 0.0, 0.01, 1, 1.0, 0.8, 0.0) == 0.8
+    assert R.strike_probability(V.DOC_PROPORTIONAL, 0.0, 0.01, 1, 1.0, 0.8, 0.0) == 0.8
 
 
 def test_no_deterrence_without_doctrine_or_threat():
-    assert R.deterrence(0.3, 0.9, 0.1, S.DOC_NONE, 1.0, 5.0, 0, 2.0) == 0.0
-    assert R.deterrence(0.3, 0.9, 0.1, S.DOC_NONE, 1.0, 5.0, 1, 2.0) == 2.0
+    assert R.deterrence(0.3, 0.9, 0.1, V.DOC_NONE, 1.0, 5.0, 0, 2.0) == 0.0
+    assert R.deterrence(0.3, 0.9, 0.1, V.DOC_NONE, 1.0, 5.0, 1, 2.0) == 2.0
 
 
 def test_conflicting_directives_cancel():
@@ -258,7 +258,7 @@ def test_casualties_bounded_and_zero_without_lethality(u, u2, w, leth, t, share)
     assert 0 <= k <= 3
     assert R.casualties(u, u2, w, np.zeros(4)) == 0
     assert 0 <= R.us_victims(u, k, t, share) <= k
-    if t in (S.T_STATE, S.T_PM, S.T_ACTIVIST):
+    if t in (V.T_STATE, V.T_PM, V.T_ACTIVIST):
         assert R.us_victims(u, k, t, share) == 0
 
 
@@ -291,7 +291,7 @@ def test_target_and_weapon_choice_are_consistent(
         t = R.choose_index(u, out, total)
         assert out[t] > 0
         w = R.choose_weapon(uw, t, stocks, drones, np.ones(4))
-        assert w >= 0 and S.COMPAT[t][w] == 1 and R.weapon_available(w, stocks, drones) == 1
+        assert w >= 0 and V.COMPAT[t][w] == 1 and R.weapon_available(w, stocks, drones) == 1
 
 
 @SET
@@ -318,11 +318,11 @@ def test_deniable_shift_moves_choice_to_convoys_only(weights, exposure, deniabil
     shifted = w.copy()
     new_total = R.shift_to_deniable(shifted, total, factor)
     assert new_total == pytest.approx(shifted.sum())
-    others = [t for t in range(6) if t != S.T_CONVOY]
+    others = [t for t in range(6) if t != V.T_CONVOY]
     assert (shifted[others] == w[others]).all()
-    assert shifted[S.T_CONVOY] == pytest.approx(w[S.T_CONVOY] * factor)
-    if total > 0 and w[S.T_CONVOY] > 0:
-        assert shifted[S.T_CONVOY] / new_total >= w[S.T_CONVOY] / total - 1e-12
+    assert shifted[V.T_CONVOY] == pytest.approx(w[V.T_CONVOY] * factor)
+    if total > 0 and w[V.T_CONVOY] > 0:
+        assert shifted[V.T_CONVOY] / new_total >= w[V.T_CONVOY] / total - 1e-12
 
 
 def test_no_exposure_means_no_shift():

@@ -6,7 +6,8 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from sim.runner import RunError, directory_lock, run_in_memory, run_scenario
+from sim.results.files import directory_lock
+from sim.runner import RunError, run_in_memory, run_scenario
 from sim.scenario import LoadedScenario
 
 from .conftest import SMALL, build
@@ -128,10 +129,10 @@ def test_bad_arguments_write_nothing(tmp_path, kwargs, match):
 
 
 def test_default_chunk_size_keeps_the_event_buffer_within_budget():
-    from sim.kernel import event_capacity
+    from sim.engines.kernel import event_capacity
+    from sim.model.layout import N_ECOLS
+    from sim.model.world import compile_world
     from sim.runner import BUFFER_BUDGET_BYTES, default_chunk_size
-    from sim.state import N_ECOLS
-    from sim.world import compile_world
 
     small = compile_world(build())
     assert default_chunk_size(small, "kernel") == 1000

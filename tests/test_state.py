@@ -2,44 +2,45 @@
 
 import numpy as np
 
-from sim import state as S
+from sim import vocab as V
+from sim.model import layout as L
 
 
 def test_parameter_indices_are_dense_and_named():
-    assert [S.G_INDEX[n] for n in S.G_NAMES] == list(range(S.N_G))
-    assert len(set(S.G_NAMES)) == S.N_G
-    assert [S.FP_INDEX[n] for n in S.FP_NAMES] == list(range(S.N_FP))
-    assert S.G_INDEX["us_doctrine"] == S.G_US_DOCTRINE
-    assert S.FP_INDEX["base_rate"] == S.F_BASE_RATE
+    assert [L.G_INDEX[n] for n in L.G_NAMES] == list(range(L.N_G))
+    assert len(set(L.G_NAMES)) == L.N_G
+    assert [L.FP_INDEX[n] for n in L.FP_NAMES] == list(range(L.N_FP))
+    assert L.G_INDEX["us_doctrine"] == L.G_US_DOCTRINE
+    assert L.FP_INDEX["base_rate"] == L.F_BASE_RATE
 
 
 def test_per_weapon_and_per_target_columns_are_contiguous_in_vocabulary_order():
     for prefix in ("stock_", "resupply_", "max_", "weapon_"):
-        cols = [S.FP_INDEX[prefix + w] for w in S.WEAPONS]
-        assert cols == list(range(cols[0], cols[0] + S.N_WEAPONS))
-    cols = [S.FP_INDEX["target_" + t] for t in S.TARGETS]
-    assert cols == list(range(cols[0], cols[0] + S.N_TARGETS))
-    lethality = [S.G_INDEX["m_lethality_" + w] for w in S.WEAPONS]
-    assert lethality == list(range(lethality[0], lethality[0] + S.N_WEAPONS))
+        cols = [L.FP_INDEX[prefix + w] for w in V.WEAPONS]
+        assert cols == list(range(cols[0], cols[0] + V.N_WEAPONS))
+    cols = [L.FP_INDEX["target_" + t] for t in V.TARGETS]
+    assert cols == list(range(cols[0], cols[0] + V.N_TARGETS))
+    lethality = [L.G_INDEX["m_lethality_" + w] for w in V.WEAPONS]
+    assert lethality == list(range(lethality[0], lethality[0] + V.N_WEAPONS))
 
 
 def test_vocabulary_codes_match_their_tuples():
-    assert S.KINDS[S.K_ATTACK] == "attack" and S.KINDS[S.K_NEGOTIATION] == "negotiation"
-    assert S.TARGETS[S.T_CONVOY] == "convoy" and S.WEAPONS[S.W_IED] == "ied"
-    assert S.DETAILS[S.D_LEADERSHIP] == "leadership" and S.DETAILS[S.D_BREAKDOWN] == "breakdown"
-    assert S.INJECT_KINDS[S.I_NEGOTIATION] == "negotiation"
-    assert S.DOCTRINES[S.DOC_LEADERSHIP] == "leadership"
+    assert V.KINDS[V.K_ATTACK] == "attack" and V.KINDS[V.K_NEGOTIATION] == "negotiation"
+    assert V.TARGETS[V.T_CONVOY] == "convoy" and V.WEAPONS[V.W_IED] == "ied"
+    assert V.DETAILS[V.D_LEADERSHIP] == "leadership" and V.DETAILS[V.D_BREAKDOWN] == "breakdown"
+    assert V.INJECT_KINDS[V.I_NEGOTIATION] == "negotiation"
+    assert V.DOCTRINES[V.DOC_LEADERSHIP] == "leadership"
 
 
 def test_compatibility_table():
-    compat = np.array(S.COMPAT)
-    assert compat.shape == (S.N_TARGETS, S.N_WEAPONS)
+    compat = np.array(V.COMPAT)
+    assert compat.shape == (V.N_TARGETS, V.N_WEAPONS)
     assert (compat.sum(axis=1) >= 1).all()  # every target can be hit by some weapon
-    assert compat[S.T_CONVOY].tolist() == [0, 1, 0, 0]  # convoys: roadside IEDs only
-    assert compat[S.T_ACTIVIST].tolist() == [0, 0, 0, 1]  # activists: shootings only
+    assert compat[V.T_CONVOY].tolist() == [0, 1, 0, 0]  # convoys: roadside IEDs only
+    assert compat[V.T_ACTIVIST].tolist() == [0, 0, 0, 1]  # activists: shootings only
 
 
 def test_actor_codes_follow_factions():
-    assert S.agency_actor(5, 0) == 5 and S.us_actor(5) == 9 and S.pm_actor(5) == 10
-    decisions = [v for k, v in vars(S).items() if k.startswith("R_")]
+    assert V.agency_actor(5, 0) == 5 and V.us_actor(5) == 9 and V.pm_actor(5) == 10
+    decisions = [v for k, v in vars(L).items() if k.startswith("R_")]
     assert len(decisions) == len(set(decisions))  # every decision draws its own number

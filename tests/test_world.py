@@ -1,7 +1,8 @@
 import numpy as np
 
-from sim import state as S
-from sim.world import J_DAY, J_KIND, compile_world
+from sim import vocab as V
+from sim.model import layout as L
+from sim.model.world import J_DAY, J_KIND, compile_world
 
 from .conftest import build
 
@@ -11,7 +12,7 @@ def test_dates_become_days_and_injects_are_sorted():
     assert w.n_days == 366 and w.switch_day == w.n_days
     assert (np.diff(w.injects[:, J_DAY]) >= 0).all()
     assert w.injects[0, J_DAY] == 31  # 2020-02-01
-    assert w.fp[0, S.F_DRONES_FROM_DAY] == 60
+    assert w.fp[0, L.F_DRONES_FROM_DAY] == 60
     assert list(w.negotiation_days) == [274.0]
 
 
@@ -28,35 +29,35 @@ def test_policy_switch_and_dropped_injects():
         )
     )
     assert w.switch_day == 91 and w.outcome_day == 91
-    assert w.g_before[S.G_US_DOCTRINE] == S.DOC_PROPORTIONAL
-    assert w.g_after[S.G_US_DOCTRINE] == S.DOC_LEADERSHIP
+    assert w.g_before[L.G_US_DOCTRINE] == V.DOC_PROPORTIONAL
+    assert w.g_after[L.G_US_DOCTRINE] == V.DOC_LEADERSHIP
     kinds = set(w.injects[:, J_KIND].astype(int))
-    assert S.I_TRUCE not in kinds and S.I_ARREST not in kinds and S.I_US_STRIKE in kinds
+    assert V.I_TRUCE not in kinds and V.I_ARREST not in kinds and V.I_US_STRIKE in kinds
     # only the differing parameter differs
     assert (w.g_before != w.g_after).sum() == 1
 
 
 def test_control_matrix_and_actor_names():
     w = compile_world(build())
-    assert w.control[S.AGENCIES.index("IRGC-QF"), 0] == 0.8
+    assert w.control[V.AGENCIES.index("IRGC-QF"), 0] == 0.8
     assert w.actor_names()[-2:] == ["US", "PM"] and len(w.actor_names()) == 2 + 4 + 2
 
 
 def test_policy_pm_settings_apply_at_the_switch_even_when_equal_to_the_baseline_start():
-    from sim.kernel import run_kernel
-    from sim.model import run_mesa
+    from sim.engines.kernel import run_kernel
+    from sim.engines.mesa.model import run_mesa
 
     # baseline starts at crackdown 0.5 and a new PM (2020-11-01) sets 0.8; a policy setting 0.5
     # from 2020-12-01 must bring it back to 0.5 although 0.5 equals the baseline's start value
     sc = build({"policy": {"start": "2020-12-01", "pm": {"crackdown": 0.0, "legitimacy": 0.2}}})
     w = compile_world(sc)
-    row = w.injects[w.injects[:, J_KIND] == S.I_PM_POLICY]
+    row = w.injects[w.injects[:, J_KIND] == V.I_PM_POLICY]
     assert row.shape[0] == 1 and row[0, J_DAY] == w.switch_day
     same_day = w.injects[w.injects[:, J_DAY] == w.switch_day]
-    assert same_day[0, J_KIND] == S.I_PM_POLICY
+    assert same_day[0, J_KIND] == V.I_PM_POLICY
     rec, _ = run_kernel(w, 0, 200)
-    arrests = rec[(rec[:, S.E_KIND] == S.K_ARREST) & (rec[:, S.E_FORCED] == 0)]
-    assert (arrests[:, S.E_DAY] < w.switch_day).all()  # crackdown 0 after the switch
+    arrests = rec[(rec[:, L.E_KIND] == V.K_ARREST) & (rec[:, L.E_FORCED] == 0)]
+    assert (arrests[:, L.E_DAY] < w.switch_day).all()  # crackdown 0 after the switch
     mesa = run_mesa(w, 0, 2)
     k2 = run_kernel(w, 0, 2)
     assert (mesa[0] == k2[0]).all()

@@ -1,0 +1,637 @@
+"""Paired comparison of policy scenarios run on common random numbers.
+
+Every scenario is run on the same seed and replicate indices. Draws are a pure function of
+(seed, replicate, day, actor, decision) (``sim.rng``), so replicate k of every scenario shares its
+random draws, and hence its history up to the policy date: the difference between two scenarios
+in replicate k is due to the policy alone. Outcomes are the per-replicate metrics of
+``runs.parquet`` (``sim.metrics``), counted from each scenario's outcome window (the policy start);
+scenarios compared must share that window.
+
+Statistics reported, per outcome:
+
+* per scenario: the median and the 90% interval (5th and 95th percentiles) over replicates; for a
+  probability, the share of replicates where the event happened;
+* per scenario after the first: the mean over replicates of the paired difference
+  (scenario - first scenario) with a seeded bootstrap 95% confidence interval
+  (``scipy.stats.bootstrap``; see ``bootstrap_ci``), and the shares of replicates where the
+  difference is negative and positive.
+
+Time to de-escalation is NaN when a replicate never de-escalated. It is reported honestly in two
+rows: the days (quantiles over all replicates with "never" ranked last, so a median of "never"
+means more than half never de-escalated; paired differences only over the replicates where both
+scenarios de-escalated, with their number), and the share that never de-escalated.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import sys
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+from scipy import stats
+
+from sim.results.outcomes import SPIRAL_DEFINITION
+from sim.scenario import LoadedScenario
+
+Kind = Literal["count", "share", "days"]
+
+CONFIDENCE = 0.95
+BCA_MAX_N = 5000
+BATCH = 1000
+QUANTILES = (0.05, 0.5, 0.95)
+META_FILE = "comparison.json"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One compared outcome: a column of the per-replicate outcome frame."""
+
+    key: str
+    label: str
+    kind: Kind
+    unit: str
+
+
+OUTCOMES: tuple[Outcome, ...] = (
+    Outcome("attacks_us", "Attacks on US targets", "count", "attacks"),
+    Outcome("attacks_state", "Attacks on the Iraqi state", "count", "attacks"),
+    Outcome("us_killed", "US deaths", "count", "deaths"),
+    Outcome("us_strikes", "US strikes", "count", "strikes"),
+    Outcome("truce_days", "Days under truce", "count", "days"),
+    Outcome("pm_attacked", "P(attack on the PM)", "share", "share"),
+    Outcome("escalation_spiral", "P(escalation spiral)", "share", "share"),
+    Outcome("days_to_deescalation", "Days to de-escalation", "days", "days"),
+    Outcome("never_deescalated", "P(never de-escalated)", "share", "share"),
+)
+"""The outcomes of a comparison, in table order.
+
+``attacks_state`` counts attacks on every Iraqi target (state sites, the PM, activists);
+``escalation_spiral`` and ``days_to_deescalation`` are defined in ``sim.metrics``.
+"""
+
+OUTCOME_BY_KEY = {o.key: o for o in OUTCOMES}
+
+
+class CompareError(ValueError):
+    """Scenarios that cannot be compared (different windows or replicates)."""
+
+
+def outcome_frame(runs: pd.DataFrame) -> pd.DataFrame:
+    """Return the compared outcomes of each replicate, indexed by ``run``.
+
+    Parameters
+    ----------
+    runs : pandas.DataFrame
+        A ``runs.parquet`` table (columns ``run`` and ``sim.metrics.METRICS``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One column per ``OUTCOMES`` key; counts as floats, probabilities as 0/1, days to
+        de-escalation as days or NaN (never).
+    """
+    r = runs.set_index("run").sort_index()
+    days = r["days_to_deescalation"].astype(float)
+    return pd.DataFrame(
+        {
+            "attacks_us": r["attacks_us"].astype(float),
+            "attacks_state": r["attacks_state"].astype(float),
+            "us_killed": r["us_killed"].astype(float),
+            "us_strikes": r["us_strikes"].astype(float),
+            "truce_days": r["truce_days"].astype(float),
+            "pm_attacked": (r["attacks_on_pm"] > 0).astype(float),
+            "escalation_spiral": (r["escalation_spiral"] > 0).astype(float),
+            "days_to_deescalation": days,
+            "never_deescalated": days.isna().astype(float),
+        },
+        index=r.index,
+    )
+
+
+def bootstrap_ci(
+    diff: np.ndarray, seed: int | Sequence[int], confidence: float = CONFIDENCE
+) -> tuple[float, float, str]:
+    """Return a bootstrap confidence interval of the mean of paired differences.
+
+    Parameters
+    ----------
+    diff : ndarray
+        Paired differences, one per replicate (finite).
+    seed : int or sequence of int
+        Seed of the resampling (``numpy.random.default_rng``), so the interval is reproducible.
+    confidence : float
+        Confidence level.
+
+    Returns
+    -------
+    (float, float, str)
+        Lower and upper bounds and the method used. Both bounds equal the value when every
+        difference is the same (the bootstrap distribution is degenerate: method "constant");
+        NaN when fewer than two differences are given.
+
+    Notes
+    -----
+    ``scipy.stats.bootstrap``: BCa intervals (Efron 1987, JASA 82:171-185) with 9,999 resamples
+    up to 5,000 replicates; above that the BCa jackknife costs O(n^2), so the percentile interval
+    with 1,999 resamples is used (the mean of thousands of differences is close to normal, where
+    both agree). If BCa cannot be computed the percentile interval is used.
+    """
+    d = np.asarray(diff, dtype=float)
+    if d.size and np.all(d == d[0]):
+        return float(d[0]), float(d[0]), "constant"
+    if d.size < 2:
+        return float("nan"), float("nan"), "none"
+    method, resamples = ("BCa", 9999) if d.size <= BCA_MAX_N else ("percentile", 1999)
+    kwargs = dict(confidence_level=confidence, vectorized=True, batch=BATCH)
+    res = stats.bootstrap(
+        (d,),
+        np.mean,
+        method=method,
+        n_resamples=resamples,
+        rng=np.random.default_rng(seed),
+        **kwargs,
+    )
+    lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        method = "percentile"
+        res = stats.bootstrap(
+            (d,),
+            np.mean,
+            method=method,
+            n_resamples=resamples,
+            rng=np.random.default_rng(seed),
+            **kwargs,
+        )
+        lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)
+    return lo, hi, method
+
+
+def summarise(values: np.ndarray, kind: Kind) -> dict[str, float]:
+    """Return n, mean, median, 5% and 95% quantiles of one scenario's outcome.
+
+    Parameters
+    ----------
+    values : ndarray
+        One value per replicate (NaN = never, for ``kind="days"``).
+    kind : {"count", "share", "days"}
+        How the outcome is summarised. Quantiles use the inverted empirical CDF, so each is a
+        value some replicate took (no interpolated "1.05 deaths"). For ``"days"`` NaN ranks
+        above every number, so a quantile is "never" (inf) when that many replicates never
+        de-escalated, and the mean is over the replicates that did.
+
+    Returns
+    -------
+    dict
+        ``n``, ``mean``, ``median``, ``q05``, ``q95`` (inf = never).
+    """
+    x = np.asarray(values, dtype=float)
+    if kind == "days":
+        ranked = np.where(np.isnan(x), np.inf, x)
+        q = np.quantile(ranked, QUANTILES, method="inverted_cdf") if x.size else [np.nan] * 3
+        done = x[~np.isnan(x)]
+        mean = float(done.mean()) if done.size else float("nan")
+    else:
+        q = np.quantile(x, QUANTILES, method="inverted_cdf") if x.size else [np.nan] * 3
+        mean = float(x.mean()) if x.size else float("nan")
+    return {
+        "n": int(x.size),
+        "mean": mean,
+        "median": float(q[1]),
+        "q05": float(q[0]),
+        "q95": float(q[2]),
+    }
+
+
+def paired_difference(
+    base: np.ndarray, other: np.ndarray, kind: Kind, seed: int | Sequence[int]
+) -> dict[str, float]:
+    """Return the paired difference ``other - base`` over replicates with its bootstrap CI.
+
+    Parameters
+    ----------
+    base, other : ndarray
+        Outcomes of the same replicates (same order) under two scenarios.
+    kind : {"count", "share", "days"}
+        For ``"days"`` only pairs where both are finite are used (``n`` says how many).
+    seed : int or sequence of int
+        Bootstrap seed.
+
+    Returns
+    -------
+    dict
+        ``n``, ``mean``, ``median``, ``ci_low``, ``ci_high``, ``share_lower`` (other < base),
+        ``share_higher`` (other > base), ``ci_method``.
+
+    Raises
+    ------
+    CompareError
+        If the arrays differ in length.
+    """
+    a = np.asarray(base, dtype=float)
+    b = np.asarray(other, dtype=float)
+    if a.shape != b.shape:
+        raise CompareError(f"paired outcomes differ in length ({a.size} vs {b.size})")
+    keep = ~(np.isnan(a) | np.isnan(b))
+    if kind != "days" and not keep.all():
+        raise CompareError("a count or probability outcome holds NaN")
+    d = b[keep] - a[keep]
+    lo, hi, method = bootstrap_ci(d, seed)
+    n = int(d.size)
+    return {
+        "n": n,
+        "mean": float(d.mean()) if n else float("nan"),
+        "median": float(np.median(d)) if n else float("nan"),
+        "ci_low": lo,
+        "ci_high": hi,
+        "share_lower": float((d < 0).mean()) if n else float("nan"),
+        "share_higher": float((d > 0).mean()) if n else float("nan"),
+        "ci_method": method,
+    }
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The statistics of a paired comparison (``table``) and the paired outcomes themselves."""
+
+    names: tuple[str, ...]
+    outcomes: dict[str, pd.DataFrame]
+    table: pd.DataFrame
+    seed: int
+
+    @property
+    def base(self) -> str:
+        """The scenario every other one is compared against (the first)."""
+        return self.names[0]
+
+    def differences(self, name: str, key: str) -> np.ndarray:
+        """Return the per-replicate differences ``name - base`` of one outcome (NaN dropped)."""
+        d = (self.outcomes[name][key] - self.outcomes[self.base][key]).to_numpy(float)
+        return d[~np.isnan(d)]
+
+
+def compare_outcomes(outcomes: dict[str, pd.DataFrame], seed: int) -> Comparison:
+    """Compute the comparison table of scenarios' paired outcomes.
+
+    Parameters
+    ----------
+    outcomes : dict of str to DataFrame
+        Scenario name -> ``outcome_frame`` (the first entry is the base of the differences).
+    seed : int
+        Seed of the bootstrap resampling.
+
+    Returns
+    -------
+    Comparison
+        ``table`` has one row per (outcome, scenario) with the scenario's summary and, except for
+        the base, its paired difference against the base (columns ``diff_*``).
+
+    Raises
+    ------
+    CompareError
+        If the scenarios do not hold the same replicates.
+    """
+    names = tuple(outcomes)
+    if not names:
+        raise CompareError("nothing to compare")
+    base = outcomes[names[0]]
+    for name in names[1:]:
+        idx = outcomes[name].index
+        if not idx.equals(base.index):
+            raise CompareError(
+                f"scenario '{name}' holds replicates {_span(idx)} but '{names[0]}' holds "
+                f"{_span(base.index)}: paired outcomes need the same replicates"
+            )
+    rows = []
+    for i, o in enumerate(OUTCOMES):
+        for j, name in enumerate(names):
+            x = outcomes[name][o.key].to_numpy(float)
+            row: dict[str, object] = {
+                "outcome": o.key,
+                "label": o.label,
+                "kind": o.kind,
+                "scenario": name,
+                **summarise(x, o.kind),
+            }
+            if j > 0:
+                d = paired_difference(base[o.key].to_numpy(float), x, o.kind, (seed, i, j))
+                row.update({"diff_vs": names[0], **{f"diff_{k}": v for k, v in d.items()}})
+            rows.append(row)
+    return Comparison(names, dict(outcomes), pd.DataFrame(rows), seed)
+
+
+def _span(idx: pd.Index) -> str:
+    return f"{len(idx)} ({idx.min()}..{idx.max()})" if len(idx) else "0"
+
+
+# --- formatting -----------------------------------------------------------------------------
+
+
+def _num(x: float, digits: int = 3) -> str:
+    if np.isnan(x):
+        return "-"
+    if np.isinf(x):
+        return "never"
+    if abs(x - round(x)) < 1e-9 and abs(x) < 1e6:
+        return f"{x:.0f}"
+    return f"{x:.{digits}g}"
+
+
+def format_level(row: pd.Series) -> str:
+    """Return a scenario's cell: "median [5%, 95%]" or, for a probability, a percentage."""
+    if row["kind"] == "share":
+        return f"{100 * row['mean']:.1f}%"
+    return f"{_num(row['median'])} [{_num(row['q05'])}, {_num(row['q95'])}]"
+
+
+def format_difference(row: pd.Series) -> str:
+    """Return a difference cell: "mean [95% CI]" (percentage points for probabilities)."""
+    if pd.isna(row.get("diff_n")) or row["diff_n"] == 0:
+        return "-"
+    if row["kind"] == "share":
+        m, lo, hi = (100 * row["diff_mean"], 100 * row["diff_ci_low"], 100 * row["diff_ci_high"])
+        return f"{m:+.1f} pp [{lo:+.1f}, {hi:+.1f}]"
+    m, lo, hi = row["diff_mean"], row["diff_ci_low"], row["diff_ci_high"]
+    text = f"{m:+.3g} [{lo:+.3g}, {hi:+.3g}]"
+    if row["kind"] == "days":
+        text += f" (n={int(row['diff_n'])})"
+    return text
+
+
+def level_matrix(comp: Comparison) -> list[list[str]]:
+    """Return rows [label, cell per scenario] of the per-scenario table."""
+    t = comp.table
+    out = []
+    for o in OUTCOMES:
+        sub = t[t["outcome"] == o.key].set_index("scenario")
+        out.append([o.label] + [format_level(sub.loc[n]) for n in comp.names])
+    return out
+
+
+def difference_matrix(comp: Comparison) -> list[list[str]]:
+    """Return rows [label, difference cell per non-base scenario] of the differences table."""
+    t = comp.table
+    out = []
+    for o in OUTCOMES:
+        sub = t[t["outcome"] == o.key].set_index("scenario")
+        out.append([o.label] + [format_difference(sub.loc[n]) for n in comp.names[1:]])
+    return out
+
+
+def to_markdown(comp: Comparison, header: str = "") -> str:
+    """Return the comparison as Markdown: per-scenario table, differences table, definitions."""
+
+    def table(head: list[str], rows: list[list[str]]) -> list[str]:
+        lines = [
+            "| " + " | ".join(head) + " |",
+            "|" + "|".join([":---"] + ["---:"] * (len(head) - 1)) + "|",
+        ]
+        return lines + ["| " + " | ".join(r) + " |" for r in rows]
+
+    n = int(comp.table["n"].iloc[0]) if len(comp.table) else 0
+    lines = [header] if header else []
+    lines += [
+        f"## Outcomes per scenario ({n} paired replicates; median [90% interval]; "
+        "probabilities as % of replicates)",
+        "",
+    ]
+    lines += table(["outcome", *comp.names], level_matrix(comp))
+    if len(comp.names) > 1:
+        lines += [
+            "",
+            f"## Paired differences against `{comp.base}` (mean of scenario - "
+            f"{comp.base} over replicates [{CONFIDENCE:.0%} bootstrap CI]; "
+            "percentage points for probabilities)",
+            "",
+        ]
+        lines += table(["outcome", *comp.names[1:]], difference_matrix(comp))
+    lines += ["", "Definitions: " + DEFINITIONS, ""]
+    return "\n".join(lines)
+
+
+DEFINITIONS = (
+    "outcomes are counted from the policy start to the end of the horizon. Escalation spiral: "
+    f"{SPIRAL_DEFINITION}. "
+    "Time to de-escalation: days from the policy start to the first day that begins 30 days "
+    "with at most 2 attacks on US targets ('never' if none; its differences use only the "
+    "replicates where both scenarios de-escalated, n given). Attacks on the Iraqi state include "
+    "the PM and activists. Differences are paired: replicate k of every scenario shares its "
+    "random draws and its history before the policy start."
+)
+
+
+# --- running --------------------------------------------------------------------------------
+
+
+def check_windows(loaded: Sequence[LoadedScenario]) -> tuple[dt.date, dt.date, dt.date]:
+    """Check that scenarios can be paired; return their (start, outcome_from, end).
+
+    Parameters
+    ----------
+    loaded : sequence of LoadedScenario
+        The scenarios in comparison order.
+
+    Returns
+    -------
+    (date, date, date)
+        Common start, outcome-window start and end.
+
+    Raises
+    ------
+    CompareError
+        If their horizons (days are counted from the start, so draws pair by day) or outcome
+        windows differ.
+    """
+    first = loaded[0].scenario
+    for ls in loaded[1:]:
+        sc = ls.scenario
+        if (sc.start, sc.end) != (first.start, first.end):
+            raise CompareError(
+                f"{ls.path}: horizon {sc.start}..{sc.end} differs from {loaded[0].path} "
+                f"({first.start}..{first.end}); paired replicates need the same horizon"
+            )
+        if sc.outcome_from != first.outcome_from:
+            raise CompareError(
+                f"{ls.path}: outcome window starts {sc.outcome_from} but {loaded[0].path} starts "
+                f"{first.outcome_from} (the policy start or outcome_start); compared scenarios "
+                "must count outcomes over the same window"
+            )
+    return first.start, first.outcome_from, first.end
+
+
+def directory_names(loaded: Sequence[LoadedScenario]) -> list[str]:
+    """Return a results sub-directory name per scenario (its name, suffixed if repeated)."""
+    seen: dict[str, int] = {}
+    out = []
+    for ls in loaded:
+        name = ls.scenario.name
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
+    return out
+
+
+def load_runs(results_dir: Path) -> pd.DataFrame:
+    """Read a results directory's ``runs.parquet`` as a DataFrame."""
+    return pq.read_table(Path(results_dir) / "runs.parquet").to_pandas()
+
+
+def run_comparison(
+    loaded: Sequence[LoadedScenario],
+    out: Path,
+    runs: int,
+    seed: int | None = None,
+    engine: str = "kernel",
+    overwrite: bool = False,
+    resume: bool = False,
+    progress: Callable[[str], AbstractContextManager] | None = None,
+    argv: list[str] | None = None,
+) -> Comparison:
+    """Run scenarios on common random numbers and compare their paired outcomes.
+
+    Parameters
+    ----------
+    loaded : sequence of LoadedScenario
+        Scenarios; the first is the base of the differences.
+    out : Path
+        Comparison directory: each scenario's results go to ``out/<name>/``; the comparison to
+        ``comparison.csv``, ``comparison.md`` and ``comparison.json``.
+    runs : int
+        Replicates per scenario.
+    seed : int, optional
+        Seed shared by every scenario (default: the first scenario's).
+    engine : {"kernel", "mesa"}
+        Engine.
+    overwrite, resume : bool
+        Passed to ``sim.runner.run_scenario`` for each scenario directory.
+    progress : callable, optional
+        Called with a scenario name; returns a context manager that yields a (done, total)
+        callback (or None) for that scenario's run, e.g. ``sim.cli.progress_bar``.
+    argv : list of str, optional
+        Command line recorded in the manifests.
+
+    Returns
+    -------
+    Comparison
+        The statistics (also written to ``out``).
+
+    Raises
+    ------
+    CompareError
+        If the scenarios cannot be paired (checked before anything is run).
+    sim.runner.RunError
+        If a results directory cannot be written.
+    """
+    from sim.results.files import write_text_atomic
+    from sim.runner import run_scenario
+
+    if not loaded:
+        raise CompareError("give at least one scenario")
+    start, outcome_from, end = check_windows(loaded)
+    seed = loaded[0].scenario.seed if seed is None else seed
+    names = directory_names(loaded)
+    out = Path(out)
+    if not (overwrite or resume):
+        for name in names:
+            for marker, what in (
+                ("manifest.json", "finished results"),
+                ("plan.json", "an unfinished run"),
+            ):
+                if (out / name / marker).exists():
+                    raise CompareError(
+                        f"{out / name}: already holds {what}; choose another --out or pass "
+                        "--overwrite (or --resume to reuse them)"
+                    )
+    (out / META_FILE).unlink(missing_ok=True)  # a comparison is only redrawn once complete
+    results = {}
+    for ls, name in zip(loaded, names, strict=True):
+        with progress(name) if progress else contextlib.nullcontext() as cb:
+            res = run_scenario(
+                ls,
+                out / name,
+                runs,
+                seed=seed,
+                engine=engine,
+                overwrite=overwrite,
+                resume=resume,
+                progress=cb,
+                argv=argv if argv is not None else sys.argv,
+            )
+        results[name] = res.runs.to_pandas()
+    comp = compare_outcomes({n: outcome_frame(r) for n, r in results.items()}, seed)
+    meta = {
+        "scenarios": [
+            {"name": n, "dir": n, "path": ls.path, "sha256": ls.sha256}
+            for n, ls in zip(names, loaded, strict=True)
+        ],
+        "base": names[0],
+        "runs": runs,
+        "seed": seed,
+        "engine": engine,
+        "start": start.isoformat(),
+        "outcome_from": outcome_from.isoformat(),
+        "end": end.isoformat(),
+        "confidence": CONFIDENCE,
+    }
+    write_outputs(comp, out, meta)
+    write_text_atomic(json.dumps(meta, indent=2), out / META_FILE)
+    return comp
+
+
+def markdown_header(meta: dict) -> str:
+    """Return the Markdown title block of a comparison from its metadata."""
+    names = ", ".join(s["name"] for s in meta["scenarios"])
+    return (
+        f"# Paired comparison: {names}\n\n{meta['runs']} replicates each, seed "
+        f"{meta['seed']}, engine {meta['engine']}; outcomes counted "
+        f"{meta['outcome_from']} to {meta['end']}.\n"
+    )
+
+
+def write_outputs(comp: Comparison, out: Path, meta: dict) -> None:
+    """Write ``comparison.csv`` and ``comparison.md`` atomically into ``out``."""
+    from sim.results.files import write_text_atomic
+
+    write_text_atomic(comp.table.to_csv(index=False), Path(out) / "comparison.csv")
+    write_text_atomic(to_markdown(comp, markdown_header(meta)), Path(out) / "comparison.md")
+
+
+def load_comparison(out: Path) -> tuple[Comparison, dict]:
+    """Recompute a saved comparison from its directory (no model run).
+
+    Parameters
+    ----------
+    out : Path
+        A directory written by ``run_comparison``.
+
+    Returns
+    -------
+    (Comparison, dict)
+        The statistics (identical to the saved ones: the bootstrap is seeded) and the metadata.
+
+    Raises
+    ------
+    CompareError
+        If ``out`` is not a comparison directory or a scenario's results are missing.
+    """
+    out = Path(out)
+    try:
+        meta = json.loads((out / META_FILE).read_text())
+    except FileNotFoundError:
+        raise CompareError(f"{out}: not a comparison directory (no {META_FILE})") from None
+    except json.JSONDecodeError as exc:
+        raise CompareError(f"{out / META_FILE}: unreadable ({exc.msg})") from None
+    frames = {}
+    for s in meta["scenarios"]:
+        path = out / s["dir"] / "runs.parquet"
+        if not path.exists():
+            raise CompareError(f"{path}: missing; rerun `escsim compare`")
+        frames[s["name"]] = outcome_frame(load_runs(out / s["dir"]))
+    return compare_outcomes(frames, int(meta["seed"])), meta

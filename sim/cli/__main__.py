@@ -1,0 +1,5 @@
+"""``python -m sim.cli``: the escsim command line."""
+
+from sim.cli import main
+
+main()

@@ -1,0 +1,194 @@
+"""Analysis commands of escsim: ``compare``, ``plot`` and ``explain`` (see `sim.cli`)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def _print_comparison(comp, meta: dict) -> None:
+    """Print the comparison tables with rich."""
+    from rich.table import Table
+
+    from sim.analysis.compare import CONFIDENCE, difference_matrix, level_matrix
+    from sim.cli.common import out
+
+    n = meta["runs"]
+    tab = Table(
+        title=f"Outcomes {meta['outcome_from']} to {meta['end']}: median [90% interval]"
+        f" over {n:,} paired replicates (probabilities: % of replicates)",
+        title_justify="left",
+    )
+    tab.add_column("outcome")
+    for name in comp.names:
+        tab.add_column(name, justify="right")
+    for row in level_matrix(comp):
+        tab.add_row(*row)
+    out.print(tab)
+    if len(comp.names) > 1:
+        dif = Table(
+            title=f"Paired differences against {comp.base}: mean [{CONFIDENCE:.0%} "
+            "bootstrap CI] (pp = percentage points)",
+            title_justify="left",
+        )
+        dif.add_column("outcome")
+        for name in comp.names[1:]:
+            dif.add_column(f"{name} - {comp.base}", justify="right")
+        for row in difference_matrix(comp):
+            dif.add_row(*row)
+        out.print(dif)
+
+
+def compare(
+    scenarios: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Scenario YAML files; the first is the base of the paired differences."
+        ),
+    ],
+    runs: Annotated[int, typer.Option("--runs", "-n", help="Replicates per scenario.")] = 1000,
+    seed: Annotated[
+        int | None,
+        typer.Option(help="Seed shared by every scenario (default: the first scenario's)."),
+    ] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Comparison directory (default results/compare)."),
+    ] = None,
+    engine: Annotated[str, typer.Option(help="Engine: kernel (fast) or mesa.")] = "kernel",
+    plots: Annotated[bool, typer.Option(help="Draw the figures and the brief.")] = True,
+    resume: Annotated[bool, typer.Option(help="Reuse finished scenario results in --out.")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace results in --out.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+) -> None:
+    """Run scenarios on common random numbers and compare their paired outcomes.
+
+    Each scenario is run into OUT/NAME/ (a full results directory) on the same seed and
+    replicates, so replicate k of every scenario shares its random draws and its history up to
+    the policy date. Prints each scenario's median and 90% interval and the paired differences
+    against the first scenario with bootstrap confidence intervals; writes comparison.csv,
+    comparison.md, plots/ (PNG, SVG, PDF) and brief.pdf to OUT. Scenarios must share their
+    horizon and outcome window (policy start).
+
+    Example: `escsim compare scenarios/strong_us_retaliation.yaml scenarios/truce.yaml -o cmp`
+    """
+    from sim.analysis.compare import CompareError, run_comparison
+    from sim.cli.common import InputError, handle_errors, out, progress_bar
+    from sim.scenario import load_scenario
+
+    with handle_errors(resumable=True):
+        t0 = time.perf_counter()
+        loaded = [load_scenario(p) for p in scenarios]
+        target = out_dir or Path("results") / "compare"
+        try:
+            comp = run_comparison(
+                loaded,
+                target,
+                runs,
+                seed=seed,
+                engine=engine,
+                overwrite=overwrite,
+                resume=resume,
+                progress=lambda name: progress_bar(runs, name, quiet),
+                argv=sys.argv,
+            )
+        except CompareError as exc:
+            raise InputError(str(exc)) from None
+        from sim.analysis.compare import load_comparison
+
+        _, meta = load_comparison(target)
+        _print_comparison(comp, meta)
+        written = ""
+        if plots:
+            from sim.report.plotting import plot_compare_dir
+
+            files = plot_compare_dir(target)
+            written = f", {len(files) - 1} figure files in plots/, brief.pdf"
+        out.print(
+            f"results: {target} (comparison.csv, comparison.md{written}) in "
+            f"{time.perf_counter() - t0:.1f} s"
+        )
+
+
+def plot(
+    results: Annotated[
+        Path, typer.Argument(help="A results directory of `escsim run` or `escsim compare`.")
+    ],
+) -> None:
+    """Redraw the figures (and, for a comparison, the brief) from saved results.
+
+    Nothing is re-run: the figures are drawn from events.parquet and runs.parquet. A run
+    directory gets plots/fan and plots/thresholds; a comparison directory gets a fan chart per
+    scenario, the side-by-side fans, the overlay, the threshold curves, the paired differences
+    and brief.pdf.
+
+    Example: `escsim plot results/cmp`
+    """
+    from sim.analysis.compare import META_FILE, CompareError
+    from sim.cli.common import InputError, handle_errors, out
+    from sim.report.plotting import plot_compare_dir, plot_run_dir
+    from sim.report.rundata import is_run_dir
+
+    with handle_errors():
+        if not results.is_dir():
+            raise InputError(f"{results}: not a directory")
+        try:
+            if (results / META_FILE).exists():
+                files = plot_compare_dir(results)
+            elif is_run_dir(results):
+                files = plot_run_dir(results)
+            else:
+                raise InputError(
+                    f"{results}: neither a results directory (manifest.json, "
+                    f"runs.parquet) nor a comparison directory ({META_FILE})"
+                )
+        except CompareError as exc:
+            raise InputError(str(exc)) from None
+        for f in files:
+            out.print(str(f))
+
+
+def explain(
+    results: Annotated[Path, typer.Argument(help="A results directory (one scenario).")],
+    run: Annotated[int, typer.Option("--run", "-k", help="Replicate index.")] = 0,
+    window: Annotated[int, typer.Option(help="Escalation window in days.", min=1)] = 30,
+) -> None:
+    """Print the chain of action and reaction behind a replicate's largest escalation.
+
+    The largest escalation is the 30-day window of the outcome window with the most attacks on
+    US targets; the chain lists the events of the 30 days before, the window and the 30 days
+    after: directives, raids and releases, attacks with claims and attributions, US strikes,
+    truces, with dates.
+
+    Example: `escsim explain results/cmp/strong_us_retaliation --run 7`
+    """
+    from sim.analysis.explain import explain_run, format_explanation
+    from sim.cli.common import InputError, handle_errors, out
+    from sim.report.rundata import is_run_dir
+
+    with handle_errors():
+        if not is_run_dir(results):
+            raise InputError(
+                f"{results}: not a results directory (manifest.json, runs.parquet);"
+                " for a comparison give one scenario's sub-directory"
+            )
+        try:
+            ex = explain_run(results, run, window=window)
+        except KeyError as exc:
+            raise InputError(exc.args[0]) from None
+        import json
+
+        name = json.loads((results / "manifest.json").read_text())["scenario"]["name"]
+        for text, style in format_explanation(ex, name):
+            out.print(text, style=style or None, markup=False, highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Register the analysis commands (compare, plot, explain) on the escsim app."""
+    app.command()(compare)
+    app.command()(plot)
+    app.command()(explain)

@@ -1,0 +1,94 @@
+"""The ``validate`` and ``run`` commands."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from sim.cli.common import handle_errors, out, progress_bar, summary_table
+
+
+def validate(
+    scenario: Annotated[list[Path], typer.Argument(help="Scenario YAML file(s).")],
+) -> None:
+    """Check scenario files without running them.
+
+    Example: `escsim validate scenarios/*.yaml`
+    """
+    from sim.scenario import load_scenario
+
+    with handle_errors():
+        for path in scenario:
+            sc = load_scenario(path).scenario
+            policy = f", policy from {sc.policy.start}" if sc.policy else ""
+            out.print(
+                escape(
+                    f"{path}: ok ({sc.name}: {sc.start} to {sc.end}, {len(sc.factions)} "
+                    f"factions, {len(sc.injects)} injects{policy})"
+                ),
+                soft_wrap=True,  # one line per file
+            )
+
+
+def run(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    runs: Annotated[int, typer.Option("--runs", "-n", help="Number of replicates.")] = 1000,
+    seed: Annotated[int | None, typer.Option(help="Seed (default: the scenario's).")] = None,
+    engine: Annotated[
+        str, typer.Option(help="Engine: kernel (fast) or mesa (reference).")
+    ] = "kernel",
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Results directory.")] = None,
+    chunk_size: Annotated[int | None, typer.Option(help="Replicates per saved chunk.")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue an interrupted run in --out.")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace finished results in --out.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
+) -> None:
+    """Run replicates of a scenario and write a results directory.
+
+    Writes events.parquet (the event log), runs.parquet (outcome metrics per replicate) and
+    manifest.json (everything needed to repeat the run) to --out.
+
+    Example: `escsim run scenarios/historical.yaml --runs 1000 --seed 7 --out results/hist`
+    """
+    from sim.runner import run_scenario
+    from sim.scenario import load_scenario
+
+    with handle_errors(resumable=True):
+        loaded = load_scenario(scenario)
+        target = out_dir or Path("results") / loaded.scenario.name
+        with progress_bar(runs, loaded.scenario.name, quiet) as cb:
+            res = run_scenario(
+                loaded,
+                target,
+                runs,
+                seed=seed,
+                engine=engine,
+                chunk_size=chunk_size,
+                resume=resume,
+                overwrite=overwrite,
+                progress=cb,
+                argv=sys.argv,
+            )
+        if not quiet:
+            m = res.manifest
+            out.print(
+                summary_table(
+                    res.runs,
+                    escape(
+                        f"{loaded.scenario.name}: {m['runs']} runs, seed {m['seed']}, engine "
+                        f"{m['engine']}, outcomes from {m['outcome_from']} "
+                        f"({m['wall_seconds']} s)"
+                    ),
+                )
+            )
+        out.print(escape(f"results: {target}"), soft_wrap=True)
+
+
+def register(app) -> None:
+    """Register this module's commands on the escsim app."""
+    app.command()(validate)
+    app.command()(run)

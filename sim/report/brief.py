@@ -1,0 +1,204 @@
+"""One-page PDF brief of a comparison: the table and the key plots, for a workshop handout.
+
+The page (A4 landscape) holds a title with the run's provenance, the comparison table (each
+scenario's median and 90% interval, paired differences against the base with bootstrap
+intervals), the scenarios' monthly attacks from the policy start (median and 50% band), the
+worst-month exceedance curves, and the definitions. It is drawn from saved results only.
+"""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+
+import yaml
+from matplotlib.figure import Figure
+
+from sim.analysis.compare import DEFINITIONS, Comparison, difference_matrix, level_matrix
+from sim.report.figures import draw_overlay, exceedance, threshold_grid, worst_months
+from sim.report.rundata import RunData
+from sim.report.style import colour
+
+A4_LANDSCAPE = (11.69, 8.27)
+TABLE_NOTE = (
+    "Levels: median [5%, 95%] over replicates; probabilities: % of replicates. Differences "
+    "against the base: mean of the paired differences [95% bootstrap CI]; pp = percentage points."
+)
+
+
+def scenario_description(manifest: dict) -> str:
+    """Return the description written in the scenario file recorded in a run's manifest."""
+    try:
+        doc = yaml.safe_load(manifest["scenario"]["text"])
+    except (KeyError, yaml.YAMLError):
+        return ""
+    text = doc.get("description", "") if isinstance(doc, dict) else ""
+    return " ".join(str(text).split())
+
+
+SEPARATE_MAX = 3
+"""Up to this many scenarios, differences get their own columns; beyond, they share the cell."""
+
+
+def brief_table_rows(comp: Comparison) -> tuple[list[str], list[list[str]]]:
+    """Return the header and rows of the brief's table.
+
+    Up to ``SEPARATE_MAX`` scenarios: a column per scenario (median [90% interval]) and a column
+    per difference against the base. Beyond that, one column per scenario whose cell holds the
+    level and, on a second line, the difference against the base, so the page stays legible.
+    """
+    levels = level_matrix(comp)
+    diffs = difference_matrix(comp)
+    if len(comp.names) <= SEPARATE_MAX:
+        head = ["outcome", *comp.names] + [f"{n} - {comp.base}" for n in comp.names[1:]]
+        return head, [lv + df[1:] for lv, df in zip(levels, diffs, strict=True)]
+    head = ["outcome", f"{comp.base}\n(base)"] + [f"{n}\n(- {comp.base})" for n in comp.names[1:]]
+    rows = []
+    for lv, df in zip(levels, diffs, strict=True):
+        rows.append([lv[0], lv[1]] + [f"{a}\n{d}" for a, d in zip(lv[2:], df[1:], strict=True)])
+    return head, rows
+
+
+def fig_brief(comp: Comparison, meta: dict, runs: Sequence[RunData]) -> Figure:
+    """Build the one-page brief as a single figure.
+
+    Parameters
+    ----------
+    comp : Comparison
+        The comparison statistics.
+    meta : dict
+        The comparison metadata (``comparison.json``).
+    runs : sequence of RunData
+        The scenarios' loaded results, in comparison order.
+
+    Returns
+    -------
+    Figure
+        An A4 landscape page: title, table, two plots, definitions.
+    """
+    fig = Figure(figsize=A4_LANDSCAPE)
+    k = len(comp.names)
+    names = " vs ".join(comp.names) if k <= 2 else f"{k} scenarios against {comp.base}"
+    fig.text(
+        0.03,
+        0.965,
+        f"escsim brief: {names}",
+        fontsize=16,
+        fontweight="bold",
+        va="top",
+        gid="brief-title",
+    )
+    fig.text(
+        0.03,
+        0.925,
+        f"{meta['runs']:,} paired replicates per scenario (seed {meta['seed']}, engine "
+        f"{meta['engine']}); outcomes counted {meta['outcome_from']} to {meta['end']}; "
+        f"histories identical before {meta['outcome_from']}.",
+        fontsize=9.5,
+        va="top",
+    )
+    y = 0.895
+    for i, run in enumerate(runs):
+        text = f"{run.name}: {scenario_description(run.manifest)}"
+        lines = textwrap.wrap(text, 175)
+        if k > 2 and len(lines) > 1:
+            lines = textwrap.wrap(text, 172)[:1]
+            lines[0] += " ..."
+        for line in lines[:2]:
+            fig.text(0.03, y, line, fontsize=8.5, va="top", color=colour(i), gid="brief-scenario")
+            y -= 0.024
+    head, rows = brief_table_rows(comp)
+    top = y - 0.01
+    two_line = k > SEPARATE_MAX
+    table_bottom = 0.37 if two_line else 0.53
+    plot_bottom = 0.14 if two_line else 0.165
+    plot_height = table_bottom - plot_bottom - 0.065
+    ax_t = fig.add_axes((0.03, table_bottom, 0.94, max(top - table_bottom, 0.2)))
+    ax_t.axis("off")
+    n_cols = len(head)
+    first = 0.24 if n_cols <= 4 else 0.16
+    widths = [first] + [(1.0 - first) / (n_cols - 1)] * (n_cols - 1)
+    tab = ax_t.table(
+        cellText=rows,
+        colLabels=head,
+        colWidths=widths,
+        bbox=(0.0, 0.06 if two_line else 0.08, 1.0, 0.94 if two_line else 0.92),
+        cellLoc="center",
+        colLoc="center",
+    )
+    tab.auto_set_font_size(False)
+    size = 9 if n_cols <= 4 else (8 if n_cols <= 6 else 6.5)
+    tab.set_fontsize(size)
+    for (r, c), cell in tab.get_celld().items():
+        cell.set_edgecolor("0.75")
+        if r == 0:
+            cell.set_text_props(fontweight="bold", wrap=True)
+            cell.set_facecolor("0.92")
+            if 1 <= c <= k:
+                cell.get_text().set_color(colour(c - 1))
+            elif c > k:
+                cell.get_text().set_color(colour(c - k))
+        if c == 0:
+            cell.set_text_props(ha="left")
+            cell.PAD = 0.02
+    tab.set_gid("brief-table")
+    ax_t.text(0.0, 0.0, TABLE_NOTE, fontsize=8, va="bottom", ha="left", transform=ax_t.transAxes)
+    ax_f = fig.add_axes((0.07, plot_bottom, 0.50, plot_height))
+    draw_overlay(ax_f, runs)
+    ax_f.set_title(
+        "Attacks on US targets per month from the policy start (median, 50% band)",
+        fontsize=9.5,
+        loc="left",
+    )
+    ax_f.set_xlabel("")
+    if not two_line:
+        medians = [ln for ln in ax_f.get_lines() if ln.get_label().endswith(": median")]
+        ax_f.legend(
+            medians,
+            [ln.get_label().removesuffix(": median") for ln in medians],
+            fontsize=8,
+            loc="upper left",
+            ncols=min(len(medians), 3),
+            frameon=False,
+        )
+    ax_f.set_ylim(0, ax_f.get_ylim()[1] * 1.25)
+    ax_p = fig.add_axes((0.65, plot_bottom, 0.32, plot_height))
+    _worst_month(ax_p, runs)
+    for ax in (ax_f, ax_p):
+        ax.tick_params(labelsize=8)
+        ax.xaxis.label.set_size(9)
+        ax.yaxis.label.set_size(9)
+        ax.grid(alpha=0.3)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+    note = "\n".join(textwrap.wrap("Definitions: " + DEFINITIONS, 190))
+    fig.text(0.03, 0.015, note, fontsize=7, va="bottom", gid="brief-definitions")
+    return fig
+
+
+def _worst_month(ax, runs: Sequence[RunData]) -> None:
+    """Draw P(worst month of the window > x) per scenario on ``ax``."""
+    xs = threshold_grid(runs)
+    for i, run in enumerate(runs):
+        worst = worst_months(run)
+        ax.step(
+            xs, exceedance(worst, xs), where="post", color=colour(i), label=run.name, linewidth=2
+        )
+    ax.set_ylim(0, 1.02)
+    ax.set_title(
+        "Worst month of the window: P(attacks on US targets > x)", fontsize=9.5, loc="left"
+    )
+    ax.set_xlabel("x: attacks in the worst month")
+    ax.set_ylabel("probability")
+
+
+def write_brief(comp: Comparison, meta: dict, runs: Sequence[RunData], path: Path) -> Path:
+    """Write the one-page brief to ``path`` (PDF, atomically) and return the path."""
+    path = Path(path)
+    fig = fig_brief(comp, meta, runs)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fig.savefig(tmp, format="pdf")
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,43 @@
+"""Draw every figure of a results or comparison directory (what ``escsim plot`` runs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sim.report.figures import fig_differences, fig_fan, fig_fans, fig_overlay, fig_thresholds
+from sim.report.rundata import load_run
+from sim.report.style import colour, save_figure
+
+
+def plot_run_dir(path: Path) -> list[Path]:
+    """Draw the figures of one results directory into ``path/plots``; return the files."""
+    run = load_run(path)
+    out = Path(path) / "plots"
+    files = save_figure(fig_fan(run), out, "fan")
+    files += save_figure(fig_thresholds([run]), out, "thresholds")
+    return files
+
+
+def plot_compare_dir(path: Path) -> list[Path]:
+    """Draw the figures and the brief of a comparison directory; return the files.
+
+    Writes ``plots/fan_<scenario>``, ``plots/fans``, ``plots/overlay``, ``plots/differences``,
+    ``plots/thresholds`` (each PNG, SVG and PDF) and ``brief.pdf``.
+    """
+    from sim.analysis.compare import load_comparison
+    from sim.report.brief import write_brief
+
+    path = Path(path)
+    comp, meta = load_comparison(path)
+    runs = [load_run(path / s["dir"], s["name"]) for s in meta["scenarios"]]
+    out = path / "plots"
+    files = []
+    for i, run in enumerate(runs):
+        files += save_figure(fig_fan(run, col=colour(i)), out, f"fan_{run.name}")
+    files += save_figure(fig_fans(runs), out, "fans")
+    files += save_figure(fig_overlay(runs), out, "overlay")
+    files += save_figure(fig_thresholds(runs), out, "thresholds")
+    if len(runs) > 1:
+        files += save_figure(fig_differences(comp), out, "differences")
+    files.append(write_brief(comp, meta, runs, path / "brief.pdf"))
+    return files

@@ -1,0 +1,550 @@
+"""Scenario files: YAML in, a frozen and validated ``Scenario`` out.
+
+Errors name the file, the line, the field path, what was expected and what was found. Unknown
+keys, duplicate keys, impossible dates and references to factions that do not exist are errors.
+``extends:`` and ``calibration:`` overlays keep per-file line provenance.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import reprlib
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import (
+    ValidationError,
+)
+
+from sim.scenario.errors import ScenarioError
+from sim.scenario.schema import (
+    Inject,
+    IranParams,
+    LoadedScenario,
+    MilitiaParams,
+    PMParams,
+    Scenario,
+    TruceParams,
+    USParams,
+)
+
+# --- YAML with line numbers and duplicate-key detection -----------------------------------------
+
+
+def _walk(
+    node: yaml.Node,
+    path: tuple,
+    lines: dict,
+    file: str,
+    loader: yaml.SafeLoader,
+    visited: set[int],
+    line: int | None = None,
+) -> None:
+    """Record the line of every field path under ``node``; refuse duplicate and complex keys.
+
+    A field's line is the line of its key (a block mapping as a value starts on the next line).
+    A node reached again through a YAML alias is not walked twice (an alias bomb would take
+    exponential time, a recursive alias forever); its fields take the line of the alias.
+    """
+    lines[path] = line or node.start_mark.line + 1
+    if id(node) in visited:
+        return
+    visited.add(id(node))
+    if isinstance(loader, _Loader):
+        loader.node_paths[id(node)] = path  # names the field of an impossible date
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise ScenarioError(
+                    file,
+                    line,
+                    _fmt(path) + " (a key)",
+                    "a plain key",
+                    "a list or mapping used as a key",
+                )
+            key = key_node.value
+            if key in seen:
+                raise ScenarioError(
+                    file,
+                    line,
+                    _fmt(path + (key,)),
+                    "each key once",
+                    f"a duplicate of the key on line {seen[key]}",
+                )
+            seen[key] = line
+            if key_node.tag != "tag:yaml.org,2002:str" and key != "<<":
+                # the path as the validator will name it: `1:` is the int 1, `null:` is None
+                if isinstance(loader, _Loader):
+                    loader.node_paths[id(key_node)] = path + (key,)
+                key = loader.construct_object(key_node)
+                if not isinstance(key, int):
+                    lines[path + (repr(key),)] = line  # pydantic names such keys by repr
+            _walk(value_node, path + (key,), lines, file, loader, visited, line)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, child in enumerate(node.value):
+            _walk(child, path + (i,), lines, file, loader, visited)
+
+
+def _fmt(path: tuple) -> str:
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or "(document)"
+
+
+def _at(lines: dict, path: tuple, file: str) -> tuple[str, int | None]:
+    """Return (file, line) where the field at ``path`` was written."""
+    for k in range(len(path), -1, -1):
+        if path[:k] in lines:
+            v = lines[path[:k]]
+            return v if isinstance(v, tuple) else (file, v)
+    return file, None
+
+
+_REPR = reprlib.Repr(
+    maxlevel=3, maxdict=4, maxlist=6, maxtuple=6, maxset=6, maxstring=60, maxother=60, maxlong=60
+)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return repr(value)
+    text = _REPR.repr(value)  # bounded: a YAML alias bomb must not be printed in full
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader whose impossible dates (2020-02-30) become errors with a line number."""
+
+    def __init__(self, stream: str, file: str = "<string>") -> None:
+        super().__init__(stream)
+        self.file = file
+        self.node_paths: dict[int, tuple] = {}  # filled by _walk: names an impossible date
+
+    def construct_yaml_timestamp(self, node: yaml.Node) -> Any:  # noqa: D102
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as exc:
+            path = self.node_paths.get(id(node))
+            if path is None:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"an impossible date {node.value!r} ({exc})", node.start_mark
+                ) from None
+            raise ScenarioError(
+                self.file,
+                node.start_mark.line + 1,
+                _fmt(path),
+                "a real calendar date",
+                f"an impossible date {node.value!r} ({exc})",
+            ) from None
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+
+
+def parse_yaml(text: str, file: str) -> tuple[Any, dict]:
+    """Parse YAML text; return the data and a map from field path to line number.
+
+    Raises
+    ------
+    ScenarioError
+        On malformed YAML or a duplicate key.
+    """
+    try:
+        loader = _Loader(text, file)
+        try:
+            node = loader.get_single_node()
+            lines: dict = {}
+            if node is not None:
+                _walk(node, (), lines, file, loader, set())
+                data = loader.construct_document(node)
+            else:
+                data = None
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise ScenarioError(
+            file, line, "(document)", "well-formed YAML", f"{exc.problem or exc.context}"
+        ) from None
+    except yaml.YAMLError as exc:
+        pos = getattr(exc, "position", None)  # a ReaderError (bad character) knows its offset
+        line = text.count("\n", 0, pos) + 1 if isinstance(pos, int) else None
+        raise ScenarioError(
+            file, line, "(document)", "well-formed YAML", str(exc).split("\n")[0]
+        ) from None
+    except RecursionError:
+        raise ScenarioError(
+            file, None, "(document)", "YAML nested a few hundred levels at most", "deeper nesting"
+        ) from None
+    return data, lines
+
+
+def _expected(err: dict) -> str:
+    ctx = err.get("ctx") or {}
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return "no such key (unknown field)"
+    if kind == "missing":
+        return "this required field"
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        return f"a value {err['msg'].split('be ', 1)[-1]}"
+    if kind == "literal_error":
+        return err["msg"].replace("Input should be ", "one of ")
+    if kind == "finite_number":
+        return "a finite number"
+    if ctx.get("error"):
+        return str(ctx["error"])
+    msg = err["msg"].removeprefix("Input should be ")
+    return msg[0].lower() + msg[1:]
+
+
+def _check_inject(
+    inj: Inject,
+    path: tuple,
+    lo: dt.date,
+    hi: dt.date,
+    span: str,
+    names: list[str],
+    lines: dict,
+    file: str,
+) -> None:
+    """Check an inject's date lies in [lo, hi] and that the faction it names exists."""
+    field = _fmt(path)
+    if not (lo <= inj.date <= hi):
+        raise ScenarioError(
+            *_at(lines, path + ("date",), file),
+            f"{field}.date",
+            f"a date within {span} ({lo}..{hi})",
+            str(inj.date),
+        )
+    if inj.faction is not None and inj.faction not in names:
+        raise ScenarioError(
+            *_at(lines, path + ("faction",), file),
+            f"{field}.faction",
+            f"a faction of the roster {names}",
+            repr(inj.faction),
+        )
+    if inj.kind in ("us_strike", "arrest") and inj.faction is None:
+        raise ScenarioError(
+            *_at(lines, path, file),
+            f"{field}.faction",
+            f"a faction for a {inj.kind} inject",
+            "none",
+        )
+
+
+def _check_references(sc: Scenario, lines: dict, file: str) -> None:
+    names = [f.name for f in sc.factions]
+    seen: set[str] = set()
+    for i, n in enumerate(names):
+        if n in seen:
+            raise ScenarioError(
+                *_at(lines, ("factions", i, "name"), file),
+                f"factions[{i}].name",
+                "unique faction names",
+                f"a second faction named {n!r}",
+            )
+        seen.add(n)
+    if sc.end < sc.start:
+        raise ScenarioError(
+            *_at(lines, ("end",), file),
+            "end",
+            f"a date on or after start ({sc.start})",
+            str(sc.end),
+        )
+    if sc.n_days > 366 * 50:
+        raise ScenarioError(
+            *_at(lines, ("end",), file), "end", "a horizon of at most 50 years", f"{sc.n_days} days"
+        )
+    agency_names = [a.name for a in sc.iran.agencies]
+    for i, a in enumerate(sc.iran.agencies):
+        if a.name in agency_names[:i]:
+            raise ScenarioError(
+                *_at(lines, ("iran", "agencies", i, "name"), file),
+                f"iran.agencies[{i}].name",
+                "each agency once",
+                f"a second {a.name!r}",
+            )
+        for fname in a.control:
+            if fname not in seen:
+                raise ScenarioError(
+                    *_at(lines, ("iran", "agencies", i, "control", fname), file),
+                    f"iran.agencies[{i}].control.{fname}",
+                    f"a faction of the roster {names}",
+                    repr(fname),
+                )
+    for i, inj in enumerate(sc.injects):
+        _check_inject(inj, ("injects", i), sc.start, sc.end, "the horizon", names, lines, file)
+    for i, f in enumerate(sc.factions):
+        if f.drones_from is not None and (f.drones_from - sc.end).days > 36500:
+            raise ScenarioError(
+                *_at(lines, ("factions", i, "drones_from"), file),
+                f"factions[{i}].drones_from",
+                "a plausible date",
+                str(f.drones_from),
+            )
+    if sc.policy is not None:
+        pol = sc.policy
+        if not (sc.start <= pol.start <= sc.end):
+            raise ScenarioError(
+                *_at(lines, ("policy", "start"), file),
+                "policy.start",
+                f"a date within the horizon {sc.start}..{sc.end}",
+                str(pol.start),
+            )
+        for i, inj in enumerate(pol.injects):
+            where = ("policy", "injects", i)
+            span = "the policy start to the end"
+            _check_inject(inj, where, pol.start, sc.end, span, names, lines, file)
+        sections = {
+            "us": USParams,
+            "pm": PMParams,
+            "iran": IranParams,
+            "militia": MilitiaParams,
+            "truce": TruceParams,
+        }
+        for sec, model in sections.items():
+            overrides = getattr(pol, sec)
+            base = getattr(sc, sec)
+            for key in overrides:
+                if key not in model.model_fields or key in ("agencies", "lethality"):
+                    raise ScenarioError(
+                        *_at(lines, ("policy", sec, key), file),
+                        f"policy.{sec}.{key}",
+                        f"a scalar parameter of '{sec}'",
+                        repr(key),
+                    )
+            try:
+                model.model_validate({**base.model_dump(), **overrides})
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                loc = tuple(err["loc"])
+                raise ScenarioError(
+                    *_at(lines, ("policy", sec) + loc, file),
+                    "policy." + _fmt((sec,) + loc),
+                    _expected(err),
+                    _describe(err.get("input")),
+                ) from None
+    if sc.outcome_start is not None and not (sc.start <= sc.outcome_start <= sc.end):
+        raise ScenarioError(
+            *_at(lines, ("outcome_start",), file),
+            "outcome_start",
+            f"a date within the horizon {sc.start}..{sc.end}",
+            str(sc.outcome_start),
+        )
+
+
+def _merge(base: Any, over: Any, base_lines: dict, over_lines: dict, prefix: tuple) -> Any:
+    """Deep-merge ``over`` onto ``base`` (mappings merge, everything else is replaced)."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for k, v in over.items():
+            out[k] = _merge(base.get(k), v, base_lines, over_lines, prefix + (k,))
+        return out
+    # replaced: drop provenance of the old subtree, take the new one
+    for key in [k for k in base_lines if k[: len(prefix)] == prefix]:
+        del base_lines[key]
+    for key, val in over_lines.items():
+        if key[: len(prefix)] == prefix:
+            base_lines[key] = val
+    return over
+
+
+def _read_text(p: Path) -> str:
+    try:
+        raw = p.read_bytes()
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+        raise ScenarioError(
+            str(p), None, "(file)", "a readable file", getattr(exc, "strerror", None) or str(exc)
+        ) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(
+            str(p), None, "(file)", "UTF-8 text", f"undecodable byte at offset {exc.start}"
+        ) from None
+    if "\x00" in text:
+        raise ScenarioError(str(p), None, "(file)", "text", "binary data (NUL bytes)")
+    return text
+
+
+def _read_referenced(path: Path, file: str, line: int | None, key: str) -> str:
+    """Read a file named by ``extends``/``calibration``; a missing one is the referrer's error."""
+    try:
+        is_file = path.is_file()
+    except (OSError, ValueError):  # e.g. a name too long for the file system
+        is_file = False
+    if not is_file:
+        raise ScenarioError(
+            file,
+            line,
+            key,
+            "a path (relative to this file) to a readable file",
+            f"{_describe(str(path))}, which does not exist or is not a file",
+        )
+    return _read_text(path)
+
+
+def _resolve(text: str, file: str, depth: int = 0) -> tuple[Any, dict, list[tuple[str, str]]]:
+    """Parse a file and the files it names in ``extends`` and ``calibration``.
+
+    Returns the merged data, a map from field path to (file, line), and every file read with its
+    text (for the manifest).
+    """
+    data, raw_lines = parse_yaml(text, file)
+    lines = {k: (file, v) for k, v in raw_lines.items()}
+    texts = [(file, text)]
+    if not isinstance(data, dict):
+        return data, lines, texts
+    here = Path(file).parent
+    for key in ("extends", "calibration"):
+        ref = data.get(key)
+        if ref is None:
+            continue
+        if not isinstance(ref, str) or not ref.strip():
+            raise ScenarioError(
+                file, raw_lines.get((key,)), key, "a relative file path", _describe(ref)
+            )
+        if depth > 8:
+            raise ScenarioError(
+                file,
+                raw_lines.get((key,)),
+                key,
+                "at most 8 nested files",
+                "a deeper (or circular) chain",
+            )
+    base_ref = data.pop("extends", None)
+    cal_ref = data.pop("calibration", None)
+    merged, merged_lines = data, lines
+    if base_ref is not None:
+        bpath = here / base_ref
+        btext = _read_referenced(bpath, file, raw_lines.get(("extends",)), "extends")
+        bdata, blines, btexts = _resolve(btext, str(bpath), depth + 1)
+        if not isinstance(bdata, dict):
+            raise ScenarioError(
+                str(bpath), 1, "(document)", "a mapping of scenario fields", type(bdata).__name__
+            )
+        merged_lines = dict(blines)
+        merged = _merge(bdata, data, merged_lines, lines, ())
+        texts += btexts
+    if cal_ref is not None:
+        cpath = here / cal_ref
+        ctext = _read_referenced(cpath, file, raw_lines.get(("calibration",)), "calibration")
+        cdata, craw = parse_yaml(ctext, str(cpath))
+        clines = {k: (str(cpath), v) for k, v in craw.items()}
+        if not isinstance(cdata, dict):
+            raise ScenarioError(
+                str(cpath), 1, "(document)", "a mapping of fitted parameters", type(cdata).__name__
+            )
+        cdata = dict(cdata)
+        cdata.pop("fit", None)  # provenance block of the calibration, not a parameter
+        clines = {k: v for k, v in clines.items() if not (k and k[0] == "fit")}
+        factions = cdata.pop("factions", None)
+        merged = _merge(merged, cdata, merged_lines, clines, ())
+        if factions is not None:
+            merged = _overlay_factions(merged, factions, str(cpath), craw)
+        texts.append((str(cpath), ctext))
+    return merged, merged_lines, texts
+
+
+def _overlay_factions(data: dict, overlay: Any, file: str, lines: dict) -> dict:
+    """Apply a calibration's per-faction values (a mapping name -> fields) onto the roster."""
+    line = lines.get(("factions",))
+    if not isinstance(overlay, dict):
+        raise ScenarioError(
+            file, line, "factions", "a mapping of faction name to fields", type(overlay).__name__
+        )
+    roster = data.get("factions")
+    if not isinstance(roster, list):
+        raise ScenarioError(file, line, "factions", "a scenario with a faction roster", "no roster")
+    names = [f.get("name") if isinstance(f, dict) else None for f in roster]
+    out = []
+    for f in roster:
+        name = f.get("name") if isinstance(f, dict) else None
+        if isinstance(name, str) and name in overlay:  # a bad name is reported by validation
+            f = _merge(f, overlay[name], {}, {}, ())
+        out.append(f)
+    for name in overlay:
+        if name not in names:
+            raise ScenarioError(
+                file,
+                lines.get(("factions", name), line),
+                f"factions.{name}",
+                f"a faction of the roster {names}",
+                repr(name),
+            )
+    data = dict(data)
+    data["factions"] = out
+    return data
+
+
+def _validate(data: Any, lines: dict, file: str) -> Scenario:
+    def where(path: tuple) -> tuple[str, int | None]:
+        for k in range(len(path), -1, -1):
+            if path[:k] in lines:
+                return lines[path[:k]]
+        return file, None
+
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            file,
+            None,
+            "(document)",
+            "a mapping of scenario fields",
+            type(data).__name__ if data is not None else "an empty document",
+        )
+    try:
+        sc = Scenario.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        # an unknown key is usually the typo of a missing one: name it, at its own line
+        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+        loc = tuple(err["loc"])
+        f, line = where(loc)
+        raise ScenarioError(
+            f, line, _fmt(loc), _expected(err), _describe(err.get("input"))
+        ) from None
+    _check_references(sc, lines, file)
+    return sc
+
+
+def parse_scenario(text: str, file: str = "<string>") -> Scenario:
+    """Validate scenario YAML text and return the frozen ``Scenario``.
+
+    Raises
+    ------
+    ScenarioError
+        For any invalid input, naming the file, line and field.
+    """
+    data, lines, _ = _resolve(text, file)
+    return _validate(data, lines, file)
+
+
+def load_scenario(path: str | Path) -> LoadedScenario:
+    """Read and validate a scenario file (with the files it extends).
+
+    Parameters
+    ----------
+    path : str or Path
+        The YAML file.
+
+    Returns
+    -------
+    LoadedScenario
+        The scenario with its text, the texts of the files it includes, and its hash.
+
+    Raises
+    ------
+    ScenarioError
+        If the file cannot be read or is invalid.
+    """
+    p = Path(path)
+    text = _read_text(p)
+    data, lines, texts = _resolve(text, str(p))
+    return LoadedScenario(_validate(data, lines, str(p)), str(p), text, tuple(texts))
