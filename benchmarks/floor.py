@@ -2,9 +2,9 @@
 
 The floor keeps what any implementation of the model must do per replicate: allocate the same
 per-replicate state arrays, walk the same days and the same actors in the same phase order, make
-the same number of counter-based draws (``sim.rng.draw``), and write the same number of event
+the same number of counter-based draws (``sim.model.rng.draw``), and write the same number of event
 records through the kernel's own emitter into the same int32 record matrix, in parallel over
-replicates with ``prange``. What it drops is the model: no rule of ``sim.rules`` is called, no
+replicates with ``prange``. What it drops is the model: no rule of ``sim.model.rules`` is called, no
 ``exp``, no target weights, no state dynamics. Conditional draws (an attack's target, weapon,
 claim...; a US strike draw; a release draw) are made at the rates measured on the real model, and
 the gate deciding whether they happen reuses a draw already made that day, so the floor makes no
@@ -12,8 +12,8 @@ extra draws. The kernel's time divided by the floor's time says how much the dec
 on top of the bare machinery on this machine.
 
 The rates come from ``rates_from_counts``: draws per decision code counted on the Mesa engine
-(which makes exactly the kernel's draws: ``tests/test_kernel.py`` proves the two engines agree)
-and events per kind from the kernel's event log.
+(which makes exactly the kernel's draws: ``tests/engines/test_kernel.py`` proves the two
+engines agree) and events per kind from the kernel's event log.
 """
 
 from __future__ import annotations
@@ -82,9 +82,9 @@ def rates_from_counts(
     Parameters
     ----------
     draws_per_rep : dict of int to float
-        Mean draws per replicate for each decision code (``sim.state`` R_* codes).
+        Mean draws per replicate for each decision code (``sim.model.layout`` R_* codes).
     events_per_rep : dict of int to float
-        Mean events per replicate for each kind (``sim.state`` K_* codes).
+        Mean events per replicate for each kind (``sim.model.layout`` K_* codes).
     forced_strikes_per_rep : float
         Mean forced (injected) US strikes per replicate, included in ``K_US_STRIKE``.
     n_days, n_factions : int
@@ -302,7 +302,7 @@ def floor_replicate(key, n_days, nf, injects, rates, ev, base, cap):
 
 @njit(cache=True, parallel=True)
 def floor_batch(seed, rep_start, n_reps, n_days, nf, injects, rates, cap):
-    """Run floor replicates in parallel, like ``sim.kernel.simulate_batch``.
+    """Run floor replicates in parallel, like ``sim.engines.kernel.simulate_batch``.
 
     Returns
     -------

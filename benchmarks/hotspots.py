@@ -1,13 +1,12 @@
 """Where the time goes: micro-costs of the kernel's primitives and a profile of a results run.
 
-Micro-benchmarks call the real jitted functions (``sim.rng.draw``, ``sim.rules``, the kernel's
-event emitter) in tight loops. ``accounting`` multiplies each cost by how often one replicate
-incurs it, to estimate the kernel's time per replicate by component; the estimate is compared
-with the measured single-thread time. ``pipeline_profile`` times each step of a results run
-(simulate, build the Arrow table, outcome metrics, Parquet writes, consolidation, manifest) with
-the runner's own functions; ``parquet_variants`` times other Parquet writer settings on the same
-table.
-"""
+Micro-benchmarks call the real jitted functions (``sim.model.rng.draw``, ``sim.model.rules``, the
+kernel's event emitter) in tight loops. ``accounting`` multiplies each cost by how often one
+replicate incurs it, to estimate the kernel's time per replicate by component; the estimate is
+compared with the measured single-thread time. ``pipeline_profile`` times each step of a results
+run (simulate, build the Arrow table, outcome metrics, Parquet writes, consolidation, manifest)
+with the runner's own functions; ``parquet_variants`` times other Parquet writer settings on the
+same table."""
 
 from __future__ import annotations
 
@@ -175,7 +174,7 @@ def accounting(
     micro : dict
         Output of ``micro_costs``.
     draws : dict of int to float
-        Mean draws of one replicate per decision code (``sim.state`` R_* codes).
+        Mean draws of one replicate per decision code (``sim.model.layout`` R_* codes).
     events_per_rep : float
         Mean events of one replicate.
     n_days, n_factions : int
@@ -242,7 +241,7 @@ def memory_costs(ev: np.ndarray, counts: np.ndarray, cap: int, repeats: int = 3)
     Parameters
     ----------
     ev, counts : numpy.ndarray
-        A batch's record buffer and event counts (``sim.kernel.simulate_batch`` output).
+        A batch's record buffer and event counts (``sim.engines.kernel.simulate_batch`` output).
     cap : int
         The per-replicate capacity the batch ran with.
     repeats : int

@@ -144,12 +144,12 @@ def timed(fn, repeats: int) -> tuple[float, list[float]]:
 
 
 def default_cap(world: World) -> int:
-    """Return the per-replicate event capacity ``sim.kernel.run_kernel`` starts with."""
+    """Return the per-replicate event capacity ``sim.engines.kernel.run_kernel`` starts with."""
     return max(64, world.n_days * (world.n_factions + 2) // 4)
 
 
 def sources_digest() -> str:
-    """Return a digest of ``sim/*.py`` (as ``sim/__init__.py`` keys numba's cache on them)."""
+    """Return a digest of ``sim/**/*.py`` (as ``sim/__init__.py`` keys numba's cache on them)."""
     h = hashlib.sha256()
     for p in sorted((ROOT / "sim").glob("*.py")):
         h.update(p.name.encode() + p.read_bytes())
@@ -211,7 +211,7 @@ def measure_compile() -> dict:
 
 
 def batch_args(world: World, n: int) -> tuple:
-    """Return ``sim.kernel.simulate_batch``'s arguments for replicates 0..n-1, without ``cap``."""
+    """Return ``simulate_batch``'s arguments for replicates 0..n-1, without ``cap``."""
     return (
         world.seed,
         0,

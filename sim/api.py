@@ -41,7 +41,7 @@ def run(
     Returns
     -------
     pandas.DataFrame
-        One row per event (see ``sim.events``).
+        One row per event (see ``sim.results.events``).
     """
     from sim.runner import run_in_memory, run_scenario
 

@@ -1,8 +1,7 @@
 import pandas as pd
 
 from sim import load_scenario, run
-
-from .conftest import SCENARIOS
+from tests.conftest import SCENARIOS
 
 
 def test_notebook_api_returns_the_event_log(tmp_path):

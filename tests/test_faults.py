@@ -41,8 +41,7 @@ import sim.runner
 from sim.cli import app
 from sim.results.files import directory_lock
 from sim.scenario import load_scenario
-
-from .conftest import SMALL
+from tests.conftest import SMALL
 
 ROOT = Path(__file__).resolve().parent.parent
 runner = CliRunner()

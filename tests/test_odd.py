@@ -1,10 +1,9 @@
 """docs/ODD.md stays true to the code.
 
-Checks: every public jitted rule of ``sim.rules`` has a subsection in the ODD and names its source;
-every default quoted in the text equals the schema's; the constants, decision codes, event kinds,
-metric definitions and historical injects written in the ODD match the code; and the equations
-written in the ODD, transcribed here literally, give what the rule functions give.
-"""
+Checks: every public jitted rule of ``sim.model.rules`` has a subsection in the ODD and names its
+source; every default quoted in the text equals the schema's; the constants, decision codes, event
+kinds, metric definitions and historical injects written in the ODD match the code; and the
+equations written in the ODD, transcribed here literally, give what the rule functions give."""
 
 from __future__ import annotations
 
@@ -79,14 +78,14 @@ def test_every_rule_has_exactly_one_subsection():
     stale = sorted(set(headed) - set(rules))
     twice = sorted({h for h in headed if headed.count(h) > 1})
     assert not missing, f"rules without a subsection in docs/ODD.md section 7: {missing}"
-    assert not stale, f"subsections of docs/ODD.md naming no rule of sim/rules.py: {stale}"
+    assert not stale, f"subsections of docs/ODD.md naming no rule of sim/model/rules/: {stale}"
     assert not twice, f"rules with more than one subsection: {twice}"
 
 
 @pytest.mark.parametrize("name", sorted(_rules()))
 def test_every_rule_names_its_source(name):
     doc = inspect.getdoc(_rules()[name].py_func) or ""
-    assert "Source" in doc, f"sim.rules.{name} has no 'Source' in its docstring"
+    assert "Source" in doc, f"sim.model.rules.{name} has no 'Source' in its docstring"
 
 
 def test_internal_links_resolve():

@@ -11,8 +11,7 @@ from sim.model import layout as L
 from sim.model.world import J_DAY, J_DAYS, J_KIND, compile_world
 from sim.runner import run_in_memory
 from sim.scenario import load_scenario
-
-from .conftest import SCENARIOS
+from tests.conftest import SCENARIOS
 
 POLICIES = (
     "status_quo",

@@ -17,8 +17,7 @@ from sim.cli import app
 from sim.replay import ReplayError, compare_results, rebuild_scenario, replay
 from sim.runner import run_scenario
 from sim.scenario import load_scenario
-
-from .conftest import SMALL
+from tests.conftest import SMALL
 
 runner = CliRunner()
 RUNS, CHUNK = 12, 5

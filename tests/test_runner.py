@@ -9,8 +9,7 @@ import yaml
 from sim.results.files import directory_lock
 from sim.runner import RunError, run_in_memory, run_scenario
 from sim.scenario import LoadedScenario
-
-from .conftest import SMALL, build
+from tests.conftest import SMALL, build
 
 
 def loaded(overrides=None) -> LoadedScenario:

@@ -4,8 +4,8 @@ Every scenario is run on the same seed and replicate indices. Draws are a pure f
 (seed, replicate, day, actor, decision) (``sim.rng``), so replicate k of every scenario shares its
 random draws, and hence its history up to the policy date: the difference between two scenarios
 in replicate k is due to the policy alone. Outcomes are the per-replicate metrics of
-``runs.parquet`` (``sim.metrics``), counted from each scenario's outcome window (the policy start);
-scenarios compared must share that window.
+``runs.parquet`` (``sim.results.outcomes``), counted from each scenario's outcome window (the
+policy start); scenarios compared must share that window.
 
 Statistics reported, per outcome:
 
@@ -75,7 +75,7 @@ OUTCOMES: tuple[Outcome, ...] = (
 """The outcomes of a comparison, in table order.
 
 ``attacks_state`` counts attacks on every Iraqi target (state sites, the PM, activists);
-``escalation_spiral`` and ``days_to_deescalation`` are defined in ``sim.metrics``.
+``escalation_spiral`` and ``days_to_deescalation`` are defined in ``sim.results.outcomes``.
 """
 
 OUTCOME_BY_KEY = {o.key: o for o in OUTCOMES}
@@ -91,7 +91,7 @@ def outcome_frame(runs: pd.DataFrame) -> pd.DataFrame:
     Parameters
     ----------
     runs : pandas.DataFrame
-        A ``runs.parquet`` table (columns ``run`` and ``sim.metrics.METRICS``).
+        A ``runs.parquet`` table (columns ``run`` and ``sim.results.outcomes.METRICS``).
 
     Returns
     -------

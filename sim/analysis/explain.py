@@ -1,7 +1,7 @@
 """The chain of action and reaction behind one replicate's largest escalation.
 
 The largest escalation of a replicate is the 30-day window of its outcome window with the most
-attacks on US targets (the window behind ``peak_30d_us_attacks`` in ``sim.metrics``; the
+attacks on US targets (the window behind ``peak_30d_us_attacks`` in ``sim.results.outcomes``; the
 earliest such window on ties; windows near the end are truncated at the horizon). The chain is
 every event of the 30 days before it (the lead-up), of the window itself, and of the 30 days
 after it (what followed): Iranian directives, raids and releases, attacks with their claims and

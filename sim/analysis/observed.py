@@ -4,10 +4,10 @@ The project's copy of the observed data lives in ``calibration/data/`` (see its 
 ``tallies.csv`` holds publicly reported running tallies ("the 20th rocket attack since
 October"), each mapped to the events it counts (weapons, targets, measure) with its bound
 (exact / approx / lower) and its counter's rule; ``events.csv`` holds the dated documented
-events in the event-log vocabulary of ``sim.events``.
+events in the event-log vocabulary of ``sim.results.events``.
 
-``tally`` counts the same thing in a simulated event log (``sim.events.to_frame``) and in the
-observed log (``load_observed_events``); ``tally_matrix`` is its vectorised twin over raw kernel
+``tally`` counts the same thing in a simulated event log (``sim.results.events.to_frame``) and in
+the observed log (``load_observed_events``); ``tally_matrix`` is its vectorised twin over raw kernel
 records, used by the calibration and tested to agree with ``tally`` exactly.
 """
 
@@ -72,7 +72,7 @@ def load_tallies(path: Path | None = None) -> pd.DataFrame:
     pandas.DataFrame
         One row per tally with columns ``id``, ``start`` and ``end`` (datetime64, the window,
         both inclusive), ``count`` (int), ``bound`` (exact / approx / lower), ``counter``,
-        ``weapons`` and ``targets`` (tuples of ``sim.state`` vocabulary names), ``measure``
+        ``weapons`` and ``targets`` (tuples of ``sim.model.layout`` vocabulary names), ``measure``
         (attacks / killed), ``source``; then ``rule`` (the counter's rule as reported),
         ``geography``, ``use`` ("fit" or the reason it is not fitted), ``counted_as``,
         ``source_date``, ``confidence`` and ``mapping_note``.
@@ -137,8 +137,8 @@ def load_observed_events(path: Path | None = None) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        The event-log columns of ``sim.events`` (``run``, ``date`` as datetime64, ``day`` since
-        2019-10-01, ``actor``, ``kind``, ``weapon``, ``target``, ``claimed_as``, ``killed``,
+        The event-log columns of ``sim.results.events`` (``run``, ``date`` as datetime64, ``day``
+        since 2019-10-01, ``actor``, ``kind``, ``weapon``, ``target``, ``claimed_as``, ``killed``,
         ``subject``, ``detail``, ``forced``, ``intercepted``, ``us_killed``) with nulls where
         the source does not say (``killed`` and ``us_killed`` are nullable integers,
         ``intercepted`` a nullable boolean), plus ``label`` (short text for plots), ``source``
@@ -200,10 +200,10 @@ def tally(
     ----------
     events : pandas.DataFrame
         An event log with columns ``run``, ``date``, ``kind``, ``weapon``, ``target`` and (for
-        ``measure="killed"``) ``killed``: a simulated log (``sim.events.to_frame``) or the
+        ``measure="killed"``) ``killed``: a simulated log (``sim.results.events.to_frame``) or the
         observed log (``load_observed_events``).
     weapons, targets : str or iterable of str
-        Weapon and target names (``sim.state.WEAPONS``, ``sim.state.TARGETS``) counted.
+        Weapon and target names (``sim.vocab.WEAPONS``, ``sim.vocab.TARGETS``) counted.
     start, end : date-like
         The window; both ends inclusive.
     measure : {"attacks", "killed"}
@@ -331,7 +331,7 @@ def tally_matrix(
     Parameters
     ----------
     records : ndarray (N, N_ECOLS) int32
-        Engine records (``sim.kernel.run_kernel``).
+        Engine records (``sim.engines.kernel.run_kernel``).
     reps : ndarray (N,) int64
         Replicate index of each record.
     rep_start, n_reps : int

@@ -1,8 +1,9 @@
 """Batch engine: the daily phase loop over arrays, compiled with numba, parallel over replicates.
 
-It calls the same functions of ``sim.rules`` as the Mesa agents (``sim.agents``), in the same
-phase order, with the same counter-based draws (``sim.rng``), so for the same scenario and seed
-both engines write identical event logs (``tests/test_kernel.py`` proves it).
+It calls the same functions of ``sim.model.rules`` as the Mesa agents
+(``sim.engines.mesa.agents``), in the same phase order, with the same counter-based draws
+(``sim.model.rng``), so for the same scenario and seed both engines write identical event logs
+(``tests/engines/test_kernel.py`` proves it).
 
 Phases of one day: (0) start of day: policy switch, resupply, decay, truce expiry; (1) forced
 injects; (2) Iranian agencies issue directives; (3) militias attack; (4) US attribution and

@@ -11,7 +11,7 @@ integers mapped to a double in [0, 1). Nothing is carried between draws, so
 
 The finaliser is the one of SplitMix64 (Steele, Lea and Flood 2014, "Fast splittable pseudorandom
 number generators", OOPSLA), whose output passes BigCrush; uniformity of this wrapper is tested in
-``tests/test_rng.py`` with ``scipy.stats.kstest``.
+``tests/model/test_rng.py`` with ``scipy.stats.kstest``.
 """
 
 from __future__ import annotations
@@ -67,9 +67,9 @@ def draw(key: np.uint64, day: int, actor: int, decision: int) -> float:
     day : int
         Day index since the scenario start.
     actor : int
-        Actor code (see ``sim.state``).
+        Actor code (see ``sim.model.layout``).
     decision : int
-        Decision code (see ``sim.state``).
+        Decision code (see ``sim.model.layout``).
 
     Returns
     -------

@@ -275,7 +275,7 @@ def report_markdown(cal) -> str:
     lines += [
         "## Method",
         "",
-        "- **Tally function**: `sim.observed.tally` (and its vectorised twin "
+        "- **Tally function**: `sim.analysis.observed.tally` (and its vectorised twin "
         "`tally_matrix`, tested to agree) counts attack events of the tally's weapons on its "
         "targets in its window, or sums their deaths (T18). Counting rules are never mixed: "
         "rockets-only tallies count rockets, AFP's later rockets-and-IEDs rule (T17) counts "

@@ -12,7 +12,7 @@ Figures:
 
 * ``fig_fan``: fan chart of monthly attacks on US targets (median, 50% and 90% bands) with the
   documented (forced) events annotated on the time axis and, for the stretch of a run that
-  replays history, the observed tallies (``sim.observed``) overlaid as per-month rates;
+  replays history, the observed tallies (``sim.analysis.observed``) overlaid as per-month rates;
 * ``fig_fans``: the scenarios' fan charts side by side on shared axes;
 * ``fig_differences``: distributions of paired differences against the base scenario;
 * ``fig_thresholds``: probability that a month's attacks exceed x (a typical month, and the
@@ -459,10 +459,10 @@ def fig_differences(comp, keys: Sequence[str] = DIFF_KEYS) -> Figure:
 
     Parameters
     ----------
-    comp : sim.compare.Comparison
+    comp : sim.analysis.compare.Comparison
         A comparison of at least two scenarios.
     keys : sequence of str
-        Outcome keys (``sim.compare.OUTCOMES``).
+        Outcome keys (``sim.analysis.compare.OUTCOMES``).
 
     Returns
     -------

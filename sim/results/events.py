@@ -52,7 +52,7 @@ def _dict_col(codes: np.ndarray, names: list[str]) -> pa.DictionaryArray:
 
 
 def records_to_table(world: World, records: np.ndarray, reps: np.ndarray) -> pa.Table:
-    """Turn engine records (``sim.state`` E_* columns) into an Arrow table with ``SCHEMA``.
+    """Turn engine records (``sim.model.layout`` E_* columns) into an Arrow table with ``SCHEMA``.
 
     Parameters
     ----------

@@ -20,7 +20,7 @@ sees held-out data; the baselines then compete on timing and level, not on count
   history.
 
 Every baseline is fitted by maximising the same tally likelihood as the model
-(``sim.observed.count_logprob``), except the Hawkes process (likelihood of event times).
+(``sim.analysis.observed.count_logprob``), except the Hawkes process (likelihood of event times).
 For a held-out window that starts before the holdout date, baselines take the part before the
 date from the reconstruction (it is covered by training tallies) and forecast the rest.
 """
@@ -70,7 +70,7 @@ def tally_set(tallies: pd.DataFrame, day0: pd.Timestamp, factor: np.ndarray) -> 
     Parameters
     ----------
     tallies : pandas.DataFrame
-        Rows of ``sim.observed.load_tallies``.
+        Rows of ``sim.analysis.observed.load_tallies``.
     day0 : pandas.Timestamp
         The date of day 0.
     factor : ndarray
@@ -119,7 +119,7 @@ def indicators(
     Parameters
     ----------
     events : pandas.DataFrame
-        The observed log (``sim.observed.load_observed_events``).
+        The observed log (``sim.analysis.observed.load_observed_events``).
     day0 : pandas.Timestamp
         Date of day 0.
     n_days : int

@@ -8,8 +8,8 @@ arrays and simulated by the batch kernel with the same seed and replicates for e
 Likelihood. Each tally's simulated counts over R replicates are summarised by their mean and
 variance, and a negative binomial with those moments (Poisson if not overdispersed) scores the
 report: the probability of the count ("exact"), of the interval +-20% ("approx") or of at least
-the count ("lower"); see ``sim.observed.count_logprob``. The log probabilities of all fitted
-tallies are summed. Tallies overlap (T06 contains T01 ...), so this sum is a composite
+the count ("lower"); see ``sim.analysis.observed.count_logprob``. The log probabilities of all
+fitted tallies are summed. Tallies overlap (T06 contains T01 ...), so this sum is a composite
 likelihood: fine for a point estimate, over-confident if read as a full likelihood.
 
 Fit. ``scipy.optimize.differential_evolution`` (seeded, ``polish=False``, serial: the kernel
@@ -60,7 +60,7 @@ MAIN_TARGETS = ("us_base", "us_embassy", "convoy")
 class Param:
     """One calibrated parameter.
 
-    ``target`` is ``"g:<name>"`` (an entry of the global vector, ``sim.state.G_NAMES``) or
+    ``target`` is ``"g:<name>"`` (an entry of the global vector, ``sim.model.layout.G_NAMES``) or
     ``"scale:<what>"`` (a multiplier on scenario values: ``base_rate`` and ``target_convoy`` of
     every faction, or ``lethality`` of rockets, IEDs and drones).
     """
@@ -372,7 +372,7 @@ def make_problem(
     scenario : Scenario
         The scenario without calibration (``base_scenario``).
     tallies : pandas.DataFrame
-        Tallies to fit (rows of ``sim.observed.load_tallies``), all inside the horizon.
+        Tallies to fit (rows of ``sim.analysis.observed.load_tallies``), all inside the horizon.
     seed : int
         Seed of the common random numbers.
     runs : int
@@ -765,7 +765,7 @@ def tally_summary(sim: np.ndarray, tallies: pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns id, count, bound, q05, q25, q50, q75, q95, mean, inside90 (empirical 5-95%
-        interval consistent with the report, ``sim.observed.consistent``), logprob.
+        interval consistent with the report, ``sim.analysis.observed.consistent``), logprob.
     """
     q = np.quantile(sim, [0.05, 0.25, 0.5, 0.75, 0.95], axis=0, method="inverted_cdf")
     c = tallies["count"].to_numpy(np.int64)
@@ -878,7 +878,7 @@ def pattern_checks(
     world, rec, reps, rep_start, runs
         A simulation of the fitted scenario (``simulate_records``).
     events : pandas.DataFrame
-        The observed log (``sim.observed.load_observed_events``).
+        The observed log (``sim.analysis.observed.load_observed_events``).
     tallies : pandas.DataFrame
         The observed tallies.
 

@@ -1,8 +1,8 @@
 """Mesa agents of the escalation model: the readable reference engine.
 
-Each agent keeps its own state and decides by calling the jitted functions of ``sim.rules`` with
-draws from ``sim.rng``; the batch kernel (``sim.kernel``) runs the same calls in the same order
-on arrays. See ``docs/ODD.md`` for the model description.
+Each agent keeps its own state and decides by calling the jitted functions of
+``sim.model.rules`` with draws from ``sim.model.rng``; the batch kernel (``sim.engines.kernel``)
+runs the same calls in the same order on arrays. See ``docs/ODD.md`` for the model description.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The Mesa model: one replicate of the escalation model, stepped one day at a time.
 
-Phase order of a day (identical in ``sim.kernel``): start of day (policy switch, resupply,
+Phase order of a day (identical in ``sim.engines.kernel``): start of day (policy switch, resupply,
 decay, truce expiry); forced injects; agencies' directives; militias' attacks; US attribution
 and retaliation; the prime minister's releases, crackdowns, mediation and truce breakdown.
 """
@@ -207,7 +207,7 @@ class EscalationModel(mesa.Model):
 
 
 def run_mesa(world: World, rep_start: int, n_reps: int) -> tuple[np.ndarray, np.ndarray]:
-    """Run replicates with the Mesa engine; same return shape as ``sim.kernel.run_kernel``."""
+    """Run replicates with the Mesa engine; same return shape as the kernel's ``run_kernel``."""
     records: list[tuple[int, ...]] = []
     reps: list[int] = []
     for r in range(rep_start, rep_start + n_reps):

@@ -3,8 +3,7 @@ import numpy as np
 from sim import vocab as V
 from sim.model import layout as L
 from sim.model.world import J_DAY, J_KIND, compile_world
-
-from .conftest import build
+from tests.conftest import build
 
 
 def test_dates_become_days_and_injects_are_sorted():

@@ -15,7 +15,7 @@ from sim.report import paramdoc as P
 from sim.scenario import Scenario
 from sim.scenario.schema import IranParams, MilitiaParams, PMParams, TruceParams, USParams
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ODD_PATH = ROOT / "docs" / "ODD.md"
 
 

@@ -10,8 +10,7 @@ from sim.analysis import explain as X
 from sim.cli import app
 from sim.runner import run_scenario
 from sim.scenario import load_scenario
-
-from .conftest import SCENARIOS
+from tests.conftest import SCENARIOS
 
 runner = CliRunner()
 COLS = (

@@ -17,8 +17,7 @@ from sim.engines.mesa.model import run_mesa
 from sim.model import layout as L
 from sim.model.world import compile_world
 from sim.scenario import load_scenario
-
-from .conftest import ROOT, SCENARIOS, build
+from tests.conftest import ROOT, SCENARIOS, build
 
 SCENARIO_FILES = sorted(SCENARIOS.glob("*.yaml"))
 

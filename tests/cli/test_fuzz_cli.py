@@ -38,7 +38,7 @@ from .test_fuzz_scenario import (
     set_path,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 TRIED: collections.Counter = collections.Counter()
 

@@ -7,8 +7,7 @@ from typer.testing import CliRunner
 
 from sim import __version__
 from sim.cli import app
-
-from .conftest import SCENARIOS
+from tests.conftest import SCENARIOS
 
 runner = CliRunner()
 

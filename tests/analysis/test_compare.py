@@ -28,8 +28,7 @@ from sim.analysis.compare import (
 from sim.cli import app
 from sim.results.outcomes import METRICS
 from sim.scenario import load_scenario
-
-from .conftest import SCENARIOS, SMALL
+from tests.conftest import SCENARIOS, SMALL
 
 runner = CliRunner()
 

@@ -11,8 +11,7 @@ from sim.cli import app
 from sim.report import figures, rundata, style
 from sim.results.outcomes import METRICS
 from sim.scenario import load_scenario
-
-from .conftest import SCENARIOS
+from tests.conftest import SCENARIOS
 
 runner = CliRunner()
 

@@ -10,8 +10,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from sim.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
-
-from .conftest import SCENARIOS, SMALL, build
+from tests.conftest import SCENARIOS, SMALL, build
 
 BASE_TEXT = yaml.safe_dump(SMALL, sort_keys=False)
 

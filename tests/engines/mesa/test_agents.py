@@ -1,4 +1,4 @@
-"""The Mesa agents' own effects on state (their decisions are the rules of sim.rules)."""
+"""The Mesa agents' own effects on state (their decisions are the rules of sim.model.rules)."""
 
 import numpy as np
 import pytest
@@ -7,8 +7,7 @@ from sim import vocab as V
 from sim.engines.mesa.model import EscalationModel
 from sim.model import layout as L
 from sim.model.world import compile_world
-
-from .conftest import build
+from tests.conftest import build
 
 
 @pytest.fixture()

@@ -11,8 +11,7 @@ from sim.engines.mesa.agents import IranianAgency, Militia, PrimeMinister, USFor
 from sim.engines.mesa.model import EscalationModel, run_mesa
 from sim.model import layout as L
 from sim.model.world import compile_world
-
-from .conftest import SMALL, build
+from tests.conftest import SMALL, build
 
 NO_DYNAMICS = {
     "militia": {

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from sim.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 HIST_TEXT = (ROOT / "scenarios" / "historical.yaml").read_text(encoding="utf-8")
 TRIED: collections.Counter = collections.Counter()
 FUZZ = settings(

@@ -44,3 +44,16 @@ def test_actor_codes_follow_factions():
     assert V.agency_actor(5, 0) == 5 and V.us_actor(5) == 9 and V.pm_actor(5) == 10
     decisions = [v for k, v in vars(L).items() if k.startswith("R_")]
     assert len(decisions) == len(set(decisions))  # every decision draws its own number
+
+
+def test_every_index_constant_matches_its_name_tuple():
+    for prefix, names in (("G_", L.G_NAMES), ("F_", L.FP_NAMES)):
+        for i, name in enumerate(names):
+            assert getattr(L, prefix + name.upper()) == i, prefix + name.upper()
+        declared = {k for k in vars(L) if k.startswith(prefix) and k.isupper()} - {
+            "G_NAMES",
+            "G_INDEX",
+            "FP_NAMES",
+            "FP_INDEX",
+        }
+        assert declared == {prefix + n.upper() for n in names}

@@ -4,7 +4,7 @@ from sim.engines.kernel import run_kernel
 from sim.model.world import compile_world
 from sim.results.events import SCHEMA, records_to_table, to_frame
 
-from .conftest import build
+from tests.conftest import build
 
 CONTRACT = ["run", "date", "actor", "kind", "weapon", "target", "claimed_as", "killed"]
 
