@@ -131,3 +131,18 @@ def test_parameter_path_index_and_its_inverse():
         L.parameter_path(L.N_G)
     with pytest.raises(KeyError, match="not a faction parameter"):
         L.faction_path_index("name")
+
+
+def test_only_names_and_the_agency_list_stay_out_of_the_parameter_vectors():
+    # a new field of a type the layout cannot hold (a list of numbers, a map) must fail here
+    # rather than silently miss the arrays
+    def left_out(model, paths, prefix):
+        return {
+            prefix + name
+            for name in model.model_fields
+            if not any(p == prefix + name or p.startswith(prefix + name + ".") for p in paths)
+        }
+
+    g = set().union(*(left_out(m, L.G_PATHS, s + ".") for s, _, m in L.GLOBAL_SECTIONS))
+    assert g == {"iran.agencies"}  # the AP and control matrices
+    assert left_out(Faction, L.FP_PATHS, "") == {"name"}  # the roster

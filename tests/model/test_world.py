@@ -97,3 +97,23 @@ def test_an_absent_date_is_minus_one():
     f = sc.factions[0].model_copy(update={"drones_from": None})
     w = compile_world(sc.model_copy(update={"factions": (f, *sc.factions[1:])}))
     assert w.fp[0, L.F_DRONES_FROM_DAY] == -1
+
+
+def test_a_new_schema_field_is_compiled_without_editing_the_world(monkeypatch):
+    from sim.model import world as W
+    from sim.scenario.schema import PMParams
+
+    class MorePM(PMParams):
+        patience: float = 0.5
+
+    models = {s: (MorePM if m is PMParams else m) for s, _, m in L.GLOBAL_SECTIONS}
+    paths = tuple(p for s, m in models.items() for p in L.schema_paths(m, s + "."))
+    n_before = L.N_G
+    monkeypatch.setattr(L, "G_PATHS", paths)
+    monkeypatch.setattr(L, "N_G", len(paths))
+    sc = build()
+    sections = {s: getattr(sc, s) for s in models}
+    sections["pm"] = MorePM(**sc.pm.model_dump(), patience=0.25)
+    g = W._global_vector(sections, sc.start)
+    assert len(g) == n_before + 1 and g[paths.index("pm.patience")] == 0.25
+    assert g[paths.index("pm.legitimacy")] == sc.pm.legitimacy
