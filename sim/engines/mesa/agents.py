@@ -12,7 +12,7 @@ See ``docs/ODD.md`` for the model and ``Readme.md`` beside this file for the eng
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import mesa
 import numpy as np
@@ -22,9 +22,6 @@ from sim.model import effects as E
 from sim.model import layout as L
 from sim.model import phases as P
 from sim.model import state as S
-
-if TYPE_CHECKING:
-    from sim.engines.mesa.model import EscalationModel
 
 
 def _row_view(array: str, column: int, kind: Callable[[Any], Any], doc: str) -> property:
@@ -56,15 +53,15 @@ class IranianAgency(mesa.Agent):
 
     Parameters
     ----------
-    model : EscalationModel
+    model : mesa.Model
         The model.
     index : int
         Agency index (0 MOIS, 1 IRGC-QF, 2 Beit Rahbari, 3 SL Office).
     """
 
-    model: EscalationModel
+    model: Any  # the EscalationModel (not imported here: model.py imports this module)
 
-    def __init__(self, model: EscalationModel, index: int) -> None:
+    def __init__(self, model: mesa.Model, index: int) -> None:
         super().__init__(model)
         self.index = index
         self.hawkishness = float(model.world.ap[index, L.A_HAWKISHNESS])
@@ -101,15 +98,15 @@ class Militia(mesa.Agent):
 
     Parameters
     ----------
-    model : EscalationModel
+    model : mesa.Model
         The model.
     index : int
         Faction index (roster order of the scenario).
     """
 
-    model: EscalationModel
+    model: Any  # the EscalationModel (not imported here: model.py imports this module)
 
-    def __init__(self, model: EscalationModel, index: int) -> None:
+    def __init__(self, model: mesa.Model, index: int) -> None:
         super().__init__(model)
         self.index = index
         self.p = model.world.fp[index]
@@ -165,7 +162,7 @@ class Militia(mesa.Agent):
 class USForces(mesa.Agent):
     """US forces: attribution of attacks and retaliation by doctrine."""
 
-    model: EscalationModel
+    model: Any  # the EscalationModel (not imported here: model.py imports this module)
 
     cooldown_until = _scalar_view(S.SC_COOLDOWN_UNTIL, "Day the strike cooldown ends; -1 = none.")
     credibility = _scalar_view(S.SC_CREDIBILITY, "US credibility.")
@@ -185,7 +182,7 @@ class USForces(mesa.Agent):
 class PrimeMinister(mesa.Agent):
     """The Iraqi prime minister: crackdowns, forced releases, legitimacy, truce mediation."""
 
-    model: EscalationModel
+    model: Any  # the EscalationModel (not imported here: model.py imports this module)
 
     pressure = _scalar_view(S.SC_PRESSURE, "Political pressure from attacks.")
     legitimacy = _scalar_view(S.SC_LEGITIMACY, "Legitimacy.")
