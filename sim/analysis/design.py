@@ -11,7 +11,9 @@ How a point's value enters a compiled ``World`` (``apply_point``):
 * a parameter ``block.name`` is the world's value before and after the policy date, except that
   a value the scenario's policy sets itself stays the policy's after its start (the policy
   fixes its lever; the uncertainty is about the world it acts in);
-* a lever ``policy.block.name`` sets the value after the policy date only (``World.g_after``).
+* a lever ``policy.block.name`` sets the value after the policy date only (``World.g_after``),
+  and only in the scenario that owns it (``Parameter.owner``, the scenario's name; a design
+  comparing A and B samples B's levers without touching A's policy).
 
 Ranges for sampling (``parameter_catalogue``): the schema's bounds where they span at most 1
 (probabilities and shares), else the default x [1/2, 2] within the schema's bounds (the
@@ -51,6 +53,7 @@ LEVER_PREFIX = "policy."
 RULE_SCHEMA = "schema bounds"
 RULE_AROUND = "default x [1/2, 2] within schema bounds"
 RULE_ZERO = "default 0: [lower bound, lower bound + 1]"
+RULE_LEVER = "baseline and policy values: [min / 2, max x 2] within schema bounds"
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,8 @@ class Parameter:
     rule: str
     lever: bool = False  # declared "(policy lever)" in the schema
     categories: tuple = ()
+    bounds: tuple[float, float] = (0.0, 1.0)  # the schema's validity bounds
+    owner: str | None = None  # a lever applies only to the scenario of this name (None: all)
 
     @property
     def ident(self) -> str:
@@ -123,7 +128,14 @@ def parameter_catalogue(sc: Scenario) -> tuple[Parameter, ...]:
                     d = float(getattr(value, w))
                     lo, hi, rule = _range(d, 0.0, 1.0)
                     found[f"{prefix}lethality_{w}"] = Parameter(
-                        f"{path}.{w}", f"{prefix}lethality_{w}", d, lo, hi, "real", rule
+                        f"{path}.{w}",
+                        f"{prefix}lethality_{w}",
+                        d,
+                        lo,
+                        hi,
+                        "real",
+                        rule,
+                        bounds=(0.0, 1.0),
                     )
                 continue
             g_name = G_RENAMED.get(path, prefix + name)
@@ -150,9 +162,11 @@ def parameter_catalogue(sc: Scenario) -> tuple[Parameter, ...]:
                     tuple(cats),
                 )
             else:
-                lo, hi = _bounds(field)
-                lo, hi, rule = _range(float(value), lo, hi)
-                found[g_name] = Parameter(path, g_name, float(value), lo, hi, "real", rule, lever)
+                b_lo, b_hi = _bounds(field)
+                lo, hi, rule = _range(float(value), b_lo, b_hi)
+                found[g_name] = Parameter(
+                    path, g_name, float(value), lo, hi, "real", rule, lever, bounds=(b_lo, b_hi)
+                )
     missing = set(L.G_NAMES) - set(found)
     if missing:
         raise RuntimeError(f"G entries without a schema parameter: {sorted(missing)}")
@@ -171,6 +185,39 @@ def policy_paths(sc: Scenario) -> frozenset[str]:
             else:
                 paths.add(f"{block}.{name}")
     return frozenset(paths)
+
+
+def policy_levers(sc: Scenario, declared: bool = False) -> list[Parameter]:
+    """Return the values the scenario's policy sets as levers (``policy.`` paths).
+
+    A lever's default is the policy's value; its range spans the baseline and policy values
+    (``RULE_LEVER``), or the schema bounds for probabilities and shares. ``declared`` adds the
+    schema's declared levers (``us.doctrine``, ``iran.unified``) the policy does not set, at
+    their baseline value.
+    """
+    paths = policy_paths(sc)
+    out = []
+    for p in parameter_catalogue(sc):
+        if p.path not in paths:
+            if declared and p.lever:
+                out.append(dataclasses.replace(p.as_lever(), owner=sc.name))
+            continue
+        block, name = p.path.split(".", 1)
+        v = getattr(sc.policy, block)[name]
+        if p.kind == "categorical":
+            code = float(p.categories.index(v))
+            out.append(dataclasses.replace(p.as_lever(), default=code, owner=sc.name))
+            continue
+        v = float(v)
+        if p.rule == RULE_SCHEMA:
+            lo, hi, rule = p.lo, p.hi, p.rule
+        else:
+            lo = max(p.bounds[0], min(p.default, v) / 2.0)
+            hi = min(p.bounds[1], max(p.default, v) * 2.0)
+            rule = RULE_LEVER
+        lever = dataclasses.replace(p.as_lever(), default=v, lo=lo, hi=hi, rule=rule, owner=sc.name)
+        out.append(lever)
+    return out
 
 
 def range_table(params: Sequence[Parameter]) -> list[tuple[str, str, str, str, str]]:
@@ -200,6 +247,7 @@ class DesignScenario:
     world: World
     policy_paths: frozenset[str]
     catalogue: tuple[Parameter, ...]
+    scenario: Scenario
 
     @classmethod
     def of(cls, sc: Scenario, seed: int | None = None) -> DesignScenario:
@@ -207,7 +255,7 @@ class DesignScenario:
         world = compile_world(sc)
         if seed is not None:
             world = dataclasses.replace(world, seed=seed)
-        return cls(sc.name, world, policy_paths(sc), parameter_catalogue(sc))
+        return cls(sc.name, world, policy_paths(sc), parameter_catalogue(sc), sc)
 
 
 def apply_point(ds: DesignScenario, params: Sequence[Parameter], values: Sequence[float]) -> World:
@@ -234,7 +282,8 @@ def apply_point(ds: DesignScenario, params: Sequence[Parameter], values: Sequenc
         if p.kind == "categorical":
             v = float(min(int(v), len(p.categories) - 1))
         if p.path.startswith(LEVER_PREFIX):
-            g_after[i] = v
+            if p.owner is None or p.owner == ds.name:
+                g_after[i] = v
             continue
         g_before[i] = v
         if p.path not in ds.policy_paths:

@@ -32,6 +32,7 @@ from sim.analysis.design import (
     Parameter,
     evaluate_design,
     paired_difference,
+    policy_levers,
     range_table,
     unit_to_values,
 )
@@ -40,7 +41,7 @@ from sim.results.manifest import git_commit, versions
 from sim.results.outcomes import METRICS
 from sim.scenario import LoadedScenario
 
-DEFAULT_N = 1000
+DEFAULT_N = 2000
 DEFAULT_REPLICATES = 50
 MIN_COVERAGE = 0.5
 CASES = ("lower", "higher")
@@ -142,9 +143,9 @@ class DiscoveryResult:
 
 
 def discovery_parameters(pair: Sequence[DesignScenario]) -> list[Parameter]:
-    """Return B's levers (``policy.`` paths) followed by the uncertainties (the rest)."""
+    """Return B's levers (``design.policy_levers``) followed by the uncertainties (the rest)."""
     b = pair[1]
-    levers = [p.as_lever() for p in b.catalogue if p.path in b.policy_paths]
+    levers = policy_levers(b.scenario)
     rest = [p for p in pair[0].catalogue if not p.lever and p.path not in b.policy_paths]
     return levers + rest
 

@@ -4,7 +4,8 @@ Uncertainties are the scenario's global parameters (``design.parameter_catalogue
 entry, over the ranges and rules documented there) that are not levers; levers are the
 parameters the schema declares "(policy lever)" (``us.doctrine``, ``iran.unified``) and the
 values the scenario's policy sets, both applying after the policy date (``policy.`` paths in
-``sim.analysis.design``). Real parameters become ``RealParameter``, choices
+``sim.analysis.design``; a policy value ranges over its baseline and policy values:
+``design.policy_levers``). Real parameters become ``RealParameter``, choices
 ``CategoricalParameter``. Outcomes are ``ScalarOutcome`` s, one per metric of
 ``sim.results.outcomes.METRICS``: the mean over R replicates (NaN-ignoring for metrics that can
 be undefined, such as ``days_to_deescalation``).
@@ -31,7 +32,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from sim.analysis.design import DesignScenario, Parameter, evaluate_design
+from sim.analysis.design import DesignScenario, Parameter, evaluate_design, policy_levers
 from sim.results.outcomes import METRICS
 from sim.scenario import Scenario
 
@@ -40,7 +41,7 @@ RESERVED = ("policy", "scenario", "model")
 
 def model_parameters(ds: DesignScenario) -> tuple[list[Parameter], list[Parameter]]:
     """Return (uncertainties, levers) of a compiled scenario."""
-    levers = [p.as_lever() for p in ds.catalogue if p.lever or p.path in ds.policy_paths]
+    levers = policy_levers(ds.scenario, declared=True)
     lever_paths = {p.path.removeprefix("policy.") for p in levers}
     unc = [p for p in ds.catalogue if p.path not in lever_paths]
     return unc, levers

@@ -50,8 +50,8 @@ from sim.scenario import LoadedScenario
 
 UnitModel = Callable[[np.ndarray], np.ndarray]  # (n, k) points of the unit cube -> (n,)
 
-DEFAULT_TRAJECTORIES = 10
-DEFAULT_N = 64  # Sobol base sample (a power of 2): n * (k + 2) model runs
+DEFAULT_TRAJECTORIES = 20
+DEFAULT_N = 128  # Sobol base sample (a power of 2): n * (k + 2) model runs
 DEFAULT_TOP = 5
 DEFAULT_REPLICATES = 100
 MORRIS_LEVELS = 4

@@ -57,9 +57,7 @@ def test_morris_recovers_linear_effects():
     # f(u) = sum c_i u_i on the unit cube: every elementary effect of u_i is exactly c_i, so
     # mu* = |c_i|, mu = c_i and sigma = 0 (up to float rounding)
     names = ["a", "b", "c", "d"]
-    df = morris_screening(lambda u: u @ COEF, names, trajectories=20, seed=3).set_index(
-        "parameter"
-    )
+    df = morris_screening(lambda u: u @ COEF, names, trajectories=20, seed=3).set_index("parameter")
     for name, c in zip(names, COEF, strict=True):
         assert df.loc[name, "mu_star"] == pytest.approx(abs(c), abs=1e-9)
         assert df.loc[name, "mu"] == pytest.approx(c, abs=1e-9)
@@ -73,3 +71,28 @@ def test_morris_sees_an_interaction():
     df = df.set_index("parameter")
     assert df.loc["p", "sigma"] > 0.05 and df.loc["q", "sigma"] > 0.05
     assert df.loc["r", "mu_star"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_sensitivity_end_to_end(tmp_path):
+    import json
+
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from sim.cli import app
+    from tests.analysis.test_discovery import _scenarios
+
+    a, b = _scenarios(tmp_path)
+    out = tmp_path / "sens"
+    args = ["sensitivity", a, b, "--outcome", "attacks_us", "--n", "4", "--trajectories", "2"]
+    r = CliRunner().invoke(app, [*args, "--top", "2", "-r", "3", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    sobol = pd.read_csv(out / "sobol.csv")
+    assert tuple(sobol.columns) == SOBOL_COLUMNS and len(sobol) == 2
+    morris = pd.read_csv(out / "morris.csv")
+    man = json.loads((out / "manifest.json").read_text())
+    assert len(morris) == len(pd.read_csv(out / "ranges.csv"))
+    # Morris: trajectories x (k + 1) points; Sobol: n (top + 2)
+    assert man["design_points"] == 2 * (len(morris) + 1) + 4 * (2 + 2)
+    for ext in ("png", "svg", "pdf"):
+        assert (out / f"sensitivity.{ext}").exists()
