@@ -7,8 +7,10 @@ on a Latin hypercube (``scipy.stats.qmc.LatinHypercube``) over the ranges of
 numbers; the case of interest at a point is that the replicate mean of outcome(B) - outcome(A)
 is below (``case="lower"``) or above (``case="higher"``) a threshold (default 0). PRIM
 (EMA Workbench ``ema_workbench.analysis.prim.Prim``) then peels boxes that hold the cases of
-interest; the chosen box is the densest box on the peeling trajectory whose coverage is at least
-``min_coverage`` (default 0.5: the box holds half or more of all cases of interest).
+interest. The chosen box: among the boxes on the peeling trajectory whose coverage is at least
+``min_coverage`` (default 0.5: the box holds half or more of all cases of interest), the
+earliest (the fewest restrictions) whose density is within ``DENSITY_SLACK`` (0.05) of the
+densest; later peels add restrictions that buy little density and are mostly fitted noise.
 """
 
 from __future__ import annotations
@@ -44,9 +46,12 @@ from sim.scenario import LoadedScenario
 DEFAULT_N = 2000
 DEFAULT_REPLICATES = 50
 MIN_COVERAGE = 0.5
+DENSITY_SLACK = 0.05
 CASES = ("lower", "higher")
 TRAJECTORY_COLUMNS = ("box", "coverage", "density", "mass", "n_restricted")
-BOX_COLUMNS = ("parameter", "low", "high", "range_low", "range_high")
+# kept: share of the sampled range (or of the categories) the box keeps; rows sorted by it, so
+# the restrictions that matter most come first
+BOX_COLUMNS = ("parameter", "low", "high", "range_low", "range_high", "kept")
 
 
 class DiscoveryError(ValueError):
@@ -118,17 +123,25 @@ def find_box(
         }
     )
     ok = traj[traj["coverage"] >= min_coverage]
-    chosen = int(ok["density"].idxmax()) if len(ok) else 0
+    if len(ok):
+        near = ok[ok["density"] >= ok["density"].max() - DENSITY_SLACK]
+        chosen = int(near.index[0])  # the earliest peel: the fewest restrictions
+    else:
+        chosen = 0
     lim, restricted = lims[chosen]
     rows = []
     for c in restricted:
         if isinstance(x[c].dtype, pd.CategoricalDtype):  # limits are sets of categories
             kept = ";".join(map(str, sorted(lim[c].iloc[0], key=str)))
-            rows.append((c, kept, kept, ";".join(map(str, x[c].cat.categories)), ""))
+            share = len(lim[c].iloc[0]) / len(x[c].cat.categories)
+            rows.append((c, kept, kept, ";".join(map(str, x[c].cat.categories)), "", share))
         else:
-            lo, hi, full = lim[c].iloc[0], lim[c].iloc[1], first[c]
-            rows.append((c, float(lo), float(hi), float(full.iloc[0]), float(full.iloc[1])))
+            lo, hi, full = float(lim[c].iloc[0]), float(lim[c].iloc[1]), first[c]
+            f_lo, f_hi = float(full.iloc[0]), float(full.iloc[1])
+            share = (hi - lo) / (f_hi - f_lo) if f_hi > f_lo else 1.0
+            rows.append((c, lo, hi, f_lo, f_hi, share))
     box_df = pd.DataFrame(rows, columns=list(BOX_COLUMNS))
+    box_df = box_df.sort_values("kept", kind="stable").reset_index(drop=True)
     return PrimResult(traj, box_df, chosen)
 
 

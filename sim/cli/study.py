@@ -230,7 +230,7 @@ def discover(
             f"({int(res.design['case'].sum())} of {len(res.design)} points are cases)",
             title_justify="left",
         )
-        for c in ("parameter", "low", "high", "sampled range"):
+        for c in ("parameter", "low", "high", "sampled range", "kept"):
             tab.add_column(c)
         for r in res.prim.box.itertuples():
             if isinstance(r.low, float):
@@ -239,9 +239,10 @@ def discover(
                     f"{r.low:.3g}",
                     f"{r.high:.3g}",
                     f"{r.range_low:.3g} - {r.range_high:.3g}",
+                    f"{r.kept:.0%}",
                 )
             else:
-                tab.add_row(r.parameter, str(r.low), "", str(r.range_low))
+                tab.add_row(r.parameter, str(r.low), "", str(r.range_low), f"{r.kept:.0%}")
         out.print(tab)
         out.print(f"results: {out_dir} in {res.seconds:.1f} s")
 
