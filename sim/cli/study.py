@@ -114,8 +114,7 @@ def sensitivity(
     random numbers and is scored by the mean paired difference. Writes morris.csv, sobol.csv,
     ranges.csv, sensitivity.png/svg/pdf and manifest.json to OUT.
 
-    Example: `escsim sensitivity scenarios/truce.yaml scenarios/strong_us_retaliation.yaml
-    --outcome attacks_us -o results/sens`
+    Example: `escsim sensitivity scenarios/truce.yaml scenarios/status_quo.yaml --outcome us_killed`
     """
     from rich.table import Table
 
@@ -196,8 +195,7 @@ def discover(
     than A's, and finds boxes with PRIM (EMA Workbench). Writes design.csv, trajectory.csv,
     box.csv, ranges.csv, discovery.png/svg/pdf and manifest.json to OUT.
 
-    Example: `escsim discover scenarios/truce.yaml scenarios/strong_us_retaliation.yaml
-    --outcome attacks_us -o results/disc`
+    Example: `escsim discover scenarios/truce.yaml scenarios/status_quo.yaml --outcome attacks_us`
     """
     from rich.table import Table
 
