@@ -242,7 +242,9 @@ def report_markdown(cal) -> str:
     lines += _param_table(ident, cal)
     lines += ["", "Reasons for the priors:", ""]
     for name, p in params.items():
-        lines.append(f"- **{name}**: {p.prior.describe()}. {p.reason}. Informed by: {p.informed_by}.")
+        lines.append(
+            f"- **{name}**: {p.prior.describe()}. {p.reason}. Informed by: {p.informed_by}."
+        )
     lines += [
         "",
         "fitted.yaml holds the posterior median of each model parameter (marginal medians, "
@@ -257,7 +259,8 @@ def report_markdown(cal) -> str:
     ]
     weak = ident[ident["verdict"] == "not pinned down"]["name"].tolist()
     lines.append(
-        "- Not pinned down by the data: " + (", ".join(weak) if weak else "none at this budget")
+        "- Not pinned down by the data: "
+        + (", ".join(weak) if weak else "none at this budget")
         + "."
     )
     for a, b, r in cal.pairs[:15]:
@@ -361,11 +364,7 @@ def _param_table(ident: pd.DataFrame, cal) -> list[str]:
 
     rows = []
     for r in ident.itertuples():
-        scen = (
-            _fmt(P.scenario_value(cal.problem.world, r.name))
-            if r.name in P.TARGETS
-            else "-"
-        )
+        scen = _fmt(P.scenario_value(cal.problem.world, r.name)) if r.name in P.TARGETS else "-"
         rows.append(
             {
                 "parameter": r.name,

@@ -75,7 +75,9 @@ def posterior_predictive(
         start = CHECK_OFFSET + m * reps_per_draw
         rec, reps = run_kernel(w, start, reps_per_draw)
         x = O.tally_matrix(rec, reps, start, reps_per_draw, spec)
-        p = np.array([1.0 if lo else detection(theta, c) for c, lo in zip(counters, lower, strict=True)])
+        p = np.array(
+            [1.0 if lo else detection(theta, c) for c, lo in zip(counters, lower, strict=True)]
+        )
         out.append(rng.binomial(x, np.broadcast_to(p, x.shape)))
     return np.vstack(out).astype(np.int64)
 

@@ -62,7 +62,8 @@ class Problem:
         """Return ``n`` prior draws in sampler coordinates (scrambled Sobol, seeded)."""
         from scipy.stats import qmc
 
-        u = qmc.Sobol(len(self.params), scramble=True, rng=seed).random(n)
+        m = max(1, int(np.ceil(np.log2(max(2, n)))))
+        u = qmc.Sobol(len(self.params), scramble=True, rng=seed).random_base2(m)[:n]
         u = np.clip(u, 1e-9, 1.0 - 1e-9)
         x = np.column_stack([p.prior.ppf(u[:, k]) for k, p in enumerate(self.params)])
         return np.array([self.to_z(row) for row in x])

@@ -184,9 +184,7 @@ def gaussian_logpdf(x: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> float:
     except np.linalg.LinAlgError:
         return -np.inf
     r = np.linalg.solve(c, x - mean)
-    return float(
-        -0.5 * r @ r - np.log(np.diag(c)).sum() - 0.5 * len(x) * np.log(2.0 * np.pi)
-    )
+    return float(-0.5 * r @ r - np.log(np.diag(c)).sum() - 0.5 * len(x) * np.log(2.0 * np.pi))
 
 
 def chain_loglik(sim: np.ndarray, count: np.ndarray, bound: np.ndarray, p: float) -> float:
@@ -294,7 +292,10 @@ class ObservationModel:
         s = self.blocks.singletons
         single = singleton_logprob(sim[:, s], self.count[s], self.bound[s], p[s])
         chains = np.array(
-            [chain_loglik(sim[:, c], self.count[c], self.bound[c], float(p[c[0]])) for c in self.blocks.chains]
+            [
+                chain_loglik(sim[:, c], self.count[c], self.bound[c], float(p[c[0]]))
+                for c in self.blocks.chains
+            ]
         )
         return single, chains
 

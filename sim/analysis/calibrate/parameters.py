@@ -14,7 +14,8 @@ Two kinds of parameter are estimated together:
   reach the simulator.
 
 Every prior is a distribution on the natural scale restricted to the parameter's bounds; the
-sampler works on ``z = logit((x - lo) / (hi - lo))`` with the Jacobian included (``Prior.logpdf_z``).
+sampler works on ``z = logit((x - lo) / (hi - lo))`` with the Jacobian included
+(``Prior.logpdf_z``).
 """
 
 from __future__ import annotations
@@ -113,7 +114,10 @@ TARGETS: dict[str, tuple[str, str]] = {
     "scale.factions.base_rate": ("fp_scale", "base_rate"),
     "scale.factions.targets.convoy": ("fp_scale", "target_convoy"),
     "scale.factions.truce_compliance": ("fp_scale_prob", "truce_compliance"),
-    "scale.militia.lethality": ("g_scale_prob", "m_lethality_rocket;m_lethality_ied;m_lethality_drone"),
+    "scale.militia.lethality": (
+        "g_scale_prob",
+        "m_lethality_rocket;m_lethality_ied;m_lethality_drone",
+    ),
     "militia.excitation_jump": ("g", "m_excitation_jump"),
     "militia.excitation_tau": ("g", "m_excitation_tau"),
     "militia.beta_grievance": ("g", "m_beta_grievance"),

@@ -253,4 +253,3 @@ def run_calibration(
 
 
 __all__ = ["DEFAULT_OUT", "DEFAULT_SCENARIO", "Calibration", "Settings", "run_calibration"]
-

@@ -16,11 +16,16 @@ def _draws(n, seed):
 
 def _exact_posterior_mean():
     def dens(lam):
-        return np.exp(stats.poisson(lam).logpmf(DATA).sum() - stats.poisson(8).logpmf(DATA).sum()) * PRIOR._dist().pdf(lam)
+        return np.exp(
+            stats.poisson(lam).logpmf(DATA).sum() - stats.poisson(8).logpmf(DATA).sum()
+        ) * PRIOR._dist().pdf(lam)
 
     num, _ = integrate.quad(lambda x: x * dens(x), 0.1, 50, points=[8], limit=200)
     den, _ = integrate.quad(dens, 0.1, 50, points=[8], limit=200)
-    return num / den, np.sqrt(integrate.quad(lambda x: x * x * dens(x), 0.1, 50, points=[8], limit=200)[0] / den - (num / den) ** 2)
+    return num / den, np.sqrt(
+        integrate.quad(lambda x: x * x * dens(x), 0.1, 50, points=[8], limit=200)[0] / den
+        - (num / den) ** 2
+    )
 
 
 def test_systematic_resample_known_answers():
@@ -34,7 +39,12 @@ def test_smc_recovers_the_exact_posterior_of_a_poisson_rate():
     def loglik(z):
         return float(stats.poisson(PRIOR.from_z(z[0])).logpmf(DATA).sum())
 
-    res = smc(loglik, lambda z: float(PRIOR.logpdf_z(z[0])), _draws(400, 1), SmcSettings(particles=400, seed=2))
+    res = smc(
+        loglik,
+        lambda z: float(PRIOR.logpdf_z(z[0])),
+        _draws(400, 1),
+        SmcSettings(particles=400, seed=2),
+    )
     lam = PRIOR.from_z(res.z[:, 0])
     mean, sd = _exact_posterior_mean()
     assert res.converged and len(res.stages) >= 2
