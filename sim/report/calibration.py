@@ -258,11 +258,12 @@ def report_markdown(cal) -> str:
         "",
     ]
     weak = ident[ident["verdict"] == "not pinned down"]["name"].tolist()
-    lines.append(
-        "- Not pinned down by the data: "
-        + (", ".join(weak) if weak else "none at this budget")
-        + "."
-    )
+    partial = ident[ident["verdict"] == "weakly informed"]["name"].tolist()
+    if ident["verdict"].str.startswith("not assessed").all():
+        lines.append(f"- Verdicts {ident['verdict'].iloc[0]}: widths are not judged.")
+    else:
+        lines.append("- Not pinned down by the data: " + (", ".join(weak) or "none") + ".")
+        lines.append("- Weakly informed: " + (", ".join(partial) or "none") + ".")
     for a, b, r in cal.pairs[:15]:
         kind = "trade off" if r < 0 else "move together"
         lines.append(f"- {a} and {b} {kind}: rank correlation {r:+.2f} in the posterior.")

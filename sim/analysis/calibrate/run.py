@@ -31,6 +31,8 @@ from sim.scenario import Scenario
 REPO = O.DATA_DIR.parent.parent
 DEFAULT_SCENARIO = REPO / "scenarios" / "historical.yaml"
 DEFAULT_OUT = O.DATA_DIR.parent
+MIN_PARTICLES_FOR_VERDICTS = 100
+"""Below this many draws (or before the tempering reaches phi = 1) widths are not judged."""
 
 
 @dataclass(frozen=True)
@@ -230,6 +232,9 @@ def run_calibration(
     xm = O.tally_matrix(rec, reps, K.CHECK_OFFSET, settings.pr_runs, problem.spec)
     pr = K.participation_ratio(xm)
     ident, pairs = K.identifiability(problem.params, theta, res.z)
+    if not res.converged or settings.particles < MIN_PARTICLES_FOR_VERDICTS:
+        why = "phi < 1" if not res.converged else f"fewer than {MIN_PARTICLES_FOR_VERDICTS} draws"
+        ident["verdict"] = f"not assessed ({why})"
     timings["total"] = time.perf_counter() - t_all
     return Calibration(
         settings,
