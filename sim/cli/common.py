@@ -1,12 +1,19 @@
 """What every escsim command shares: consoles, error handling and exit codes, progress, tables.
 
 Exit codes: 0 success, 2 invalid input (a message, no traceback, nothing written), 1 any other
-failure, 130 interrupted (finished chunks are kept; ``--resume`` continues).
+failure, 130 interrupted by Ctrl-C or SIGTERM (finished chunks are kept; ``--resume``
+continues). Output that cannot be encoded (an ASCII locale, a file name that is not UTF-8) is
+printed with backslash escapes; output into a closed pipe (``escsim explain ... | head``) ends
+quietly with exit code 0.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
+import sys
+import threading
 import time
 from collections.abc import Iterator
 
@@ -14,6 +21,10 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+for _stream in (sys.stdout, sys.stderr):
+    with contextlib.suppress(AttributeError, ValueError):  # a replaced stream (tests, notebooks)
+        _stream.reconfigure(errors="backslashreplace")
 
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
@@ -23,17 +34,49 @@ class InputError(Exception):
     """Invalid input given on the command line (exit code 2)."""
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _sigterm_is_an_interrupt() -> Iterator[None]:
+    """Inside the block, SIGTERM (timeout, SLURM, systemd, docker stop) acts as Ctrl-C."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _check_environment() -> None:
+    value = os.environ.get("NUMBA_NUM_THREADS")
+    if value is not None and not (value.strip().isdigit() and int(value) >= 1):
+        raise InputError(
+            f"environment variable NUMBA_NUM_THREADS: expected a whole number of at least 1; "
+            f"found {value!r}"
+        )
+
+
 @contextlib.contextmanager
 def handle_errors(resumable: bool = False) -> Iterator[None]:
     """Turn known failures into a one-line message and the documented exit code.
 
     ``resumable`` commands (run, compare) keep finished chunks and say how to continue.
     """
+    import json
+
+    from pyarrow import ArrowException
+
     from sim.runner import RunError
     from sim.scenario import ScenarioError
 
     try:
-        yield
+        with _sigterm_is_an_interrupt():
+            _check_environment()
+            yield
     except (ScenarioError, RunError, InputError) as exc:
         # escaped: a scenario's keys and values (e.g. "[/x]") must not be read as rich markup
         err.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, soft_wrap=True)
@@ -44,6 +87,19 @@ def handle_errors(resumable: bool = False) -> Iterator[None]:
         else:
             err.print("interrupted (files are written atomically: none is half-written)")
         raise typer.Exit(130) from None
+    except BrokenPipeError:
+        # the reader (`| head`) is gone: stop quietly, and let the exit flush go nowhere
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise typer.Exit(0) from None
+    except (ArrowException, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        err.print(
+            f"[bold red]error:[/] {escape('damaged or unreadable results file: ' + first)}",
+            markup=True,
+            soft_wrap=True,
+        )
+        raise typer.Exit(2) from None
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
         err.print(

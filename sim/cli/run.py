@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from sim.cli.common import handle_errors, out, progress_bar, summary_table
+from sim.cli.common import err, handle_errors, out, progress_bar, summary_table
 
 
 def validate(
@@ -72,6 +72,7 @@ def run(
                 overwrite=overwrite,
                 progress=cb,
                 argv=sys.argv,
+                notice=lambda text: err.print(escape(text), soft_wrap=True),
             )
         if not quiet:
             m = res.manifest
