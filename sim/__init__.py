@@ -66,7 +66,11 @@ def _numba_cache_dir() -> None:
     else:
         base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
         first = base / "escsim" / "numba" / f"escsim-{key}"
-    fallback = Path(tempfile.gettempdir()) / f"escsim-numba-{os.getuid()}" / f"escsim-{key}"
+    try:
+        tmp = Path(tempfile.gettempdir())
+    except OSError:  # no usable temporary directory at all
+        tmp = Path(os.environ.get("TMPDIR") or "/tmp")
+    fallback = tmp / f"escsim-numba-{os.getuid()}" / f"escsim-{key}"
     chosen = next((d for d in (first, fallback) if _writable_dir(d)), None)
     numba = sys.modules.get("numba")
     if chosen is not None:

@@ -38,11 +38,13 @@ from sim import __version__
 from sim.model.world import World, compile_world
 from sim.results.events import SCHEMA, records_to_table
 from sim.results.files import (
+    DiskError,
     RunError,
     _directory_errors,
     _statistics,
     directory_lock,
     is_temp_name,
+    read_parquet,
     refuse_links,
     sha256_file,
     temp_path,
@@ -330,10 +332,12 @@ def check_space(
     need = per_replicate * remaining * (2 if n_chunks > 1 else 1)
     free = shutil.disk_usage(out).free
     if need > free:
-        raise RunError(
+        raise DiskError(
+            out,
+            f"not enough free space (about {_size(need)} needed, {_size(free)} free)",
             f"{out}: this run would write about {_size(need)} ({remaining:,} replicates at "
             f"about {_size(per_replicate)} each, chunks and final files) but only {_size(free)} "
-            "is free; nothing was written: use fewer --runs or another --out"
+            "is free; nothing was written: use fewer --runs or another --out",
         )
     if need > NOTICE_BYTES:
         notice(f"note: this run will write about {_size(need)} to {out} ({_size(free)} free)")
@@ -394,7 +398,7 @@ class RunResult:
     @property
     def runs(self) -> pa.Table:
         """The runs table, read from ``runs.parquet`` (not held: a run's memory stays flat)."""
-        return pq.read_table(self.out / "runs.parquet")
+        return read_parquet(self.out / "runs.parquet")
 
 
 def _plan(loaded: LoadedScenario, runs: int, seed: int, engine: str, chunk: int) -> dict:
@@ -689,24 +693,26 @@ def _consolidate(out: Path, tasks: Sequence[ChunkTask]) -> dict[str, int]:
         final = out / f"{kind}.parquet"
         if len(tasks) == 1:  # one chunk: it already is the file (written and fsynced atomically)
             os.replace(chunk_dir / f"{kind}-{tasks[0].name}.parquet", final)
-            rows[kind] = pq.ParquetFile(final).metadata.num_rows
+            with open(final, "rb") as fh:
+                rows[kind] = pq.ParquetFile(fh).metadata.num_rows
             continue
         tmp = temp_path(final)
         writer = None
         rows[kind] = 0
         try:
-            for task in tasks:
-                table = pq.read_table(chunk_dir / f"{kind}-{task.name}.parquet")
-                if writer is None:
-                    schema = SCHEMA if kind == "events" else table.schema
-                    writer = pq.ParquetWriter(
-                        str(tmp), schema, write_statistics=_statistics(schema)
-                    )
-                writer.write_table(table)
-                rows[kind] += table.num_rows
-            writer.close()
-            with open(tmp, "rb") as fh:
-                os.fsync(fh.fileno())
+            with open(tmp, "wb") as sink:
+                for task in tasks:
+                    table = read_parquet(chunk_dir / f"{kind}-{task.name}.parquet")
+                    if writer is None:
+                        schema = SCHEMA if kind == "events" else table.schema
+                        writer = pq.ParquetWriter(
+                            sink, schema, write_statistics=_statistics(schema)
+                        )
+                    writer.write_table(table)
+                    rows[kind] += table.num_rows
+                writer.close()
+                sink.flush()
+                os.fsync(sink.fileno())
             os.replace(tmp, final)
         except BaseException:
             if writer is not None:

@@ -26,12 +26,45 @@ for _stream in (sys.stdout, sys.stderr):
     with contextlib.suppress(AttributeError, ValueError):  # a replaced stream (tests, notebooks)
         _stream.reconfigure(errors="backslashreplace")
 
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
+
+class _Console(Console):
+    """A rich console that ends quietly (exit code 0) when its reader has gone (``| head``)."""
+
+    def on_broken_pipe(self) -> None:
+        """Send the rest of the output nowhere and exit with code 0."""
+        self.quiet = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise SystemExit(0)
+
+
+err = _Console(stderr=True, highlight=False)
+out = _Console(highlight=False)
 
 
 class InputError(Exception):
     """Invalid input given on the command line (exit code 2)."""
+
+
+def _check_environment() -> None:
+    """Refuse, in one line, settings of the environment that would fail deep inside numba."""
+    value = os.environ.get("NUMBA_NUM_THREADS")
+    if value is not None and not (value.strip().isdigit() and int(value) >= 1):
+        err.print(
+            "[bold red]error:[/] environment variable NUMBA_NUM_THREADS: expected a whole "
+            f"number of at least 1; found {escape(repr(value))}",
+            markup=True,
+            soft_wrap=True,
+        )
+        raise SystemExit(2)
+
+
+_check_environment()  # before any command imports numba
+
+
+def shown(path: object) -> str:
+    """Return a path as printable text (bytes that are not UTF-8 as backslash escapes)."""
+    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -51,15 +84,6 @@ def _sigterm_is_an_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _check_environment() -> None:
-    value = os.environ.get("NUMBA_NUM_THREADS")
-    if value is not None and not (value.strip().isdigit() and int(value) >= 1):
-        raise InputError(
-            f"environment variable NUMBA_NUM_THREADS: expected a whole number of at least 1; "
-            f"found {value!r}"
-        )
-
-
 @contextlib.contextmanager
 def handle_errors(resumable: bool = False) -> Iterator[None]:
     """Turn known failures into a one-line message and the documented exit code.
@@ -75,11 +99,10 @@ def handle_errors(resumable: bool = False) -> Iterator[None]:
 
     try:
         with _sigterm_is_an_interrupt():
-            _check_environment()
             yield
     except (ScenarioError, RunError, InputError) as exc:
         # escaped: a scenario's keys and values (e.g. "[/x]") must not be read as rich markup
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(shown(exc))}", markup=True, soft_wrap=True)
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
         if resumable:

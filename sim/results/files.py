@@ -74,7 +74,8 @@ def write_parquet_atomic(table: pa.Table, path: Path) -> None:
     """Write a Parquet file under a temporary name, fsync it, then rename it into place."""
     tmp = temp_path(path)
     try:
-        pq.write_table(table, str(tmp), write_statistics=_statistics(table.schema))
+        with open(tmp, "wb") as fh:  # opened here: pyarrow cannot open a non-UTF-8 path
+            pq.write_table(table, fh, write_statistics=_statistics(table.schema))
         _fsync_replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)  # a full disk or an interrupt leaves no partial file
@@ -93,6 +94,12 @@ def write_text_atomic(text: str, path: Path) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def read_parquet(path: Path, **kwargs: object) -> pa.Table:
+    """Read a Parquet file opened by Python (a path that is not UTF-8 works too)."""
+    with open(path, "rb") as fh:
+        return pq.read_table(fh, **kwargs)
 
 
 def sha256_file(path: Path) -> str:
