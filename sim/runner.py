@@ -45,6 +45,7 @@ from sim.results.files import (
     directory_lock,
     is_temp_name,
     read_parquet,
+    refuse_if_locked,
     refuse_links,
     sha256_file,
     temp_path,
@@ -566,6 +567,8 @@ def run_scenario(
         with directory_lock(out), _directory_errors(out):
             if _leftovers(out):
                 _finish_cleanup(out)
+    if out.is_dir():
+        refuse_if_locked(out)
     inspect_results_dir(out, plan, resume, overwrite)  # refuse before writing anything
     created = not out.exists()
     try:

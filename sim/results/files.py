@@ -121,6 +121,20 @@ def refuse_links(directory: Path, names: tuple[str, ...]) -> None:
             )
 
 
+def refuse_if_locked(out: Path) -> None:
+    """Raise ``RunError`` if another escsim holds the lock of ``out`` (creates nothing)."""
+    try:
+        fd = os.open(out / ".lock", os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return  # no lock file (or a link: refused when the lock is taken)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise RunError(f"{out}: another escsim run is writing to this directory") from None
+    finally:
+        os.close(fd)
+
+
 @contextlib.contextmanager
 def directory_lock(out: Path) -> Iterator[None]:
     """Hold an exclusive lock on a results directory; refuse if another run holds it.
