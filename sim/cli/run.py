@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from sim.cli.common import handle_errors, out, progress_bar, summary_table
+from sim.cli.common import err, handle_errors, out, progress_bar, shown, summary_table
 
 
 def validate(
@@ -27,7 +27,7 @@ def validate(
             policy = f", policy from {sc.policy.start}" if sc.policy else ""
             out.print(
                 escape(
-                    f"{path}: ok ({sc.name}: {sc.start} to {sc.end}, {len(sc.factions)} "
+                    f"{shown(path)}: ok ({sc.name}: {sc.start} to {sc.end}, {len(sc.factions)} "
                     f"factions, {len(sc.injects)} injects{policy})"
                 ),
                 soft_wrap=True,  # one line per file
@@ -72,6 +72,7 @@ def run(
                 overwrite=overwrite,
                 progress=cb,
                 argv=sys.argv,
+                notice=lambda text: err.print(escape(text), soft_wrap=True),
             )
         if not quiet:
             m = res.manifest
@@ -85,7 +86,7 @@ def run(
                     ),
                 )
             )
-        out.print(escape(f"results: {target}"), soft_wrap=True)
+        out.print(escape(f"results: {shown(target)}"), soft_wrap=True)
 
 
 def register(app) -> None:

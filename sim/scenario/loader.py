@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import reprlib
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -356,13 +358,41 @@ def _merge(base: Any, over: Any, base_lines: dict, over_lines: dict, prefix: tup
     return over
 
 
+# a scenario (or an included file) is read only if it is a regular file of at most this size:
+# the largest allowed scenario (1000 factions with every field) is well under 1 MiB
+MAX_FILE_BYTES = 4 * 2**20
+
+
+def _kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
 def _read_text(p: Path) -> str:
+    """Read a scenario file: a regular file of at most ``MAX_FILE_BYTES``, UTF-8, no NUL."""
+    limit = f"a regular file of at most {MAX_FILE_BYTES // 2**20} MiB"
     try:
-        raw = p.read_bytes()
+        st = os.stat(p)  # before opening: opening a FIFO would wait for a writer
+        if not stat.S_ISREG(st.st_mode):
+            raise ScenarioError(str(p), None, "(file)", limit, _kind(st.st_mode))
+        if st.st_size > MAX_FILE_BYTES:
+            raise ScenarioError(str(p), None, "(file)", limit, f"{st.st_size:,} bytes")
+        with open(p, "rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)  # a file that grew since: still bounded
     except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
         raise ScenarioError(
             str(p), None, "(file)", "a readable file", getattr(exc, "strerror", None) or str(exc)
         ) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScenarioError(str(p), None, "(file)", limit, "a larger file")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -448,13 +478,19 @@ def _resolve(text: str, file: str, depth: int = 0) -> tuple[Any, dict, list[tupl
         factions = cdata.pop("factions", None)
         merged = _merge(merged, cdata, merged_lines, clines, ())
         if factions is not None:
-            merged = _overlay_factions(merged, factions, str(cpath), craw)
+            merged = _overlay_factions(merged, factions, str(cpath), craw, merged_lines)
         texts.append((str(cpath), ctext))
     return merged, merged_lines, texts
 
 
-def _overlay_factions(data: dict, overlay: Any, file: str, lines: dict) -> dict:
-    """Apply a calibration's per-faction values (a mapping name -> fields) onto the roster."""
+def _overlay_factions(
+    data: dict, overlay: Any, file: str, lines: dict, merged_lines: dict | None = None
+) -> dict:
+    """Apply a calibration's per-faction values (a mapping name -> fields) onto the roster.
+
+    ``merged_lines`` (field path -> (file, line)) is updated so that an invalid overlaid value
+    is reported at its line in the calibration file.
+    """
     line = lines.get(("factions",))
     if not isinstance(overlay, dict):
         raise ScenarioError(
@@ -465,10 +501,14 @@ def _overlay_factions(data: dict, overlay: Any, file: str, lines: dict) -> dict:
         raise ScenarioError(file, line, "factions", "a scenario with a faction roster", "no roster")
     names = [f.get("name") if isinstance(f, dict) else None for f in roster]
     out = []
-    for f in roster:
+    for i, f in enumerate(roster):
         name = f.get("name") if isinstance(f, dict) else None
         if isinstance(name, str) and name in overlay:  # a bad name is reported by validation
             f = _merge(f, overlay[name], {}, {}, ())
+            if merged_lines is not None:
+                for key, line in lines.items():
+                    if key[:2] == ("factions", name) and len(key) > 2:
+                        merged_lines[("factions", i) + key[2:]] = (file, line)
         out.append(f)
     for name in overlay:
         if name not in names:
