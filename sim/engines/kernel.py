@@ -23,6 +23,52 @@ from sim.model.state import EP_BASE, EP_CAP, EP_COUNT, N_EP, new_state
 from sim.model.world import World
 
 
+@njit(cache=True, _nrt=False)
+def _run_days(
+    key,
+    n_days,
+    g_before,
+    g_after,
+    switch_day,
+    fp,
+    control,
+    ap,
+    injects,
+    negotiation_days,
+    fs,
+    fi,
+    sc,
+    si,
+    af,
+    wk,
+    ev,
+    ep,
+):
+    """Run every day of one replicate on its state arrays (phases of ``sim.model.phases.DAY``).
+
+    Compiled without reference counting, with the turns and effects inlined into it (they are
+    ``inline="always"``): it allocates nothing (see ``sim.model.phases``).
+    """
+    nf = fp.shape[0]
+    for day in range(n_days):
+        g = params_on(day, g_before, g_after, switch_day)
+        for phase in DAY:
+            if phase == P.PHASE_START_OF_DAY:
+                P.start_of_day(day, g, fp, fs, fi, sc, ev, ep)
+            elif phase == P.PHASE_INJECTS:
+                P.apply_injects(key, day, g, fp, injects, fs, fi, sc, si, ev, ep)
+            elif phase == P.PHASE_AGENCIES:
+                for a in range(V.N_AGENCIES):
+                    P.agency_turn(key, day, a, g, ap, negotiation_days, fs, sc, si, af, ev, ep)
+            elif phase == P.PHASE_MILITIAS:
+                for i in range(nf):
+                    P.militia_turn(key, day, i, g, fp, control, fs, fi, sc, si, af, wk, ev, ep)
+            elif phase == P.PHASE_US:
+                P.us_turn(key, day, g, fs, fi, sc, ev, ep)
+            elif phase == P.PHASE_PM:
+                P.pm_turn(key, day, g, fp, fs, fi, sc, af, ev, ep)
+
+
 @njit(cache=True)
 def simulate_replicate(
     key,
@@ -48,24 +94,26 @@ def simulate_replicate(
     ep = np.zeros(N_EP, dtype=np.int64)
     ep[EP_BASE] = base
     ep[EP_CAP] = cap
-    nf = fp.shape[0]
-    for day in range(n_days):
-        g = params_on(day, g_before, g_after, switch_day)
-        for phase in DAY:
-            if phase == P.PHASE_START_OF_DAY:
-                P.start_of_day(day, g, fp, fs, fi, sc, ev, ep)
-            elif phase == P.PHASE_INJECTS:
-                P.apply_injects(key, day, g, fp, injects, fs, fi, sc, si, ev, ep)
-            elif phase == P.PHASE_AGENCIES:
-                for a in range(V.N_AGENCIES):
-                    P.agency_turn(key, day, a, g, ap, negotiation_days, fs, sc, si, af, ev, ep)
-            elif phase == P.PHASE_MILITIAS:
-                for i in range(nf):
-                    P.militia_turn(key, day, i, g, fp, control, fs, fi, sc, si, af, wk, ev, ep)
-            elif phase == P.PHASE_US:
-                P.us_turn(key, day, g, fs, fi, sc, ev, ep)
-            elif phase == P.PHASE_PM:
-                P.pm_turn(key, day, g, fp, fs, fi, sc, af, ev, ep)
+    _run_days(
+        key,
+        n_days,
+        g_before,
+        g_after,
+        switch_day,
+        fp,
+        control,
+        ap,
+        injects,
+        negotiation_days,
+        fs,
+        fi,
+        sc,
+        si,
+        af,
+        wk,
+        ev,
+        ep,
+    )
     return ep[EP_COUNT]
 
 

@@ -14,11 +14,13 @@ world's arrays (``g`` in force today, ``fp``, ``control``, ``ap``, ``injects``,
 ``sim.model.state``).
 
 Turns and effects are compiled with ``_nrt=False`` (numba's target option that turns off its
-reference counting for that function): they never allocate, keep or return an array, so the
-counts are not needed, and with them every call passing the state arrays did two atomic
-operations per array, which made the kernel about five times slower (measured on
-``scenarios/historical.yaml``; a micro-benchmark gave about 200 ns per call with 11 arrays).
-``params_on`` returns an array and keeps reference counting.
+reference counting for a function) and ``inline="always"``: they never allocate, keep or return
+an array, so the counts are not needed. With them, every call passing the state arrays did two
+atomic operations per array, which made the kernel about five times slower than the monolithic
+kernel it replaced (measured on ``scenarios/historical.yaml``; a micro-benchmark gave about 200 ns
+per call with 11 arrays); inlined into the kernel's day loop (``sim.engines.kernel._run_days``,
+itself without reference counting) they cost no call at all. The Mesa agents call them one by one
+from Python. ``params_on`` returns an array: inlined, it needs no count either.
 """
 
 from __future__ import annotations
@@ -88,7 +90,7 @@ DAY = (
 PHASE_NAMES = ("start_of_day", "injects", "agencies", "militias", "us", "pm")
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def params_on(day: int, g_before: np.ndarray, g_after: np.ndarray, switch_day: int) -> np.ndarray:
     """Return the global parameters in force on ``day``: the policy's from its start day on.
 
@@ -99,7 +101,7 @@ def params_on(day: int, g_before: np.ndarray, g_after: np.ndarray, switch_day: i
     return g_before
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, inline="always", _nrt=False)
 def truce_active(fs: np.ndarray) -> int:
     """Return 1 if any faction is in a truce."""
     for i in range(fs.shape[0]):
@@ -108,13 +110,13 @@ def truce_active(fs: np.ndarray) -> int:
     return 0
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, inline="always", _nrt=False)
 def threat_active(day: int, sc: np.ndarray) -> int:
     """Return 1 while a US coercive threat stands."""
     return 1 if day < sc[SC_THREAT_UNTIL] else 0
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, inline="always", _nrt=False)
 def start_of_day(day, g, fp, fs, fi, sc, ev, ep) -> None:
     """Phase 0: resupply and forgetting for every faction, decay of the scalars, truce expiry."""
     f_exc = R.decay_factor(g[L.G_M_EXCITATION_TAU])
@@ -127,7 +129,7 @@ def start_of_day(day, g, fp, fs, fi, sc, ev, ep) -> None:
     E.expire_truces(day, fs, ev, ep)
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, inline="always", _nrt=False)
 def apply_injects(key, day, g, fp, injects, fs, fi, sc, si, ev, ep) -> None:
     """Phase 1: apply the injects dated today, in file order (ODD 6.2)."""
     nf = fs.shape[0]
@@ -162,7 +164,7 @@ def apply_injects(key, day, g, fp, injects, fs, fi, sc, si, ev, ep) -> None:
     si[SI_NEXT_INJECT] = jp
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, inline="always", _nrt=False)
 def agency_turn(key, day, a, g, ap, negotiation_days, fs, sc, si, af, ev, ep) -> None:
     """Phase 2, agency ``a``: keep or renew its directive; set its control multiplier (ODD 3)."""
     nf = fs.shape[0]
@@ -194,7 +196,7 @@ def agency_turn(key, day, a, g, ap, negotiation_days, fs, sc, si, af, ev, ep) ->
     E.set_control_multiplier(a, m_a, af, si)
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, inline="always", _nrt=False)
 def militia_turn(key, day, i, g, fp, control, fs, fi, sc, si, af, wk, ev, ep) -> None:
     """Phase 3, faction ``i``: whether to attack today, and if so the target, weapon and outcome."""
     E.refresh_signals(control, fs, af, si)
@@ -277,7 +279,7 @@ def militia_turn(key, day, i, g, fp, control, fs, fi, sc, si, af, wk, ev, ep) ->
     E.attack(day, g, i, w, t, c, killed, inter, usk, fs, fi, ev, ep)
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, inline="always", _nrt=False)
 def us_turn(key, day, g, fs, fi, sc, ev, ep) -> None:
     """Phase 4: attribute today's attacks on US targets, then decide on strikes (ODD 3)."""
     nf = fs.shape[0]
@@ -309,7 +311,7 @@ def us_turn(key, day, g, fs, fi, sc, ev, ep) -> None:
             E.strike(day, g, i, stype, k, 0, fs, sc, ev, ep)
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, inline="always", _nrt=False)
 def pm_turn(key, day, g, fp, fs, fi, sc, af, ev, ep) -> None:
     """Phase 5: pressure, releases, a crackdown, mediation or truce breakdown (ODD 3)."""
     nf = fs.shape[0]
