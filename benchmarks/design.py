@@ -5,12 +5,13 @@ Usage::
     uv run python benchmarks/design.py                  # historical, 10,000 replicates
     uv run python benchmarks/design.py --reps 2000 --rounds 3
 
-Runs, on the same 10,000 replicates of ``scenarios/historical.yaml`` (kernel loaded beforehand,
-median of ``--rounds`` alternating rounds, all numba threads):
+Runs, on N (``--reps``, default 10,000) replicate runs of ``scenarios/historical.yaml`` (kernel
+loaded beforehand, median of ``--rounds`` alternating rounds, all numba threads):
 
 * ``fixed``: ``run_kernel(world, 0, N)``;
 * ``design_same``: ``run_kernel_design`` over P points equal to the world's parameters, each
-  point with N / P replicates (the same replicates at every point: common random numbers);
+  point with replicates 0 .. N / P - 1 (the same replicates at every point: common random
+  numbers; so not the replicates of ``fixed``, and the event counts differ a little);
 * ``design_varied``: the same rows with each point's ``m_beta_grievance`` and faction base rates
   scaled by a factor in [0.5, 1.5] (the work per replicate changes with the parameters, so this
   figure compares a different workload; its event count is printed beside it).
