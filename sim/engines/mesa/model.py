@@ -16,6 +16,7 @@ import mesa
 import numpy as np
 
 from sim import vocab as V
+from sim.engines.design import Design
 from sim.engines.mesa.agents import IranianAgency, Militia, PrimeMinister, USForces
 from sim.model import layout as L
 from sim.model import phases as P
@@ -222,3 +223,23 @@ def run_mesa(world: World, rep_start: int, n_reps: int) -> tuple[np.ndarray, np.
         records.append(ev)
         reps.append(np.full(len(ev), r, dtype=np.int64))
     return np.concatenate(records), np.concatenate(reps)
+
+
+def run_mesa_design(
+    world: World, design: Design, points: np.ndarray, reps: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Run the rows of a design with the Mesa engine; same return as ``run_kernel_design``.
+
+    Row r is an ``EscalationModel`` of replicate ``reps[r]`` on the world with the parameters of
+    point ``points[r]`` (``Design.world_at``).
+    """
+    points = np.asarray(points, dtype=np.int64)
+    reps = np.asarray(reps, dtype=np.int64)
+    design.check(world, points, reps)
+    records = [np.empty((0, L.N_ECOLS), dtype=np.int32)]
+    rows: list[np.ndarray] = [np.empty(0, dtype=np.int64)]
+    for r, (p, rep) in enumerate(zip(points, reps, strict=True)):
+        ev = EscalationModel(design.world_at(world, int(p)), int(rep)).run()
+        records.append(ev)
+        rows.append(np.full(len(ev), r, dtype=np.int64))
+    return np.concatenate(records), np.concatenate(rows)

@@ -3,7 +3,9 @@
 A rule (``sim.model.rules``) decides; an effect changes the replicate's state arrays
 (``sim.model.state``) and logs the event. Both engines reach these functions only through the
 actors' turns in ``sim.model.phases``, so what a US strike does is written once
-(``sim.model.effects.us.strike``). Each effect names its source in its docstring.
+(``sim.model.effects.us.strike``). Each effect names its source in its docstring. Effects are
+compiled without reference counting and inlined into the kernel, like the turns: see
+``sim.model.phases``.
 """
 
 from sim.model.effects.common import emit, forget_scalars

@@ -15,7 +15,7 @@ from sim.model import rules as R
 from sim.model.state import EP_BASE, EP_CAP, EP_COUNT, SC_CREDIBILITY, SC_PRESSURE, SC_REVENGE
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always", _nrt=False)
 def emit(
     ev: np.ndarray,
     ep: np.ndarray,
@@ -55,7 +55,7 @@ def emit(
     ep[EP_COUNT] = n + 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always", _nrt=False)
 def forget_scalars(g: np.ndarray, sc: np.ndarray) -> None:
     """Decay US credibility, Iranian revenge and the PM's pressure by one day.
 

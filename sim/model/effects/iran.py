@@ -11,7 +11,7 @@ from sim.model.effects.common import emit
 from sim.model.state import AF_DIRECTIVE, AF_MULTIPLIER, FS_OBEDIENCE, FS_SIGNAL, SI_SIGNALS_STALE
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always", _nrt=False)
 def set_directive(
     day: int, a: int, directive: int, nf: int, af: np.ndarray, si: np.ndarray, ev, ep
 ) -> None:
@@ -26,7 +26,7 @@ def set_directive(
         emit(ev, ep, day, nf + a, V.K_DIRECTIVE, -1, -1, -1, 0, -1, detail, 0, 0, 0)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always", _nrt=False)
 def set_control_multiplier(a: int, multiplier: float, af: np.ndarray, si: np.ndarray) -> None:
     """Set agency ``a``'s control multiplier today; a change marks the signals stale.
 
@@ -37,7 +37,7 @@ def set_control_multiplier(a: int, multiplier: float, af: np.ndarray, si: np.nda
         si[SI_SIGNALS_STALE] = 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always", _nrt=False)
 def refresh_signals(control: np.ndarray, fs: np.ndarray, af: np.ndarray, si: np.ndarray) -> None:
     """Recompute every faction's directive signal and obedience if they are stale.
 

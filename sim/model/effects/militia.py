@@ -24,7 +24,7 @@ from sim.model.state import (
 )
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always", _nrt=False)
 def resupply_and_forget(
     i: int,
     fp: np.ndarray,
@@ -58,7 +58,7 @@ def resupply_and_forget(
     fi[i, FI_ATT_ATTRIBUTED] = 0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always", _nrt=False)
 def attack(
     day: int,
     g: np.ndarray,

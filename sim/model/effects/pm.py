@@ -23,7 +23,7 @@ from sim.model.state import (
 )
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always", _nrt=False)
 def add_attack_pressure(i: int, fi: np.ndarray, sc: np.ndarray) -> None:
     """Add the political pressure of faction ``i``'s attack today (if any) on the PM.
 
@@ -36,7 +36,7 @@ def add_attack_pressure(i: int, fi: np.ndarray, sc: np.ndarray) -> None:
         )
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always", _nrt=False)
 def arrest(
     day: int,
     g: np.ndarray,
@@ -64,7 +64,7 @@ def arrest(
     emit(ev, ep, day, nf + V.N_AGENCIES + 1, V.K_ARREST, -1, -1, -1, 0, i, V.D_NONE, forced, 0, 0)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always", _nrt=False)
 def release(
     day: int,
     g: np.ndarray,
@@ -91,7 +91,7 @@ def release(
     emit(ev, ep, day, nf + V.N_AGENCIES + 1, V.K_RELEASE, -1, -1, -1, 0, i, V.D_NONE, 0, 0, 0)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always", _nrt=False)
 def election(day: int, fp: np.ndarray, fs: np.ndarray, ev: np.ndarray, ep: np.ndarray) -> None:
     """Hold a forced election: raise each faction's grievance against the state by its loss.
 
@@ -104,7 +104,7 @@ def election(day: int, fp: np.ndarray, fs: np.ndarray, ev: np.ndarray, ep: np.nd
     emit(ev, ep, day, nf + V.N_AGENCIES + 1, V.K_ELECTION, -1, -1, -1, 0, -1, V.D_NONE, 1, 0, 0)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always", _nrt=False)
 def new_pm(day: int, g: np.ndarray, crackdown: float, nf: int, sc: np.ndarray, ev, ep) -> None:
     """Install a new prime minister (forced): new crackdown disposition, legitimacy reset.
 
@@ -116,7 +116,7 @@ def new_pm(day: int, g: np.ndarray, crackdown: float, nf: int, sc: np.ndarray, e
     emit(ev, ep, day, nf + V.N_AGENCIES + 1, V.K_NEW_PM, -1, -1, -1, 0, -1, V.D_NONE, 1, 0, 0)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always", _nrt=False)
 def pm_policy(crackdown: float, legitimacy: float, sc: np.ndarray) -> None:
     """Set a policy's ``pm.crackdown`` / ``pm.legitimacy`` (negative = unchanged).
 

@@ -13,7 +13,7 @@ from sim.model.effects.common import emit
 from sim.model.state import FI_COMPLIES, FS_TRUCE_UNTIL
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always", _nrt=False)
 def start_truce(
     key: np.uint64,
     day: int,
@@ -48,7 +48,7 @@ def start_truce(
         emit(ev, ep, day, i, V.K_TRUCE_START, -1, -1, -1, 0, -1, detail, forced, 0, 0)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always", _nrt=False)
 def end_truce(
     day: int, party: int, detail: int, forced: int, fs: np.ndarray, ev: np.ndarray, ep: np.ndarray
 ) -> None:
@@ -65,7 +65,7 @@ def end_truce(
             emit(ev, ep, day, i, V.K_TRUCE_END, -1, -1, -1, 0, -1, detail, forced, 0, 0)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always", _nrt=False)
 def expire_truces(day: int, fs: np.ndarray, ev: np.ndarray, ep: np.ndarray) -> None:
     """End every truce whose end day has come; log ``truce_end`` (detail ``expired``).
 

@@ -23,7 +23,7 @@ from sim.model.state import (
 )
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always", _nrt=False)
 def attribute(day: int, i: int, fs: np.ndarray, fi: np.ndarray, ev: np.ndarray, ep: np.ndarray):
     """Attribute faction ``i``'s attack today to it: its blame rises by 1; log ``attribution``.
 
@@ -36,7 +36,7 @@ def attribute(day: int, i: int, fs: np.ndarray, fi: np.ndarray, ev: np.ndarray, 
     emit(ev, ep, day, nf + V.N_AGENCIES, V.K_ATTRIBUTION, -1, -1, -1, 0, i, V.D_NONE, 0, 0, 0)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always", _nrt=False)
 def strike(
     day: int,
     g: np.ndarray,
@@ -97,7 +97,7 @@ def strike(
     )
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always", _nrt=False)
 def decapitation(day: int, g: np.ndarray, fs: np.ndarray, sc: np.ndarray, ev, ep) -> None:
     """Decapitate the Iranian command (forced): it fragments for good; grievance, revenge rise.
 
@@ -115,7 +115,7 @@ def decapitation(day: int, g: np.ndarray, fs: np.ndarray, sc: np.ndarray, ev, ep
     emit(ev, ep, day, nf + V.N_AGENCIES, V.K_DECAPITATION, -1, -1, -1, 0, -1, V.D_NONE, 1, 0, 0)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always", _nrt=False)
 def threat(day: int, days: float, nf: int, sc: np.ndarray, ev: np.ndarray, ep: np.ndarray):
     """Issue a forced US coercive threat standing for ``days`` days; log ``threat``.
 
@@ -125,7 +125,7 @@ def threat(day: int, days: float, nf: int, sc: np.ndarray, ev: np.ndarray, ep: n
     emit(ev, ep, day, nf + V.N_AGENCIES, V.K_THREAT, -1, -1, -1, 0, -1, V.D_NONE, 1, 0, 0)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always", _nrt=False)
 def negotiation(day: int, nf: int, ev: np.ndarray, ep: np.ndarray) -> None:
     """Log a forced negotiation round (``negotiation``); no state changes.
 
