@@ -35,11 +35,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from sim.results.files import directory_lock
 from typer.testing import CliRunner
 
 import sim.runner
 from sim.cli import app
-from sim.results.files import directory_lock
 from sim.scenario import load_scenario
 from tests.conftest import SMALL
 

@@ -5,8 +5,8 @@ import json
 import pyarrow.parquet as pq
 import pytest
 import yaml
-
 from sim.results.files import directory_lock
+
 from sim.runner import RunError, run_in_memory, run_scenario
 from sim.scenario import LoadedScenario
 from tests.conftest import SMALL, build

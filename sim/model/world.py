@@ -214,7 +214,7 @@ def compile_world(sc: Scenario) -> World:
         rows.append(
             [
                 day,
-                V.INJECT_KINDS.index(inj.kind),
+                V.INJECT_CODES[inj.kind],
                 index[inj.faction] if inj.faction is not None else -1,
                 V.STRIKE_TYPES.index(inj.strike),
                 inj.killed,
