@@ -202,7 +202,8 @@ def attack_probability(intensity: float, open_share: float) -> float:
     ``open_share`` is the summed weight of open targets relative to the faction's preferences, so
     no open target (no capability, no reachable target) means no attack.
 
-    Source: Poisson thinning of a daily attack intensity; zero capability gives zero attacks.
+    Source: Poisson thinning of a daily attack intensity (Lewis and Shedler 1979); zero
+    capability gives zero attacks.
     """
     lam = intensity * open_share
     if lam <= 0.0:
@@ -293,7 +294,7 @@ def casualties(u: float, u_count: float, weapon: int, lethality: np.ndarray) -> 
 def open_share(total_weight: float, prefs: np.ndarray) -> float:
     """Return the share of a faction's target preferences that is open today (0 if none).
 
-    Source: Poisson thinning (see ``attack_probability``).
+    Source: Poisson thinning (Lewis and Shedler 1979; see ``attack_probability``).
     """
     s = 0.0
     for t in range(prefs.shape[0]):
