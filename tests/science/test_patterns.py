@@ -6,14 +6,14 @@ model misses today is a strict xfail with the reason and the value measured at t
 writing: strict, so a test that starts passing fails and someone must look (and remove the
 mark).
 
-Measured at commit time (30-40 replicates, seed of the scenario; see the report of issue 10):
-embassy attacks in the Oct 2020 truce 0.20 of the 37 days before, convoy IEDs 0.10; attacks on US
-targets within 14 days of the strikes of 12 Mar 2020, 25 Feb 2021, 27 Jun 2021 in 88%, 85%, 93%
-of replicates; Aug-Sep 2020 rate 1.04 x the Jan-Jul rate; drone share of attacks on US sites
-from 14 Apr 2021 0.46; replicates attacking the PM before the election 45%, within 7 weeks after
-it 8%; attacks on the state and the PM 3.7 x more frequent in the 45 days after the election than
-in the 45 before; raids in 2020 median 7; 2023-24 episode: 0.17 attacks a day on US targets in
-the campaign, 0.36 in the pause.
+Measured at commit time with these fixtures (30 replicates, the scenarios' seeds): embassy
+attacks in the Oct 2020 truce 0.17 of the 37 days before, convoy IEDs 0.05; attacks on US targets
+within 14 days of the strikes of 12 Mar 2020, 25 Feb 2021, 27 Jun 2021 in 93%, 83%, 93% of
+replicates; Aug-Sep 2020 rate 1.01 x the Jan-Jul rate; drone share of attacks on US sites from
+14 Apr 2021 0.46; replicates attacking the PM before the election 47%, within 7 weeks after it
+10%; attacks on the state and the PM 3.3 x more frequent in the 45 days after the election than
+in the 45 before; raids in 2020 median 7; 2023-24 episode: 0.18 attacks a day on US targets in
+the campaign, 0.35 in the pause.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def test_truce_embassy_attacks_fall(historical):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="model misses it: convoy IEDs fall ~90% in the truce (ratio 0.10), more than embassy "
+    reason="model misses it: convoy IEDs fall ~95% in the truce (ratio 0.05), more than embassy "
     "rockets; truce.convoy_leak/suppression need the posterior fit (issue 10 item 3)",
 )
 def test_truce_convoy_ieds_continue(historical):
@@ -87,7 +87,7 @@ def test_attacks_resume_within_two_weeks_of_a_strike(historical, strike, resumed
 
 @pytest.mark.xfail(
     strict=True,
-    reason="model misses it: its 2020 peak is Jun-Jul (raid backfire), Aug-Sep runs at 1.04 x "
+    reason="model misses it: its 2020 peak is Jun-Jul (raid backfire), Aug-Sep runs at 1.01 x "
     "the Jan-Jul rate",
 )
 def test_aug_sep_2020_is_the_peak(historical):
@@ -129,7 +129,7 @@ def test_state_targeting_rises_after_the_election(historical):
     assert after >= 2.0 * before
 
 
-@pytest.mark.xfail(strict=True, reason=f"45% of replicates attack the PM before; {NOT_WIRED}")
+@pytest.mark.xfail(strict=True, reason=f"47% of replicates attack the PM before; {NOT_WIRED}")
 def test_no_attack_on_the_pm_before_the_election(historical):
     """S3: before 7 Nov 2021 the militias "never sought to use lethal force against a senior
     Iraqi official, let alone the prime minister". Threshold: at most 10% of replicates attack
@@ -138,7 +138,7 @@ def test_no_attack_on_the_pm_before_the_election(historical):
     assert float((historical.count(pm, "2019-10-01", "2021-10-09") > 0).mean()) <= 0.1
 
 
-@pytest.mark.xfail(strict=True, reason=f"8% of replicates attack the PM after; {NOT_WIRED}")
+@pytest.mark.xfail(strict=True, reason=f"10% of replicates attack the PM after; {NOT_WIRED}")
 def test_the_pm_is_attacked_after_the_election(historical):
     """events.csv 2021-11-07 (S0, S3): the PM's residence was attacked four weeks after the
     election. Threshold: at least 30% of replicates attack the PM between 10 Oct and 30 Nov 2021
@@ -163,7 +163,7 @@ def test_raid_count_2020(historical):
 
 @pytest.mark.xfail(
     strict=True,
-    reason=f"0.17 attacks/day in the campaign, 0.36 in the pause (strikes raise attacks); "
+    reason=f"0.18 attacks/day in the campaign, 0.35 in the pause (strikes raise attacks); "
     f"{NOT_WIRED}",
 )
 def test_campaign_then_pause_in_2024(episode):

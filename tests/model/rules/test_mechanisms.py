@@ -326,3 +326,41 @@ def test_legitimacy_recovery(leg, level, tau):
     for _ in range(30):
         y = R.legitimacy_recovery(y, level, tau)
     assert y - level == pytest.approx((leg - level) * math.exp(-30.0 / tau), abs=1e-9)
+
+
+# --- the parameters of these rules: neutral defaults, with units and sources -----------------
+
+NEUTRAL = {
+    ("IranParams", "dominance"): 0.0,
+    ("IranParams", "coordination"): 0.0,
+    ("IranParams", "event_reconsider"): 0.0,
+    ("IranParams", "soleimani_exclusive"): 0.0,
+    ("IranParams", "restraint"): 0.0,
+    ("IranParams", "war_appetite"): 0.0,
+    ("MilitiaParams", "front_shift"): 0.0,
+    ("MilitiaParams", "hiatus"): 0.0,
+    ("MilitiaParams", "pm_before_election"): 1.0,
+    ("MilitiaParams", "state_turn"): 0.0,
+    ("PMParams", "own_evidence"): 0.0,
+    ("PMParams", "raid_seizure"): 0.0,
+    ("PMParams", "conviction_days"): 0.0,
+    ("PMParams", "conviction_legitimacy"): 0.0,
+    ("PMParams", "legitimacy_recovery_tau"): 0.0,
+}
+
+
+@pytest.mark.parametrize(("block", "field"), sorted(NEUTRAL))
+def test_new_parameters_default_to_their_neutral_value(block, field):
+    from sim.scenario import schema
+
+    info = getattr(schema, block).model_fields[field]
+    assert info.default == NEUTRAL[(block, field)]
+    extra = info.json_schema_extra
+    assert extra["units"] and extra["source"], f"{block}.{field} needs units and a source"
+
+
+def test_regional_war_inject_has_its_own_code():
+    # the code must not collide with the internal policy row (I_PM_POLICY)
+    assert V.INJECT_CODES["regional_war"] == V.I_REGIONAL_WAR != V.I_PM_POLICY
+    assert all(V.INJECT_CODES[k] == i for i, k in enumerate(V.INJECT_KINDS[: V.I_PM_POLICY]))
+    assert set(V.INJECT_CODES) == set(V.INJECT_KINDS)
