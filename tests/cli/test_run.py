@@ -7,6 +7,7 @@ from typer.testing import CliRunner
 
 from sim import __version__
 from sim.cli import app
+from sim.results.outcomes import OUTCOME_BY_KEY
 from tests.conftest import SCENARIOS
 
 runner = CliRunner()
@@ -31,7 +32,7 @@ def test_run_historical_with_mesa_writes_results_with_every_kind(tmp_path):
     kinds = set(pq.read_table(out / "events.parquet", columns=["kind"]).column("kind").to_pylist())
     assert {"attack", "us_strike", "arrest", "truce_start", "truce_end"} <= kinds
     assert json.loads((out / "manifest.json").read_text())["engine"] == "mesa"
-    assert "attacks_us" in res.output and "median" in res.output
+    assert OUTCOME_BY_KEY["attacks_us"].label in res.output and "median" in res.output
 
 
 def test_invalid_scenario_exits_2_with_line_and_field_and_writes_nothing(tmp_path):
