@@ -109,7 +109,7 @@ I_ELECTION = 6
 I_NEW_PM = 7
 I_NEGOTIATION = 8
 I_PM_POLICY = 9  # internal: a policy's pm.crackdown / pm.legitimacy taking effect (no event)
-I_REGIONAL_WAR = 10  # a regional war raising Iran's appetite for `days` (not wired: see ODD 6.2)
+I_REGIONAL_WAR = 10  # a regional war raising Iran's appetite for `days` (ODD 6.2)
 INJECT_KINDS = (
     "us_strike",
     "decapitation",

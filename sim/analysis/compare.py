@@ -483,7 +483,6 @@ def run_comparison(
         If a results directory cannot be written.
     """
     from sim.results.files import write_text_atomic
-
     from sim.runner import run_scenario
 
     if not loaded:

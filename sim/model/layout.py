@@ -36,6 +36,7 @@ R_RELEASE = 16
 R_MEDIATE = 17
 R_COMPLY = 18
 R_BREAKDOWN = 19
+R_EVIDENCE = 20
 
 # --- parameter vectors, derived from the schema ------------------------------------------------
 # The pydantic schema (``sim.scenario.schema``) is the catalogue of parameters. The global vector G
@@ -316,9 +317,10 @@ F_WEAPON_DRONE = _F("weapons.drone")
 F_WEAPON_SMALL_ARMS = _F("weapons.small_arms")
 
 # Agency parameters: one row per agency.
-AP_NAMES = ("hawkishness",)
+AP_NAMES = ("hawkishness", "voice")
 N_AP = len(AP_NAMES)
 A_HAWKISHNESS = 0
+A_VOICE = 1
 
 # Event record columns (int32 matrix rows in the kernel, tuples in the Mesa model).
 E_DAY = 0

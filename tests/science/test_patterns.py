@@ -23,8 +23,8 @@ import pytest
 
 from tests.science.conftest import US_TARGETS
 
-NOT_WIRED = (
-    "needs the mechanisms of issue 10 wired into the engines (docs/ODD.md A29) and calibrated"
+UNCALIBRATED = (
+    "needs the mechanisms of issue 10 calibrated (wired at neutral values: docs/ODD.md A29)"
 )
 
 
@@ -129,7 +129,7 @@ def test_state_targeting_rises_after_the_election(historical):
     assert after >= 2.0 * before
 
 
-@pytest.mark.xfail(strict=True, reason=f"47% of replicates attack the PM before; {NOT_WIRED}")
+@pytest.mark.xfail(strict=True, reason=f"47% of replicates attack the PM before; {UNCALIBRATED}")
 def test_no_attack_on_the_pm_before_the_election(historical):
     """S3: before 7 Nov 2021 the militias "never sought to use lethal force against a senior
     Iraqi official, let alone the prime minister". Threshold: at most 10% of replicates attack
@@ -138,7 +138,7 @@ def test_no_attack_on_the_pm_before_the_election(historical):
     assert float((historical.count(pm, "2019-10-01", "2021-10-09") > 0).mean()) <= 0.1
 
 
-@pytest.mark.xfail(strict=True, reason=f"10% of replicates attack the PM after; {NOT_WIRED}")
+@pytest.mark.xfail(strict=True, reason=f"10% of replicates attack the PM after; {UNCALIBRATED}")
 def test_the_pm_is_attacked_after_the_election(historical):
     """events.csv 2021-11-07 (S0, S3): the PM's residence was attacked four weeks after the
     election. Threshold: at least 30% of replicates attack the PM between 10 Oct and 30 Nov 2021
@@ -150,7 +150,7 @@ def test_the_pm_is_attacked_after_the_election(historical):
 # --- raids against the record (issue 16 item 9) ----------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=f"median 7 raids per replicate in 2020; {NOT_WIRED}")
+@pytest.mark.xfail(strict=True, reason=f"median 7 raids per replicate in 2020; {UNCALIBRATED}")
 def test_raid_count_2020(historical):
     """events.csv: 2 raids in 2020 (2020-06-25 on KH, 2020-12-25 on AAH). Threshold: the median
     number of raids (forced and discretionary) per replicate in 2020 is at most 4."""
@@ -164,7 +164,7 @@ def test_raid_count_2020(historical):
 @pytest.mark.xfail(
     strict=True,
     reason=f"0.18 attacks/day in the campaign, 0.35 in the pause (strikes raise attacks); "
-    f"{NOT_WIRED}",
+    f"{UNCALIBRATED}",
 )
 def test_campaign_then_pause_in_2024(episode):
     """R1: about 170 attacks on US forces in Iraq and Syria from 17 Oct 2023 to early Feb 2024;

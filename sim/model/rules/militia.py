@@ -317,7 +317,7 @@ def deniable_shift(exposure: float, deniability: float) -> float:
     mechanism of the seeds: S2 says that after the raid *rockets* resumed under front names (see
     ``exposed_front_share`` and ``raid_hiatus``), not that raided factions turned to convoy IEDs,
     and no source links the convoy IEDs of Aug-Sep 2020 to the raided faction. Kept (calibrated,
-    ``militia.deniability``) until the front-shift rules are wired and recalibrated; set
+    ``militia.deniability``) until the front-shift rules are calibrated; set
     ``militia.deniability: 0`` to switch it off (ODD A28).
     """
     x = 1.0 + deniability * exposure
