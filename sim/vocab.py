@@ -109,6 +109,7 @@ I_ELECTION = 6
 I_NEW_PM = 7
 I_NEGOTIATION = 8
 I_PM_POLICY = 9  # internal: a policy's pm.crackdown / pm.legitimacy taking effect (no event)
+I_REGIONAL_WAR = 10  # a regional war raising Iran's appetite for `days` (ODD 6.2)
 INJECT_KINDS = (
     "us_strike",
     "decapitation",
@@ -119,4 +120,11 @@ INJECT_KINDS = (
     "election",
     "new_pm",
     "negotiation",
+    "regional_war",
 )
+# The code of each inject kind. Codes equal positions except for `regional_war`, whose code
+# follows the internal I_PM_POLICY (kept at 9 so compiled engines keep their meaning).
+INJECT_CODES = {
+    **{kind: code for code, kind in enumerate(INJECT_KINDS[:I_PM_POLICY])},
+    "regional_war": I_REGIONAL_WAR,
+}

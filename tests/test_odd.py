@@ -8,6 +8,7 @@ equations written in the ODD, transcribed here literally, give what the rule fun
 from __future__ import annotations
 
 import ast
+import csv
 import importlib
 import inspect
 import math
@@ -86,6 +87,99 @@ def test_every_rule_has_exactly_one_subsection():
 def test_every_rule_names_its_source(name):
     doc = inspect.getdoc(_rules()[name].py_func) or ""
     assert "Source" in doc, f"sim.model.rules.{name} has no 'Source' in its docstring"
+
+
+# --- the cited sources exist -------------------------------------------------------------------
+
+SOURCES_MD = (ROOT / "docs" / "sources.md").read_text(encoding="utf-8")
+EVENT_DATES = {
+    row["date"]
+    for row in csv.DictReader(
+        (ROOT / "calibration" / "data" / "events.csv").open(encoding="utf-8", newline="")
+    )
+}
+TALLY_IDS = {
+    row["id"]
+    for row in csv.DictReader(
+        (ROOT / "calibration" / "data" / "tallies.csv").open(encoding="utf-8", newline="")
+    )
+}
+SEED_IDS = {f"S{k}" for k in range(5)}
+# "events.csv 2020-06-25", "events.csv 2019-12-27 (US contractor), 2020-03-11", "events.csv rows"
+_EVENTS_CITE = re.compile(
+    r"events\.csv((?:(?:,|;| and| ->|\s)*(?:rows? )?\d{4}-\d\d-\d\d(?: \([^)]*\))?)+)"
+)
+_AUTHOR_YEAR = re.compile(r"\b([A-Z][a-z]+)(?: et al\.| and [A-Z][a-z]+)?,? \(?((?:19|20)\d\d)\b")
+
+
+_MONTHS = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
+
+
+def source_citations(doc: str) -> dict[str, list[str]]:
+    """Return the citations in the "Source" part of a docstring, by kind.
+
+    Kinds: ``seed`` (S0..S9), ``event`` (dates cited after "events.csv"), ``tally`` (T01..),
+    ``reference`` (R1.. of docs/sources.md), ``author`` ("Surname [et al.|and X] YEAR") and
+    ``rule`` (another rule named in double backquotes, e.g. "as ``decay``").
+    """
+    text = doc[doc.index("Source") :] if "Source" in doc else ""
+    events = [d for m in _EVENTS_CITE.finditer(text) for d in re.findall(r"\d{4}-\d\d-\d\d", m[1])]
+    return {
+        "seed": re.findall(r"\b(S\d)\b", text),
+        "event": events,
+        "tally": re.findall(r"\b(T\d\d)\b", text),
+        "reference": re.findall(r"\b(R\d+)\b", text),
+        "author": [f"{a} {y}" for a, y in _AUTHOR_YEAR.findall(text) if a[:3] not in _MONTHS],
+        "rule": re.findall(r"``(\w+)``", text),
+    }
+
+
+def missing_sources(cites: dict[str, list[str]]) -> list[str]:
+    """Return the citations that name no existing source (a seed id, an events row, ...)."""
+    bad = [s for s in cites["seed"] if s not in SEED_IDS]
+    bad += [f"events.csv {d}" for d in cites["event"] if d not in EVENT_DATES]
+    bad += [t for t in cites["tally"] if t not in TALLY_IDS]
+    bad += [r for r in cites["reference"] if f"**{r}:" not in SOURCES_MD]
+    for ay in cites["author"]:
+        author, year = ay.rsplit(" ", 1)
+        if not re.search(rf"^- {author}, .*?\({year}\)", SOURCES_MD, re.M | re.S):
+            bad.append(ay)
+    return bad
+
+
+def _has_own_source(cites: dict[str, list[str]]) -> bool:
+    return any(cites[k] for k in ("seed", "event", "tally", "reference", "author"))
+
+
+def test_source_check_can_fail():
+    doc = "Source: S7; events.csv 2099-01-01; tally T99; R9; Nobody et al. 1901."
+    cites = source_citations(doc)
+    assert missing_sources(cites) == [
+        "S7",
+        "events.csv 2099-01-01",
+        "T99",
+        "R9",
+        "Nobody 1901",
+    ]
+    ok = source_citations("Source: S1; events.csv 2020-06-25, 2020-12-25; T16; Mohler et al. 2011")
+    assert missing_sources(ok) == [] and _has_own_source(ok)
+    assert not _has_own_source(source_citations("Source: the model's assumption."))
+
+
+@pytest.mark.parametrize("name", sorted(_rules()))
+def test_every_cited_source_exists(name):
+    """Each rule cites a seed (S0-S4), an events.csv row, a tally id or a reference of
+    docs/sources.md (directly, or through a rule it names, e.g. "Source: as ``decay``"), and
+    every source it cites exists."""
+    rules = _rules()
+    cites = source_citations(inspect.getdoc(rules[name].py_func) or "")
+    bad = missing_sources(cites)
+    assert not bad, f"sim.model.rules.{name} cites sources that do not exist: {bad}"
+    if not _has_own_source(cites):
+        via = [r for r in cites["rule"] if r in rules and r != name]
+        assert any(
+            _has_own_source(source_citations(inspect.getdoc(rules[r].py_func) or "")) for r in via
+        ), f"sim.model.rules.{name} names no seed, events row, tally or reference"
 
 
 def test_internal_links_resolve():

@@ -36,6 +36,7 @@ R_RELEASE = 16
 R_MEDIATE = 17
 R_COMPLY = 18
 R_BREAKDOWN = 19
+R_EVIDENCE = 20
 
 # --- parameter vectors, derived from the schema ------------------------------------------------
 # The pydantic schema (``sim.scenario.schema``) is the catalogue of parameters. The global vector G
@@ -215,6 +216,10 @@ G_M_LETHALITY_SMALL_ARMS = _G("militia.lethality.small_arms")
 G_M_STATE_TARGETING = _G("militia.state_targeting")
 G_M_DENIABILITY = _G("militia.deniability")
 G_M_EXPOSURE_TAU = _G("militia.exposure_tau")
+G_M_FRONT_SHIFT = _G("militia.front_shift")
+G_M_HIATUS = _G("militia.hiatus")
+G_M_PM_BEFORE_ELECTION = _G("militia.pm_before_election")
+G_M_STATE_TURN = _G("militia.state_turn")
 G_IR_UNIFIED = _G("iran.unified")
 G_IR_QF_CONTROL_AFTER = _G("iran.qf_control_after")
 G_IR_FRAGMENTATION_NOISE = _G("iran.fragmentation_noise")
@@ -224,6 +229,16 @@ G_IR_DIRECTIVE_DAYS = _G("iran.directive_days")
 G_IR_REVENGE = _G("iran.revenge")
 G_IR_REVENGE_TAU = _G("iran.revenge_tau")
 G_IR_TRUCE_CALM = _G("iran.truce_calm")
+G_IR_DOMINANCE = _G("iran.dominance")
+G_IR_COORDINATION = _G("iran.coordination")
+G_IR_EVENT_RECONSIDER = _G("iran.event_reconsider")
+G_IR_EVENT_LAG_DAYS = _G("iran.event_lag_days")
+G_IR_SOLEIMANI_EXCLUSIVE = _G("iran.soleimani_exclusive")
+G_IR_TAKEOVER_DAYS = _G("iran.takeover_days")
+G_IR_RESTRAINT = _G("iran.restraint")
+G_IR_RESTRAINT_TAU = _G("iran.restraint_tau")
+G_IR_RESTRAINT_US_DEATHS = _G("iran.restraint_us_deaths")
+G_IR_WAR_APPETITE = _G("iran.war_appetite")
 G_PM_CRACKDOWN = _G("pm.crackdown")
 G_PM_PRESSURE_TAU = _G("pm.pressure_tau")
 G_PM_RELEASE = _G("pm.release")
@@ -234,6 +249,13 @@ G_PM_BACKFIRE_EXCITATION = _G("pm.backfire_excitation")
 G_PM_ARREST_GRIEVANCE = _G("pm.arrest_grievance")
 G_PM_MEDIATION = _G("pm.mediation")
 G_PM_AIR_DEFENCE_DRONE = _G("pm.air_defence_drone")
+G_PM_OWN_EVIDENCE = _G("pm.own_evidence")
+G_PM_INVESTIGATION = _G("pm.investigation")
+G_PM_EVIDENCE_TAU = _G("pm.evidence_tau")
+G_PM_RAID_SEIZURE = _G("pm.raid_seizure")
+G_PM_CONVICTION_DAYS = _G("pm.conviction_days")
+G_PM_CONVICTION_LEGITIMACY = _G("pm.conviction_legitimacy")
+G_PM_LEGITIMACY_RECOVERY_TAU = _G("pm.legitimacy_recovery_tau")
 G_TRUCE_DAYS = _G("truce.days")
 G_TRUCE_SUPPRESSION = _G("truce.suppression")
 G_TRUCE_CONVOY_LEAK = _G("truce.convoy_leak")
@@ -295,9 +317,10 @@ F_WEAPON_DRONE = _F("weapons.drone")
 F_WEAPON_SMALL_ARMS = _F("weapons.small_arms")
 
 # Agency parameters: one row per agency.
-AP_NAMES = ("hawkishness",)
+AP_NAMES = ("hawkishness", "voice")
 N_AP = len(AP_NAMES)
 A_HAWKISHNESS = 0
+A_VOICE = 1
 
 # Event record columns (int32 matrix rows in the kernel, tuples in the Mesa model).
 E_DAY = 0

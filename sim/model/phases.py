@@ -33,6 +33,7 @@ from sim.model import effects as E
 from sim.model import layout as L
 from sim.model import rng
 from sim.model import rules as R
+from sim.model import state as S
 from sim.model.state import (
     AF_DIRECTIVE,
     FI_ATT_ATTRIBUTED,
@@ -125,6 +126,7 @@ def start_of_day(day, g, fp, fs, fi, sc, ev, ep) -> None:
     f_expo = R.decay_factor(g[L.G_M_EXPOSURE_TAU])
     for i in range(fs.shape[0]):
         E.resupply_and_forget(i, fp, fs, fi, f_exc, f_grv, f_blame, f_expo)
+    E.forget_evidence(fs, R.decay_factor(g[L.G_PM_EVIDENCE_TAU]))
     E.forget_scalars(g, sc)
     E.expire_truces(day, fs, ev, ep)
 
@@ -152,11 +154,13 @@ def apply_injects(key, day, g, fp, injects, fs, fi, sc, si, ev, ep) -> None:
         elif kind == V.I_THREAT:
             E.threat(day, injects[jp, J_DAYS], nf, sc, ev, ep)
         elif kind == V.I_ELECTION:
-            E.election(day, fp, fs, ev, ep)
+            E.election(day, fp, fs, sc, ev, ep)
         elif kind == V.I_NEW_PM:
             E.new_pm(day, g, injects[jp, J_CRACKDOWN], nf, sc, ev, ep)
         elif kind == V.I_NEGOTIATION:
             E.negotiation(day, nf, ev, ep)
+        elif kind == V.I_REGIONAL_WAR:
+            E.regional_war(day, injects[jp, J_DAYS], sc)
         elif kind == V.I_PM_POLICY:
             # the row carries legitimacy in J_COMPLIANCE (see sim.model.world)
             E.pm_policy(injects[jp, J_CRACKDOWN], injects[jp, J_COMPLIANCE], sc)
@@ -174,8 +178,16 @@ def agency_turn(key, day, a, g, ap, negotiation_days, fs, sc, si, af, ev, ep) ->
         src = 1  # a unified command follows IRGC-QF (S1)
     nd = int(af[src, AF_DIRECTIVE])
     u_redraw = rng.draw(key, day, nf + src, L.R_REDRAW)
-    if R.reconsiders_directive(u_redraw, g[L.G_IR_DIRECTIVE_DAYS], nd) == 1:
-        p_esc = R.escalation_probability(
+    reconsider = R.reconsiders_after_event(
+        u_redraw,
+        g[L.G_IR_DIRECTIVE_DAYS],
+        nd,
+        day - sc[S.SC_EVENT_DAY],
+        g[L.G_IR_EVENT_LAG_DAYS],
+        g[L.G_IR_EVENT_RECONSIDER],
+    )
+    if reconsider == 1:
+        p_esc = R.restrained_escalation_probability(
             ap[src, L.A_HAWKISHNESS],
             R.appetite_on(day, negotiation_days, g[L.G_IR_APPETITE_LEAD_DAYS]),
             g[L.G_IR_APPETITE],
@@ -183,23 +195,44 @@ def agency_turn(key, day, a, g, ap, negotiation_days, fs, sc, si, af, ev, ep) ->
             g[L.G_IR_REVENGE],
             truce_active(fs),
             g[L.G_IR_TRUCE_CALM],
+            sc[S.SC_RESTRAINT],
+            g[L.G_IR_RESTRAINT],
+            R.war_on(day, sc[S.SC_WAR_START], sc[S.SC_WAR_UNTIL]),
+            g[L.G_IR_WAR_APPETITE],
         )
+        # a draw of 0 makes next_directive issue a new directive (it has been reconsidered)
         nd = R.next_directive(
-            u_redraw,
+            0.0,
             rng.draw(key, day, nf + src, L.R_DIRECTIVE),
             p_esc,
             g[L.G_IR_DIRECTIVE_DAYS],
             nd,
         )
     E.set_directive(day, a, nd, nf, af, si, ev, ep)
-    m_a = R.control_multiplier(a, int(sc[SC_FRAGMENTED]), unified, g[L.G_IR_QF_CONTROL_AFTER])
+    E.set_voice(a, ap[a, L.A_VOICE], af, si)
+    m_a = R.control_timeline(
+        a,
+        int(sc[SC_FRAGMENTED]),
+        unified,
+        g[L.G_IR_QF_CONTROL_AFTER],
+        day - sc[S.SC_DECAPITATION_DAY],
+        g[L.G_IR_SOLEIMANI_EXCLUSIVE],
+        g[L.G_IR_TAKEOVER_DAYS],
+    )
     E.set_control_multiplier(a, m_a, af, si)
 
 
 @njit(cache=True, inline="always", _nrt=False)
 def militia_turn(key, day, i, g, fp, control, fs, fi, sc, si, af, wk, ev, ep) -> None:
     """Phase 3, faction ``i``: whether to attack today, and if so the target, weapon and outcome."""
-    E.refresh_signals(control, fs, af, si)
+    E.refresh_signals(g, control, fs, sc, af, si)
+    fi[i, S.FI_LINES_CONFLICT] = R.lines_conflict(
+        control[:, i], af[:, S.AF_MULTIPLIER], af[:, AF_DIRECTIVE]
+    )
+    front = fp[i, L.F_FRONT_SHARE]
+    if fp[i, L.F_N_FRONTS] > 0:
+        front = R.exposed_front_share(front, fs[i, FS_EXPOSURE], g[L.G_M_FRONT_SHIFT])
+    deny = R.coordinated_attribution(1.0, fi[i, S.FI_LINES_CONFLICT], g[L.G_IR_COORDINATION])
     unified = int(g[L.G_IR_UNIFIED])
     frag_noise = int(sc[SC_FRAGMENTED])
     if unified == 1:
@@ -212,9 +245,9 @@ def militia_turn(key, day, i, g, fp, control, fs, fi, sc, si, af, wk, ev, ep) ->
         g[L.G_IR_FRAGMENTATION_NOISE],
     )
     det = R.deterrence(
-        fp[i, L.F_FRONT_SHARE],
-        g[L.G_US_ATTRIBUTION],
-        g[L.G_US_ATTRIBUTION_FRONT],
+        front,
+        g[L.G_US_ATTRIBUTION] * deny,
+        g[L.G_US_ATTRIBUTION_FRONT] * deny,
         int(g[L.G_US_DOCTRINE]),
         g[L.G_US_STRIKE_RATE],
         sc[SC_CREDIBILITY],
@@ -233,6 +266,7 @@ def militia_turn(key, day, i, g, fp, control, fs, fi, sc, si, af, wk, ev, ep) ->
         det,
         g[L.G_M_BETA_DETERRENCE],
     )
+    lam = lam * R.raid_hiatus(fs[i, FS_EXPOSURE], g[L.G_M_HIATUS])
     drones_ok = 1 if day >= fp[i, L.F_DRONES_FROM_DAY] else 0
     in_truce = 1 if fs[i, FS_TRUCE_UNTIL] >= 0 else 0
     prefs = fp[i, L.F_TARGET_US_BASE : L.F_TARGET_US_BASE + V.N_TARGETS]
@@ -250,6 +284,18 @@ def militia_turn(key, day, i, g, fp, control, fs, fi, sc, si, af, wk, ev, ep) ->
         g[L.G_TRUCE_CONVOY_LEAK],
         wk,
     )
+    elections_past = 1 if sc[S.SC_ELECTIONS] > 0.0 else 0
+    for t in (V.T_STATE, V.T_PM):
+        k = R.state_turn_multiplier(
+            t,
+            elections_past,
+            g[L.G_M_PM_BEFORE_ELECTION],
+            g[L.G_M_STATE_TURN],
+            fp[i, L.F_ELECTION_LOSS],
+        )
+        if k != 1.0:  # only then: keeps the total bit for bit at the neutral values
+            total = total - wk[t] + wk[t] * k
+            wk[t] = wk[t] * k
     p = R.attack_probability(lam, R.open_share(total, prefs))
     if not rng.draw(key, day, i, L.R_ATTACK) < p:
         return
@@ -258,9 +304,7 @@ def militia_turn(key, day, i, g, fp, control, fs, fi, sc, si, af, wk, ev, ep) ->
     t = R.choose_index(rng.draw(key, day, i, L.R_TARGET), wk, total_c)
     wprefs = fp[i, L.F_WEAPON_ROCKET : L.F_WEAPON_ROCKET + V.N_WEAPONS]
     w = R.choose_weapon(rng.draw(key, day, i, L.R_WEAPON), t, stocks, drones_ok, wprefs)
-    c = R.choose_claim(
-        rng.draw(key, day, i, L.R_CLAIM), fp[i, L.F_FRONT_SHARE], int(fp[i, L.F_N_FRONTS])
-    )
+    c = R.choose_claim(rng.draw(key, day, i, L.R_CLAIM), front, int(fp[i, L.F_N_FRONTS]))
     inter = R.is_intercepted(
         rng.draw(key, day, i, L.R_INTERCEPT),
         w,
@@ -277,6 +321,8 @@ def militia_turn(key, day, i, g, fp, control, fs, fi, sc, si, af, wk, ev, ep) ->
         )
     usk = R.us_victims(rng.draw(key, day, i, L.R_US_VICTIM), killed, t, g[L.G_US_VICTIM_SHARE])
     E.attack(day, g, i, w, t, c, killed, inter, usk, fs, fi, ev, ep)
+    if R.restraint_trigger(t, usk, g[L.G_IR_RESTRAINT_US_DEATHS]) == 1:
+        E.restrain(day, sc)
 
 
 @njit(cache=True, inline="always", _nrt=False)
@@ -289,6 +335,7 @@ def us_turn(key, day, g, fs, fi, sc, ev, ep) -> None:
             pa = R.attribution_probability(
                 fi[i, FI_ATT_CLAIMED], g[L.G_US_ATTRIBUTION], g[L.G_US_ATTRIBUTION_FRONT]
             )
+            pa = R.coordinated_attribution(pa, fi[i, S.FI_LINES_CONFLICT], g[L.G_IR_COORDINATION])
             if rng.draw(key, day, i, L.R_ATTRIBUTE) < pa:
                 E.attribute(day, i, fs, fi, ev, ep)
     doctrine = int(g[L.G_US_DOCTRINE])
@@ -318,9 +365,19 @@ def pm_turn(key, day, g, fp, fs, fi, sc, af, ev, ep) -> None:
     pm = nf + V.N_AGENCIES + 1
     for i in range(nf):
         E.add_attack_pressure(i, fi, sc)
+        t = fi[i, FI_ATT_TARGET]
+        if t >= 0:
+            pe = R.evidence_probability(
+                fi[i, FI_ATT_CLAIMED], t, g[L.G_PM_INVESTIGATION], g[L.G_US_ATTRIBUTION_FRONT]
+            )
+            if rng.draw(key, day, i, L.R_EVIDENCE) < pe:
+                E.add_evidence(i, fs)
     any_detained = 0
     for i in range(nf):
         if fi[i, FI_DETAINED] == 1:
+            if R.convicted(day - fs[i, S.FS_ARREST_DAY], g[L.G_PM_CONVICTION_DAYS]) == 1:
+                E.convict(g, i, fs, fi, sc)
+                continue
             p = R.release_probability(g[L.G_PM_RELEASE], fp[i, L.F_STRENGTH], sc[SC_LEGITIMACY])
             if rng.draw(key, day, i, L.R_RELEASE) < p:
                 E.release(day, g, i, fs, fi, sc, ev, ep)
@@ -328,7 +385,7 @@ def pm_turn(key, day, g, fp, fs, fi, sc, af, ev, ep) -> None:
                 any_detained = 1
     threat = threat_active(day, sc)
     if any_detained == 0:
-        suspect = R.prime_suspect(fs[:, FS_BLAME])
+        suspect = R.raid_suspect(fs[:, FS_BLAME], fs[:, S.FS_EVIDENCE], g[L.G_PM_OWN_EVIDENCE])
         if suspect >= 0:
             p = R.crackdown_probability(
                 sc[SC_CRACKDOWN], sc[SC_PRESSURE], sc[SC_LEGITIMACY], threat

@@ -51,7 +51,9 @@ FS_EXPOSURE = 9
 FS_TRUCE_UNTIL = 10  # day the faction's truce ends; -1 = not in a truce
 FS_SIGNAL = 11  # directive signal from the agencies controlling it (recomputed when stale)
 FS_OBEDIENCE = 12  # total control over it
-N_FS = 13
+FS_EVIDENCE = 13  # the PM's own evidence against it (ODD 7.6.6)
+FS_ARREST_DAY = 14  # day its members were detained; -1 = none
+N_FS = 15
 
 # --- fi: per-faction int state --------------------------------------------------------------------
 FI_DETAINED = 0  # 1 while members are detained
@@ -61,7 +63,8 @@ FI_ATT_CLAIMED = 3  # today's attack: front that claimed it, -1 if unclaimed
 FI_ATT_KILLED = 4  # today's attack: deaths
 FI_ATT_US_KILLED = 5  # today's attack: US deaths
 FI_ATT_ATTRIBUTED = 6  # today's attack: 1 if the US attributed it
-N_FI = 7
+FI_LINES_CONFLICT = 7  # today: 1 if the lines controlling it conflict (ODD 7.2.8)
+N_FI = 8
 
 # --- sc: scalar float state -----------------------------------------------------------------------
 SC_CREDIBILITY = 0  # US credibility
@@ -72,7 +75,14 @@ SC_PRESSURE = 4  # political pressure on the prime minister
 SC_LEGITIMACY = 5  # the prime minister's legitimacy
 SC_CRACKDOWN = 6  # the prime minister's crackdown disposition
 SC_FRAGMENTED = 7  # 1.0 once the Iranian command is fragmented (decapitation)
-N_SC = 8
+SC_RESTRAINT = 8  # Iranian restraint after a red line (ODD 7.2.13)
+SC_EVENT_DAY = 9  # day of the last US strike or red line (ODD 7.2.10); -1e9 = none
+SC_DECAPITATION_DAY = 10  # day of the decapitation (ODD 7.2.11); -1 = none
+SC_WAR_START = 11  # first day of a regional war (ODD 7.2.14); -1 = none
+SC_WAR_UNTIL = 12  # day the regional war stops
+SC_ELECTIONS = 13  # elections held so far (ODD 7.4.13)
+SC_DOMINANCE = 14  # iran.dominance the signals were last computed with
+N_SC = 15
 
 # --- si: bookkeeping ints -------------------------------------------------------------------------
 SI_NEXT_INJECT = 0  # the first inject row not yet applied
@@ -82,7 +92,8 @@ N_SI = 2
 # --- af: per-agency float state -------------------------------------------------------------------
 AF_DIRECTIVE = 0  # -1 calm, 0 none, +1 escalate
 AF_MULTIPLIER = 1  # control multiplier today
-N_AF = 2
+AF_VOICE = 2  # loudness of its line
+N_AF = 3
 
 # --- ep: event buffer position --------------------------------------------------------------------
 EP_BASE = 0
@@ -119,6 +130,7 @@ def new_state(fp: np.ndarray, g: np.ndarray):
         fs[i, FS_GRIEVANCE_STATE] = fp[i, L.F_GRIEVANCE_STATE0]
         fs[i, FS_DISCIPLINE] = fp[i, L.F_DISCIPLINE]
         fs[i, FS_TRUCE_UNTIL] = -1.0
+        fs[i, FS_ARREST_DAY] = -1.0
         fi[i, FI_ATT_TARGET] = -1
         fi[i, FI_ATT_CLAIMED] = -1
     sc = np.zeros(N_SC)
@@ -126,6 +138,11 @@ def new_state(fp: np.ndarray, g: np.ndarray):
     sc[SC_THREAT_UNTIL] = -1.0
     sc[SC_LEGITIMACY] = g[L.G_PM_LEGITIMACY0]
     sc[SC_CRACKDOWN] = g[L.G_PM_CRACKDOWN]
+    sc[SC_EVENT_DAY] = -1e9
+    sc[SC_DECAPITATION_DAY] = -1.0
+    sc[SC_WAR_START] = -1.0
+    sc[SC_WAR_UNTIL] = -1.0
+    sc[SC_DOMINANCE] = g[L.G_IR_DOMINANCE]
     si = np.zeros(N_SI, dtype=np.int64)
     si[SI_SIGNALS_STALE] = 1
     af = np.zeros((V.N_AGENCIES, N_AF))

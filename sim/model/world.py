@@ -140,6 +140,7 @@ def compile_world(sc: Scenario) -> World:
     for a in sc.iran.agencies:
         k = V.AGENCIES.index(a.name)
         ap[k, L.A_HAWKISHNESS] = a.hawkishness
+        ap[k, L.A_VOICE] = a.voice
         for fname, strength in a.control.items():
             control[k, index[fname]] = strength
     rows = []
@@ -166,7 +167,7 @@ def compile_world(sc: Scenario) -> World:
         rows.append(
             [
                 day,
-                V.INJECT_KINDS.index(inj.kind),
+                V.INJECT_CODES[inj.kind],
                 index[inj.faction] if inj.faction is not None else -1,
                 V.STRIKE_TYPES.index(inj.strike),
                 inj.killed,

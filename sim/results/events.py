@@ -83,6 +83,13 @@ def records_to_table(world: World, records: np.ndarray, reps: np.ndarray) -> pa.
         else -1,
         -1,
     )
+    # an umbrella front shared by several factions (e.g. the Islamic Resistance in Iraq) is one
+    # category: map each faction's front slot onto the first slot with that name
+    unique = list(dict.fromkeys(fronts))
+    if len(unique) < len(fronts):
+        slot = np.array([unique.index(name) for name in fronts], dtype=np.int64)
+        claim_code = np.where(claim_code >= 0, slot[np.clip(claim_code, 0, None)], -1)
+        fronts = unique
     detail = r[:, L.E_DETAIL].astype(np.int32)
     detail = np.where(detail == V.D_NONE, -1, detail)
     columns = [

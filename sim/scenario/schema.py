@@ -264,6 +264,14 @@ class Agency(_Strict):
             "factions; Hejazi responsible for KH and AAH)",
         },
     )
+    voice: float = _f(
+        1.0,
+        0.0,
+        10.0,
+        "loudness of the agency's line when lines conflict (see iran.dominance)",
+        "weight",
+        "S1 (the voice of Khamenei's office 'the loudest and most influential')",
+    )
 
 
 class IranParams(_Strict):
@@ -304,6 +312,76 @@ class IranParams(_Strict):
     revenge: float = _f(1.0, 0.0, 10.0, "escalation log-odds per unit revenge", "log-odds", "S4")
     revenge_tau: float = _f(60.0, 1.0, 3650.0, "decay of revenge after US strikes", "days", "S4")
     truce_calm: float = _f(1.5, 0.0, 10.0, "calm log-odds while a truce stands", "log-odds", "S1")
+    dominance: float = _f(
+        0.0,
+        0.0,
+        1.0,
+        "weight of the loudest line in a faction's signal (0 = conflicting lines average out)",
+        "share",
+        "S1 ('the Tehran commands won over', 28 Feb 2021)",
+    )
+    coordination: float = _f(
+        0.0,
+        0.0,
+        1.0,
+        "share of US attribution lost while a faction's lines conflict (good cop, bad cop)",
+        "share",
+        "S1 ('a game of good cop, bad cop ... This tactic always pays off')",
+    )
+    event_reconsider: float = _f(
+        0.0,
+        0.0,
+        1.0,
+        "P(an agency reissues its directive event_lag_days after a US strike or red line)",
+        "prob",
+        "S1 (strike 26 Feb 2021, meetings 28 Feb, attack 3 Mar)",
+    )
+    event_lag_days: float = _f(
+        2.0, 0.0, 60.0, "days from an event to the agencies' reaction", "days", "S1 (26 -> 28 Feb)"
+    )
+    soleimani_exclusive: float = _f(
+        0.0,
+        0.0,
+        1.0,
+        "share of the other agencies' control held by IRGC-QF before the decapitation",
+        "share",
+        "S1 ('All Iran-backed ... factions answered to him')",
+    )
+    takeover_days: float = _f(
+        0.0,
+        0.0,
+        3650.0,
+        "days for the other agencies to regain control after the decapitation (0 = at once)",
+        "days",
+        "S1 (Beit Rahbari took KH and AAH as control slipped from Qaani 'over recent months')",
+    )
+    restraint: float = _f(
+        0.0,
+        0.0,
+        10.0,
+        "calm log-odds per unit restraint after a red line (0 = no restraint)",
+        "log-odds",
+        "S0, S3 (Qaani's visit, 7 Nov 2021); R2 (KH suspension, 30 Jan 2024)",
+    )
+    restraint_tau: float = _f(
+        30.0, 1.0, 3650.0, "decay of Iranian restraint", "days", "R2 (pause Feb-Apr 2024)"
+    )
+    restraint_us_deaths: float = _f(
+        3.0,
+        0.0,
+        100.0,
+        "US deaths in one attack that make Iran restrain its proxies (0 = PM line only)",
+        "deaths",
+        "R2 (3 killed at Tower 22); events.csv 2020-03-11 (2 US killed, attacks on 14 Mar)",
+    )
+    war_appetite: float = _f(
+        0.0,
+        0.0,
+        10.0,
+        "escalation log-odds added while a regional_war inject runs",
+        "log-odds",
+        "R1 (Islamic Resistance in Iraq campaign from 17 Oct 2023); S1",
+    )
 
 
 class MilitiaParams(_Strict):
@@ -352,6 +430,38 @@ class MilitiaParams(_Strict):
         "decay of a faction's exposure after a raid on it",
         "days",
         "events.csv 2020-06-25 -> T10, T11 (Aug-Sep 2020)",
+    )
+    front_shift: float = _f(
+        0.0,
+        0.0,
+        20.0,
+        "shift of a raided faction's claims to its fronts, per unit exposure (0 = none)",
+        "1/exposure",
+        "S2 ('rocket attacks resumed, this time claimed by shadowy new groups')",
+    )
+    hiatus: float = _f(
+        0.0,
+        0.0,
+        20.0,
+        "log-intensity lost per unit exposure right after a raid (0 = no pause)",
+        "1/exposure",
+        "S2 ('after a brief hiatus, rocket attacks resumed')",
+    )
+    pm_before_election: float = _f(
+        1.0,
+        0.0,
+        1.0,
+        "factor on the PM's target weight before the first election of the run (1 = no change)",
+        "share",
+        "S3 ('never sought to use lethal force against ... the prime minister')",
+    )
+    state_turn: float = _f(
+        0.0,
+        0.0,
+        10.0,
+        "after an election: rise of state and PM target weights per unit election loss",
+        "1/index",
+        "S0 (INIS HQ rockets 29 Jul and 31 Oct 2021; AAH 'the main loser')",
     )
 
     @field_validator("lethality")
@@ -505,6 +615,52 @@ class PMParams(_Strict):
         "share",
         "events.csv 2021-11-07 (2 of 3 downed)",
     )
+    own_evidence: float = _f(
+        0.0,
+        0.0,
+        1.0,
+        "weight of the PM's own evidence, against US blame, in choosing whom to raid",
+        "share",
+        "S4 (the June 2020 raid was ordered by the PM); events.csv 2020-12-25, 2021-05-26",
+    )
+    investigation: float = _f(
+        0.5,
+        0.0,
+        1.0,
+        "P(the PM's investigation links an unclaimed attack to its faction)",
+        "prob",
+        "S2 ('promising to investigate rocket attacks when they occur')",
+    )
+    evidence_tau: float = _f(
+        30.0, 0.5, 3650.0, "decay of the PM's evidence", "days", "S2 (investigations stall)"
+    )
+    raid_seizure: float = _f(
+        0.0,
+        0.0,
+        1.0,
+        "share of the raided faction's weapon stocks seized by a raid",
+        "share",
+        "events.csv 2020-06-25 ('rocket launchers seized')",
+    )
+    conviction_days: float = _f(
+        0.0,
+        0.0,
+        3650.0,
+        "days detainees must be held to be convicted (0 = never)",
+        "days",
+        "S3 (death sentences of 31 Oct and 1 Nov 2021); S4 (no prosecutions in 2020)",
+    )
+    conviction_legitimacy: float = _f(
+        0.0, 0.0, 1.0, "legitimacy gained by a conviction", "share", "S3, S4"
+    )
+    legitimacy_recovery_tau: float = _f(
+        0.0,
+        0.0,
+        3650.0,
+        "time constant of legitimacy recovery towards its initial level (0 = none)",
+        "days",
+        "S4 (purge and appointments after the June 2020 climb-down)",
+    )
 
 
 class TruceParams(_Strict):
@@ -549,6 +705,7 @@ InjectKind = Literal[
     "election",
     "new_pm",
     "negotiation",
+    "regional_war",
 ]
 
 

@@ -9,12 +9,22 @@ compiled without reference counting and inlined into the kernel, like the turns:
 """
 
 from sim.model.effects.common import emit, forget_scalars
-from sim.model.effects.iran import refresh_signals, set_control_multiplier, set_directive
+from sim.model.effects.iran import (
+    refresh_signals,
+    regional_war,
+    restrain,
+    set_control_multiplier,
+    set_directive,
+    set_voice,
+)
 from sim.model.effects.militia import attack, resupply_and_forget
 from sim.model.effects.pm import (
     add_attack_pressure,
+    add_evidence,
     arrest,
+    convict,
     election,
+    forget_evidence,
     new_pm,
     pm_policy,
     release,
@@ -24,23 +34,29 @@ from sim.model.effects.us import attribute, decapitation, negotiation, strike, t
 
 __all__ = [
     "add_attack_pressure",
+    "add_evidence",
     "arrest",
     "attack",
     "attribute",
+    "convict",
     "decapitation",
     "election",
     "emit",
     "end_truce",
     "expire_truces",
+    "forget_evidence",
     "forget_scalars",
     "negotiation",
     "new_pm",
     "pm_policy",
     "refresh_signals",
+    "regional_war",
     "release",
+    "restrain",
     "resupply_and_forget",
     "set_control_multiplier",
     "set_directive",
+    "set_voice",
     "start_truce",
     "strike",
     "threat",

@@ -12,6 +12,7 @@ from numba import njit
 
 from sim.model import layout as L
 from sim.model import rules as R
+from sim.model import state as S
 from sim.model.state import EP_BASE, EP_CAP, EP_COUNT, SC_CREDIBILITY, SC_PRESSURE, SC_REVENGE
 
 
@@ -66,3 +67,7 @@ def forget_scalars(g: np.ndarray, sc: np.ndarray) -> None:
     sc[SC_CREDIBILITY] = R.decay(sc[SC_CREDIBILITY], g[L.G_US_CREDIBILITY_TAU])
     sc[SC_REVENGE] = R.decay(sc[SC_REVENGE], g[L.G_IR_REVENGE_TAU])
     sc[SC_PRESSURE] = R.decay(sc[SC_PRESSURE], g[L.G_PM_PRESSURE_TAU])
+    sc[S.SC_RESTRAINT] = R.decay(sc[S.SC_RESTRAINT], g[L.G_IR_RESTRAINT_TAU])
+    sc[S.SC_LEGITIMACY] = R.legitimacy_recovery(
+        sc[S.SC_LEGITIMACY], g[L.G_PM_LEGITIMACY0], g[L.G_PM_LEGITIMACY_RECOVERY_TAU]
+    )

@@ -8,6 +8,7 @@ from numba import njit
 from sim import vocab as V
 from sim.model import layout as L
 from sim.model import rules as R
+from sim.model import state as S
 from sim.model.effects.common import emit
 from sim.model.state import (
     FI_ATT_KILLED,
@@ -57,6 +58,11 @@ def arrest(
     days), 2020-12-25, 2021-05-26; S2; ODD 7.6.
     """
     fi[i, FI_DETAINED] = 1
+    fs[i, S.FS_ARREST_DAY] = day
+    for w in range(V.N_WEAPONS):
+        fs[i, S.FS_STOCK_ROCKET + w] = R.seized_stock(
+            fs[i, S.FS_STOCK_ROCKET + w], g[L.G_PM_RAID_SEIZURE]
+        )
     fs[i, FS_GRIEVANCE_STATE] += g[L.G_PM_ARREST_GRIEVANCE]
     fs[i, FS_EXPOSURE] += 1.0
     sc[SC_PRESSURE] = 0.0
@@ -92,7 +98,9 @@ def release(
 
 
 @njit(cache=True, inline="always", _nrt=False)
-def election(day: int, fp: np.ndarray, fs: np.ndarray, ev: np.ndarray, ep: np.ndarray) -> None:
+def election(
+    day: int, fp: np.ndarray, fs: np.ndarray, sc: np.ndarray, ev: np.ndarray, ep: np.ndarray
+) -> None:
     """Hold a forced election: raise each faction's grievance against the state by its loss.
 
     Source: events.csv 2021-10-10 (the factions' parliamentary losses); S0, S3 (the turn against
@@ -101,6 +109,7 @@ def election(day: int, fp: np.ndarray, fs: np.ndarray, ev: np.ndarray, ep: np.nd
     nf = fs.shape[0]
     for i in range(nf):
         fs[i, FS_GRIEVANCE_STATE] += fp[i, L.F_ELECTION_LOSS]
+    sc[S.SC_ELECTIONS] += 1.0
     emit(ev, ep, day, nf + V.N_AGENCIES + 1, V.K_ELECTION, -1, -1, -1, 0, -1, V.D_NONE, 1, 0, 0)
 
 
@@ -126,3 +135,37 @@ def pm_policy(crackdown: float, legitimacy: float, sc: np.ndarray) -> None:
         sc[SC_CRACKDOWN] = crackdown
     if legitimacy >= 0.0:
         sc[SC_LEGITIMACY] = legitimacy
+
+
+@njit(cache=True, inline="always", _nrt=False)
+def convict(g: np.ndarray, i: int, fs: np.ndarray, fi: np.ndarray, sc: np.ndarray) -> None:
+    """Convict faction ``i``'s detainees: detention ends without a forced release.
+
+    No backfire, no loss of legitimacy; the PM gains ``pm.conviction_legitimacy``. No event is
+    logged (the event log has no conviction kind).
+    Source: ``convicted``, ``legitimacy_after_conviction`` (ODD 7.6.9-7.6.10): S3, S4.
+    """
+    fi[i, FI_DETAINED] = 0
+    fs[i, S.FS_ARREST_DAY] = -1.0
+    sc[SC_LEGITIMACY] = R.legitimacy_after_conviction(
+        sc[SC_LEGITIMACY], g[L.G_PM_CONVICTION_LEGITIMACY]
+    )
+
+
+@njit(cache=True, inline="always", _nrt=False)
+def add_evidence(i: int, fs: np.ndarray) -> None:
+    """Add one unit of the PM's own evidence against faction ``i``.
+
+    Source: ``evidence_probability`` (ODD 7.6.6): S2, S0.
+    """
+    fs[i, S.FS_EVIDENCE] += 1.0
+
+
+@njit(cache=True, inline="always", _nrt=False)
+def forget_evidence(fs: np.ndarray, factor: float) -> None:
+    """Decay the PM's evidence against every faction by one day (``pm.evidence_tau``).
+
+    Source: ``decay`` (ODD 7.1.1); ODD 7.6.6.
+    """
+    for i in range(fs.shape[0]):
+        fs[i, S.FS_EVIDENCE] = R.decay_by(fs[i, S.FS_EVIDENCE], factor)

@@ -8,6 +8,7 @@ from numba import njit
 from sim import vocab as V
 from sim.model import layout as L
 from sim.model import rules as R
+from sim.model import state as S
 from sim.model.effects.common import emit
 from sim.model.state import (
     FI_ATT_ATTRIBUTED,
@@ -79,6 +80,7 @@ def strike(
     sc[SC_CREDIBILITY] += g[L.G_US_CREDIBILITY_JUMP]
     sc[SC_REVENGE] += 1.0
     sc[SC_COOLDOWN_UNTIL] = day + g[L.G_US_COOLDOWN_DAYS]
+    sc[S.SC_EVENT_DAY] = day  # the agencies react to it (reconsiders_after_event, S1)
     emit(
         ev,
         ep,
@@ -108,6 +110,7 @@ def decapitation(day: int, g: np.ndarray, fs: np.ndarray, sc: np.ndarray, ev, ep
     link"), S2 ("increasingly rogue groups"); ODD 6.2.
     """
     sc[SC_FRAGMENTED] = 1.0
+    sc[S.SC_DECAPITATION_DAY] = day
     nf = fs.shape[0]
     for i in range(nf):
         fs[i, FS_GRIEVANCE_US] += g[L.G_US_STRIKE_GRIEVANCE]

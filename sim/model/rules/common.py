@@ -63,7 +63,8 @@ def resupply(stock: float, rate: float, cap: float) -> float:
 def choose_index(u: float, weights: np.ndarray, total: float) -> int:
     """Return the index picked by inverse CDF from non-negative ``weights``, or -1 if all are 0.
 
-    Source: a generic categorical sampler used for target choice (see ``target_weights``).
+    Source: inverse-transform sampling of a categorical distribution (Devroye 1986), used for
+    target choice (see ``target_weights``).
     """
     if total <= 0.0:
         return -1

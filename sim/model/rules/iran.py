@@ -1,6 +1,7 @@
 """Decision rules of the Iranian agencies: directives, control, appetite (ODD section 7).
 
-Seeds: S1 Middle East Eye on four Iranian agencies (Mar 2021).
+Seeds: S1 Middle East Eye on four Iranian agencies (Mar 2021); S0 and S3 on the red line of
+7 Nov 2021 (restraint).
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ import math
 
 import numpy as np
 from numba import njit
+
+from sim import vocab as V
 
 
 @njit(cache=True)
@@ -136,3 +139,215 @@ def mean_directive(directives: np.ndarray) -> float:
     for a in range(directives.shape[0]):
         s += directives[a]
     return s / directives.shape[0]
+
+
+@njit(cache=True)
+def dominant_signal(
+    control: np.ndarray,
+    multipliers: np.ndarray,
+    directives: np.ndarray,
+    voice: np.ndarray,
+    dominance: float,
+):
+    """Return (signal, obedience) of one faction when the loudest Iranian line wins over.
+
+    The loudest line is the agency with the largest ``voice x control x multiplier`` over the
+    faction (first on ties). The signal is ``(1 - dominance) x`` the control-weighted mean of
+    ``directive_signal`` plus ``dominance x`` the loudest line's directive; obedience is the same
+    as in ``directive_signal``. ``dominance = 0`` gives ``directive_signal`` exactly
+    (conflicting directives average out); ``dominance = 1`` lets the loudest line decide alone.
+
+    Source: S1: on 28 Feb 2021 the Tehran meeting urged escalation and the Beirut meeting calm;
+    "since the voice of the agencies associated with Khamenei's office is the loudest and most
+    influential, the Tehran commands won over", and the decision "was quickly translated into a
+    missile attack on 3 March" (events.csv 2021-03-03).
+    """
+    sig, obedience = directive_signal(control, multipliers, directives)
+    if dominance <= 0.0 or obedience <= 0.0:
+        return sig, obedience
+    best = -1
+    best_v = 0.0
+    for a in range(control.shape[0]):
+        v = voice[a] * control[a] * multipliers[a]
+        if v > best_v:
+            best = a
+            best_v = v
+    if best < 0:
+        return sig, obedience
+    d = dominance
+    if d > 1.0:
+        d = 1.0
+    return (1.0 - d) * sig + d * directives[best], obedience
+
+
+@njit(cache=True)
+def lines_conflict(control: np.ndarray, multipliers: np.ndarray, directives: np.ndarray) -> int:
+    """Return 1 if the agencies that control a faction issue opposite directives today.
+
+    Source: S1: "While one of the lines denies its connection to this attack, another line
+    claims responsibility for it ... a game of good cop, bad cop"; the rival Tehran and Beirut
+    meetings of 28 Feb 2021.
+    """
+    esc = 0
+    calm = 0
+    for a in range(control.shape[0]):
+        if control[a] * multipliers[a] > 0.0:
+            if directives[a] > 0.0:
+                esc = 1
+            elif directives[a] < 0.0:
+                calm = 1
+    if esc == 1 and calm == 1:
+        return 1
+    return 0
+
+
+@njit(cache=True)
+def coordinated_attribution(p_attributed: float, conflict: int, coordination: float) -> float:
+    """Return the US attribution probability of an attack while Iran plays "good cop, bad cop".
+
+    When the lines controlling the attacker conflict (``lines_conflict``), the calm line's
+    denial is coordinated cover for the escalating line: attribution falls by the share
+    ``coordination``. ``coordination = 0`` returns ``p_attributed`` unchanged (conflict is noise).
+
+    Source: S1: "occasionally conflicting messages coming out of Iran can actually serve
+    Tehran's purposes, and be part of a broader strategy ... They are playing a game of good cop,
+    bad cop with the Americans and the Iraqi government. This tactic always pays off."
+    """
+    if conflict == 0 or coordination <= 0.0:
+        return p_attributed
+    c = coordination
+    if c > 1.0:
+        c = 1.0
+    return p_attributed * (1.0 - c)
+
+
+@njit(cache=True)
+def reconsiders_after_event(
+    u_redraw: float, days: float, cur: int, days_since_event: float, lag: float, p_event: float
+) -> int:
+    """Return 1 if an agency issues a new directive today, reacting to a dated event.
+
+    ``lag`` days after an event (a US strike on a faction the agency controls, or a red line:
+    see ``restraint_trigger``) the agency reconsiders with probability ``max(1/days, p_event)``
+    instead of ``1/days``; on other days it behaves as ``reconsiders_directive``. With
+    ``p_event = 0`` it returns ``reconsiders_directive`` exactly (directives change at random).
+
+    Source: S1: the US strike of 26 Feb 2021 (events.csv 2021-02-25) was followed on 28 Feb by
+    the rival meetings in Tehran (escalate) and Beirut (calm) and by the attack of 3 Mar
+    (events.csv 2021-03-03): a directive issued two days after an event, not at random.
+    """
+    if p_event > 0.0 and days_since_event == lag:
+        if cur == 0 or days <= 1.0 or u_redraw < 1.0 / days or u_redraw < p_event:
+            return 1
+        return 0
+    return reconsiders_directive(u_redraw, days, cur)
+
+
+@njit(cache=True)
+def control_timeline(
+    agency: int,
+    fragmented: int,
+    unified: int,
+    qf_after: float,
+    days_since_decapitation: float,
+    soleimani_exclusive: float,
+    takeover_days: float,
+) -> float:
+    """Return an agency's control factor when control follows the time order of S1.
+
+    Before the decapitation IRGC-QF holds its control in full and the other agencies only
+    ``1 - soleimani_exclusive`` of theirs; after it IRGC-QF falls to ``qf_after`` (as in
+    ``control_multiplier``) while the other agencies (Beit Rahbari first among them) regain their
+    control linearly over ``takeover_days``. ``soleimani_exclusive = 0`` gives
+    ``control_multiplier`` exactly.
+
+    Source: S1: "All Iran-backed political and armed factions answered to him [Soleimani]"
+    until 3 Jan 2020 (events.csv 2020-01-03); then "seeing control of the armed factions
+    slipping from Qaani's hands over recent months prompted Khamenei to encourage the Beit
+    Rahbari agency to intervene": Hejazi "became directly responsible for ... Kataeb Hezbollah
+    and Asaib Ahl al-Haq".
+    """
+    base = control_multiplier(agency, fragmented, unified, qf_after)
+    if soleimani_exclusive <= 0.0 or unified == 1 or agency == 1:
+        return base
+    s = soleimani_exclusive
+    if s > 1.0:
+        s = 1.0
+    if fragmented == 0:
+        return base * (1.0 - s)
+    if takeover_days <= 0.0 or days_since_decapitation >= takeover_days:
+        return base
+    share = days_since_decapitation / takeover_days
+    if share < 0.0:
+        share = 0.0
+    return base * (1.0 - s * (1.0 - share))
+
+
+@njit(cache=True)
+def restraint_trigger(target: int, us_killed: int, us_deaths_red_line: float) -> int:
+    """Return 1 if an attack crosses one of Iran's red lines: the PM, or US deaths.
+
+    ``us_deaths_red_line`` <= 0 switches the US-deaths line off (only the PM line remains).
+
+    Source: S0 and S3: after the drone attack on the PM's residence of 7 Nov 2021 (events.csv
+    2021-11-07), Qaani came to Baghdad the same evening with "calls for calm"; S3: "Iran [is]
+    trying to distance themselves from the attack ... due to the clear redline it crossed".
+    US deaths: Kataib Hezbollah suspended attacks two days after three US soldiers were killed at
+    Tower 22 (28 Jan 2024), "reportedly under Iranian pressure" (docs/sources.md, R1, R2).
+    """
+    if target == V.T_PM:
+        return 1
+    if us_deaths_red_line > 0.0 and us_killed >= us_deaths_red_line:
+        return 1
+    return 0
+
+
+@njit(cache=True)
+def restrained_escalation_probability(
+    hawkishness: float,
+    appetite_on: int,
+    appetite: float,
+    revenge: float,
+    revenge_weight: float,
+    truce_active: int,
+    truce_calm: float,
+    restraint: float,
+    restraint_weight: float,
+    war_on: int,
+    war_appetite: float,
+) -> float:
+    """Return ``escalation_probability`` with Iranian restraint and a regional war added.
+
+    x = (the log-odds of ``escalation_probability``) - restraint_weight x restraint
+    + war_appetite x war_on. ``restraint`` is a stock set to 1 by a red line
+    (``restraint_trigger``) that decays with its own time constant. With ``restraint_weight = 0``
+    and ``war_appetite = 0`` it equals ``escalation_probability`` bit for bit.
+
+    Source: restraint: S0 (Qaani "brought Al Kazimi a peace message in the evening of 7
+    November", with "calls for calm issued by his Iranian backer"); the KH suspension of 30 Jan
+    2024 "reportedly under Iranian pressure" (docs/sources.md, R2). Regional war: the campaign of
+    the Islamic Resistance in Iraq against US forces from 17 Oct 2023, after the war in Gaza began
+    on 7 Oct 2023 (docs/sources.md, R1); S1 on Iran pressing the US through its proxies ("they
+    press [by striking the American forces ...]").
+    """
+    x = hawkishness + revenge_weight * revenge - truce_calm * truce_active
+    if appetite_on == 1:
+        x += appetite
+    x -= restraint_weight * restraint
+    if war_on == 1:
+        x += war_appetite
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+@njit(cache=True)
+def war_on(day: int, start_day: float, end_day: float) -> int:
+    """Return 1 if ``day`` falls inside a regional war window [start_day, end_day).
+
+    A negative ``start_day`` means no war. Source: docs/sources.md R1 (the regional war from 7 Oct
+    2023 and the campaign of the Islamic Resistance in Iraq from 17 Oct 2023).
+    """
+    if start_day < 0.0:
+        return 0
+    if day >= start_day and day < end_day:
+        return 1
+    return 0

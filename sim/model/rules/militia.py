@@ -202,7 +202,8 @@ def attack_probability(intensity: float, open_share: float) -> float:
     ``open_share`` is the summed weight of open targets relative to the faction's preferences, so
     no open target (no capability, no reachable target) means no attack.
 
-    Source: Poisson thinning of a daily attack intensity; zero capability gives zero attacks.
+    Source: Poisson thinning of a daily attack intensity (Lewis and Shedler 1979); zero
+    capability gives zero attacks.
     """
     lam = intensity * open_share
     if lam <= 0.0:
@@ -293,7 +294,7 @@ def casualties(u: float, u_count: float, weapon: int, lethality: np.ndarray) -> 
 def open_share(total_weight: float, prefs: np.ndarray) -> float:
     """Return the share of a faction's target preferences that is open today (0 if none).
 
-    Source: Poisson thinning (see ``attack_probability``).
+    Source: Poisson thinning (Lewis and Shedler 1979; see ``attack_probability``).
     """
     s = 0.0
     for t in range(prefs.shape[0]):
@@ -307,15 +308,17 @@ def open_share(total_weight: float, prefs: np.ndarray) -> float:
 def deniable_shift(exposure: float, deniability: float) -> float:
     """Return the factor on an exposed faction's convoy weight (1 = no shift).
 
-    A faction raided by the state turns, for a while, to deniable means: roadside IEDs on
-    convoys, claimed by fronts, instead of rockets on bases and the embassy. The shift is a
-    substitution: it changes which target an attack goes to, not how often the faction attacks.
+    A faction raided by the state shifts, for a while, the choice of target towards convoys
+    (roadside IEDs). The shift is a substitution: it changes which target an attack goes to, not
+    how often the faction attacks.
 
-    Source: S1 (attacks by fronts "to carry out attacks without bearing the consequences"); S2
-    (after the 26 June 2020 raid, "after a brief hiatus, rocket attacks resumed, this time claimed
-    by shadowy new groups"); tallies T10 and T11 (13 convoy IEDs in Aug 2020, 9 in 1-12 Sep 2020)
-    after the raid of events.csv 2020-06-25; events.csv 2021-12-09 (convoy IEDs claimed by Ashab
-    al-Kahf).
+    Source: tallies T10 and T11 (13 convoy IEDs in Aug 2020, 9 in 1-12 Sep 2020), which follow
+    the raid of events.csv 2020-06-25; nothing more. This is a calibration device, not a
+    mechanism of the seeds: S2 says that after the raid *rockets* resumed under front names (see
+    ``exposed_front_share`` and ``raid_hiatus``), not that raided factions turned to convoy IEDs,
+    and no source links the convoy IEDs of Aug-Sep 2020 to the raided faction. Kept (calibrated,
+    ``militia.deniability``) until the front-shift rules are calibrated; set
+    ``militia.deniability: 0`` to switch it off (ODD A28).
     """
     x = 1.0 + deniability * exposure
     if x < 1.0:
@@ -333,3 +336,72 @@ def shift_to_deniable(weights: np.ndarray, total: float, factor: float) -> float
     old = weights[V.T_CONVOY]
     weights[V.T_CONVOY] = old * factor
     return total - old + weights[V.T_CONVOY]
+
+
+@njit(cache=True)
+def exposed_front_share(front_share: float, exposure: float, front_shift: float) -> float:
+    """Return the share of a raided faction's attacks claimed through its fronts.
+
+    A faction exposed by a raid keeps attacking the same targets with the same weapons but
+    claims more of its attacks through front groups: ``f + (1 - f)(1 - exp(-front_shift x
+    exposure))``. ``front_shift = 0`` (or no exposure) returns ``front_share`` unchanged. Only a
+    faction with named fronts can claim through them (``choose_claim``; ODD A8).
+
+    Source: S2: after the raid of 26 June 2020 (events.csv 2020-06-25), "after a brief hiatus,
+    rocket attacks resumed, this time claimed by shadowy new groups that Iraqi and U.S. security
+    officials suspect to be fronts for well-known militias"; S1: fronts invented "to carry out
+    attacks without bearing the consequences".
+    """
+    if front_shift <= 0.0 or exposure <= 0.0:
+        return front_share
+    f = front_share
+    if f < 0.0:
+        f = 0.0
+    if f > 1.0:
+        f = 1.0
+    return f + (1.0 - f) * (1.0 - math.exp(-front_shift * exposure))
+
+
+@njit(cache=True)
+def raid_hiatus(exposure: float, hiatus: float) -> float:
+    """Return the factor on a raided faction's attack intensity right after a raid (<= 1).
+
+    ``exp(-hiatus x exposure)``: attacks pause while the raid is fresh and resume as exposure
+    decays. ``hiatus = 0`` returns 1 (no pause).
+
+    Source: S2: after the raid of 26 June 2020, "after a brief hiatus, rocket attacks resumed"
+    (events.csv 2020-06-25, 2020-07-06).
+    """
+    if hiatus <= 0.0 or exposure <= 0.0:
+        return 1.0
+    return math.exp(-hiatus * exposure)
+
+
+@njit(cache=True)
+def state_turn_multiplier(
+    target: int, elections_past: int, pm_before_election: float, state_turn: float, loss: float
+) -> float:
+    """Return the factor on a faction's weight for a state target, before or after an election.
+
+    Before the first election of the run the PM is spared (factor ``pm_before_election``; state
+    targets such as INIS and officers keep factor 1). After it, the faction's election loss
+    ``loss`` turns it against the state: the PM and state targets get ``1 + state_turn x loss``.
+    Activists and US targets are unaffected. ``pm_before_election = 1`` and ``state_turn = 0``
+    give 1 for every target (today's behaviour).
+
+    Source: S3: until 7 Nov 2021 the militias "have targeted ... Iraqi security forces and
+    intelligence officers but never sought to use lethal force against a senior Iraqi official,
+    let alone the prime minister"; S0: rockets near INIS HQ on 29 Jul and 31 Oct 2021
+    (events.csv 2021-10-31), Nibras Farman killed (events.csv 2021-06-07), AAH, "the main loser in
+    the early elections", then suspected of the drone attack on the PM (events.csv 2021-11-07).
+    """
+    if target != V.T_PM and target != V.T_STATE:
+        return 1.0
+    if elections_past == 0:
+        if target == V.T_PM:
+            return pm_before_election
+        return 1.0
+    x = 1.0 + state_turn * loss
+    if x < 0.0:
+        x = 0.0
+    return x
