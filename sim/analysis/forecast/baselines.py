@@ -97,8 +97,13 @@ def fit_ingarch(y: np.ndarray) -> tuple[float, float, float, float]:
     best = None
     for s0 in (0.3, 0.7):
         x0 = np.array([math.log(m * (1 - s0)), math.log(s0 / (1 - s0)), 0.0, math.log(3.0)])
-        res = minimize(ingarch_nll, x0, args=(y,), method="Nelder-Mead",
-                       options={"maxiter": 3000, "xatol": 1e-5, "fatol": 1e-7})
+        res = minimize(
+            ingarch_nll,
+            x0,
+            args=(y,),
+            method="Nelder-Mead",
+            options={"maxiter": 3000, "xatol": 1e-5, "fatol": 1e-7},
+        )
         if best is None or res.fun < best.fun:
             best = res
     x = best.x
@@ -107,8 +112,15 @@ def fit_ingarch(y: np.ndarray) -> tuple[float, float, float, float]:
 
 
 def simulate_ingarch(
-    omega: float, alpha: float, beta: float, r: float, y_last: float, lam_last: float,
-    steps: int, paths: int, rng: np.random.Generator,
+    omega: float,
+    alpha: float,
+    beta: float,
+    r: float,
+    y_last: float,
+    lam_last: float,
+    steps: int,
+    paths: int,
+    rng: np.random.Generator,
 ) -> np.ndarray:
     """Return (paths, steps) simulated future counts of an NB-INGARCH(1,1)."""
     out = np.empty((paths, steps))
@@ -156,8 +168,17 @@ class Ingarch(B.Baseline):
         """Return moments of simulated counts on each window."""
         steps = int(np.ceil((max(int(np.max(hi)) + 1 - self.t0, 1)) / WEEK)) + 1
         rng = np.random.default_rng(self.seed)
-        weekly = simulate_ingarch(self.omega, self.alpha, self.beta, self.r, self.y_last,
-                                  self.lam_last, steps, self.paths, rng)
+        weekly = simulate_ingarch(
+            self.omega,
+            self.alpha,
+            self.beta,
+            self.r,
+            self.y_last,
+            self.lam_last,
+            steps,
+            self.paths,
+            rng,
+        )
         return _window_moments(weekly, self.t0, lo, hi)
 
     def params(self) -> dict[str, float]:
@@ -189,15 +210,27 @@ class DatedHawkes(B.Baseline):
         windows = np.stack([lo, hi + 1], axis=1).astype(float)
         end = float(max(np.max(hi) + 1, ctx.holdout_day + 1))
         sims = B.simulate_hawkes_counts(
-            self.mu, self.n, self.beta, self.times, float(ctx.holdout_day), end, windows,
-            self.paths, self.seed,
+            self.mu,
+            self.n,
+            self.beta,
+            self.times,
+            float(ctx.holdout_day),
+            end,
+            windows,
+            self.paths,
+            self.seed,
         ).astype(float)
         return self.ratio * sims.mean(axis=0), self.ratio**2 * sims.var(axis=0, ddof=1)
 
     def params(self) -> dict[str, float]:
         """Return mu, branching ratio, decay and the reporting ratio."""
-        return {"mu_per_day": self.mu, "branching_ratio": self.n, "beta_per_day": self.beta,
-                "reporting_ratio": self.ratio, "n_dated": float(len(self.times))}
+        return {
+            "mu_per_day": self.mu,
+            "branching_ratio": self.n,
+            "beta_per_day": self.beta,
+            "reporting_ratio": self.ratio,
+            "n_dated": float(len(self.times)),
+        }
 
 
 def forecast_pmf(b: B.Baseline, test: B.TallySet, ctx: B.Context, grid: int) -> np.ndarray:
@@ -235,7 +268,7 @@ class Ensemble(B.Baseline):
 
 
 def all_forecast_baselines(event_days: np.ndarray, seed: int, paths: int = 2000) -> list:
-    """Return fresh instances: tuned persistence, climatology, NB-INGARCH, dated Hawkes, ensemble."""
+    """Return fresh baselines: tuned persistence, climatology, NB-INGARCH, Hawkes, ensemble."""
     members = [
         TunedPersistence(),
         B.Climatology(),

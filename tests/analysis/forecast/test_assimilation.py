@@ -59,9 +59,8 @@ def test_forecast_pmf_is_weighted_mixture_and_sums_to_one():
 
 
 def test_future_injects_are_dropped_and_condition_parsed():
-    from tests.conftest import SCENARIOS
-
     from sim.api import load_scenario
+    from tests.conftest import SCENARIOS
 
     sc = load_scenario(SCENARIOS / "historical.yaml").scenario
     cut = A.without_future_injects(sc, dt.date(2020, 6, 30))

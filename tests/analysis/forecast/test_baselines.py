@@ -29,8 +29,14 @@ def _ctx(recon):
 
 
 def _train(n):
-    return B.TallySet(("A",), np.array([0]), np.array([n - 1]), np.array([n // 2]),
-                      np.array(["exact"]), np.array([1.0]))
+    return B.TallySet(
+        ("A",),
+        np.array([0]),
+        np.array([n - 1]),
+        np.array([n // 2]),
+        np.array(["exact"]),
+        np.array([1.0]),
+    )
 
 
 def test_tuned_persistence_uses_only_pre_origin_data_and_picks_short_window_after_a_jump():
@@ -44,8 +50,14 @@ def test_tuned_persistence_uses_only_pre_origin_data_and_picks_short_window_afte
 def test_ensemble_pmf_is_the_mixture_of_members():
     recon = np.full(400, 0.5)
     ctx = _ctx(recon)
-    test = B.TallySet(("X",), np.array([400]), np.array([429]), np.array([15]),
-                      np.array(["exact"]), np.array([1.0]))
+    test = B.TallySet(
+        ("X",),
+        np.array([400]),
+        np.array([429]),
+        np.array([15]),
+        np.array(["exact"]),
+        np.array([1.0]),
+    )
     members = [FB.TunedPersistence(), B.Climatology()]
     ens = FB.Ensemble(members)
     ens.fit(_train(400), ctx)
