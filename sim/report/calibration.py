@@ -120,6 +120,7 @@ def results_json(cal, argv: list[str] | None = None) -> dict:
             "log_evidence": cal.result.log_evidence,
         },
         "coverage90_fitted": cal.coverage90,
+        "loglik_sd_over_replicate_sets": cal.loglik_sd,
         "participation_ratio": {"value": cal.participation[0], "tallies": cal.participation[1]},
         "identifiability": _records(cal.identifiability),
         "correlated_pairs": [list(p) for p in cal.pairs],
@@ -297,6 +298,13 @@ def report_markdown(cal) -> str:
                 ]
             )
         ),
+        "",
+        f"Monte Carlo noise of the synthetic likelihood: at {len(cal.loglik_sd)} posterior "
+        f"draws, the log likelihood's sd over {cal.settings.noise_sets} independent sets of "
+        f"{s.runs} replicates is median **{_fmt(float(np.median(cal.loglik_sd)), 2)}** "
+        f"(max {_fmt(float(np.max(cal.loglik_sd)), 2)}). The fit uses one fixed set (common "
+        "random numbers); an sd above about 2 makes the likelihood surface rough, so narrow "
+        "intervals may partly be noise: rerun with another `--seed` or more `--runs` to check.",
         "",
         "## Observation model",
         "",

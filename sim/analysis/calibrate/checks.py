@@ -82,6 +82,34 @@ def posterior_predictive(
     return np.vstack(out).astype(np.int64)
 
 
+def loglik_noise(
+    loglik: Callable[[np.ndarray, int], float],
+    draws: np.ndarray,
+    rep_starts: tuple[int, ...],
+) -> np.ndarray:
+    """Return, per draw, the sd of the synthetic log likelihood over independent replicate sets.
+
+    The fit uses one set of replicates (common random numbers); the spread over other sets
+    measures the Monte Carlo noise the fixed set carries into the posterior (an sd above
+    about 2 makes the likelihood surface rough: narrow posteriors may then be noise).
+
+    Parameters
+    ----------
+    loglik : callable
+        (theta, rep_start) -> log likelihood.
+    draws : ndarray (M, d)
+        Parameter values (natural units).
+    rep_starts : tuple of int
+        First replicate of each independent set (at least two).
+
+    Returns
+    -------
+    ndarray (M,)
+    """
+    ll = np.array([[loglik(th, r) for r in rep_starts] for th in draws])
+    return ll.std(axis=1, ddof=1)
+
+
 def coverage_table(sim: np.ndarray, tallies: pd.DataFrame) -> pd.DataFrame:
     """Return per tally the predictive quantiles, coverage and mid-PIT.
 

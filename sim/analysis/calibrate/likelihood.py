@@ -83,9 +83,13 @@ class Problem:
         idx = {n: i for i, n in enumerate(self.names)}
         return np.array([theta[idx[n]] for n in self.obs.detection_names], dtype=float)
 
-    def loglik(self, theta: np.ndarray) -> float:
-        """Return the synthetic log likelihood at natural values ``theta``."""
-        return self.obs.loglik(self.simulate(theta), self.detection(theta))
+    def loglik(self, theta: np.ndarray, rep_start: int = 0) -> float:
+        """Return the synthetic log likelihood at natural values ``theta``.
+
+        ``rep_start`` selects the replicates (the fit always uses 0: common random numbers;
+        other values measure the likelihood's Monte Carlo noise).
+        """
+        return self.obs.loglik(self.simulate(theta, rep_start=rep_start), self.detection(theta))
 
     def loglik_z(self, z: np.ndarray) -> float:
         """Return the synthetic log likelihood at sampler coordinates ``z``."""

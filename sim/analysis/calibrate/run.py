@@ -48,6 +48,8 @@ class Settings:
     check_draws: int = 200
     check_reps: int = 5
     pr_runs: int = 400
+    noise_draws: int = 10
+    noise_sets: int = 4
 
     @classmethod
     def quick(cls, seed: int) -> Settings:
@@ -62,6 +64,8 @@ class Settings:
             check_draws=4,
             check_reps=5,
             pr_runs=20,
+            noise_draws=2,
+            noise_sets=2,
         )
 
     def smc(self) -> SmcSettings:
@@ -95,6 +99,7 @@ class Calibration:
     pairs: list[tuple[str, str, float]]
     participation: tuple[float, int]
     chains: list[str]
+    loglik_sd: np.ndarray  # per checked draw: sd of the log likelihood over replicate sets
     timings: dict[str, float]
 
     @property
@@ -231,6 +236,10 @@ def run_calibration(
     rec, reps = run_kernel(w_med, K.CHECK_OFFSET, settings.pr_runs)
     xm = O.tally_matrix(rec, reps, K.CHECK_OFFSET, settings.pr_runs, problem.spec)
     pr = K.participation_ratio(xm)
+    noise_draws = theta[np.sort(pick[: settings.noise_draws])]
+    starts = tuple(K.CHECK_OFFSET * (k + 2) for k in range(settings.noise_sets))
+    say(f"likelihood noise: {len(noise_draws)} draws x {len(starts)} replicate sets")
+    noise = K.loglik_noise(problem.loglik, noise_draws, starts)
     ident, pairs = K.identifiability(problem.params, theta, res.z)
     if not res.converged or settings.particles < MIN_PARTICLES_FOR_VERDICTS:
         why = "phi < 1" if not res.converged else f"fewer than {MIN_PARTICLES_FOR_VERDICTS} draws"
@@ -253,6 +262,7 @@ def run_calibration(
         pairs,
         pr,
         problem.obs.blocks.describe(problem.obs.ids),
+        noise,
         timings,
     )
 

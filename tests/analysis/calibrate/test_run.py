@@ -126,3 +126,17 @@ def test_data_until_date_is_inclusive():
     seen, unseen = split_by_date(t, dt.date(2020, 12, 31))
     assert len(seen) == 2 and len(unseen) == 1
     assert data_until_from_holdout(dt.date(2021, 1, 1)) == dt.date(2020, 12, 31)
+
+
+def test_loglik_noise_is_zero_for_a_deterministic_likelihood_and_positive_otherwise():
+    from sim.analysis.calibrate.checks import loglik_noise
+
+    draws = np.array([[1.0], [2.0]])
+    assert loglik_noise(lambda th, r: float(th[0]), draws, (0, 10)).tolist() == [0.0, 0.0]
+    sd = loglik_noise(lambda th, r: float(th[0] + r), draws, (0, 1, 2))
+    np.testing.assert_allclose(sd, [1.0, 1.0])
+
+
+def test_quick_run_reports_the_likelihood_noise(quick):
+    assert quick.loglik_sd.shape == (quick.settings.noise_draws,)
+    assert (quick.loglik_sd > 0).all()  # independent replicate sets differ
