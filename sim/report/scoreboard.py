@@ -84,14 +84,19 @@ def standing_line(path: Path | None = None) -> str:
     s = json.loads(p.read_text())
     parts = []
     for h, d in s["horizons"].items():
-        vs = ", ".join(f"{v['verdict']} {b}" for b, v in d["vs"].items())
+        verdicts = {v["verdict"] for v in d["vs"].values()}
+        if len(verdicts) == 1:
+            vs = f"{verdicts.pop()} all {len(d['vs'])} baselines"
+        else:
+            vs = ", ".join(f"{v['verdict']} {b}" for b, v in d["vs"].items())
         parts.append(f"{h} mo (n={d['n']}): {vs}")
     tag = " [QUICK run]" if s.get("quick") else ""
+    names = "persistence, climatology, NB-INGARCH, Hawkes, ensemble"
     return (
-        "Forecast skill on the scoreboard (mean CRPS, 90% block-bootstrap)"
+        f"Forecast skill (calibration/evaluation, mean CRPS vs {names}; 90% block bootstrap)"
         + tag
         + ": "
-        + ("; ".join(parts))
+        + "; ".join(parts)
     )
 
 

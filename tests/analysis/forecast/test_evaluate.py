@@ -69,7 +69,9 @@ def test_tiny_evaluation_scores_every_method_and_writes_a_scoreboard(scenario, t
     st_json = json.loads((tmp_path / "standing.json").read_text())
     assert st_json["quick"] is True and "1" in st_json["horizons"]
     line = SB.standing_line(tmp_path / "standing.json")
-    assert "QUICK" in line and "persistence" in line
+    assert "QUICK" in line and "persistence" in line and ("1 mo" in line)
+    verdicts = {v["verdict"] for v in st_json["horizons"]["1"]["vs"].values()}
+    assert verdicts <= {"beats", "ties", "loses to"}
     assert "| model |" in (tmp_path / "summary.md").read_text()
 
 
