@@ -70,3 +70,17 @@ def test_future_injects_are_dropped_and_condition_parsed():
     assert row["targets"][0] == ("pm",)
     with pytest.raises(ValueError, match="attack:TARGET"):
         A.parse_condition("strike:pm:2021-11-07")
+
+
+def test_simulate_spreads_trajectories_over_posterior_draws():
+    from sim.analysis.calibrate import parameters as P
+    from tests.conftest import SCENARIOS
+
+    sc = P.base_scenario(SCENARIOS / "historical.yaml")
+    windows = A.month_windows(sc.start, dt.date(2020, 3, 31))
+    post = pd.DataFrame({"scale.factions.base_rate": [0.3, 3.0], "weight": [0.5, 0.5]})
+    ens = A.simulate(sc, windows, 40, 7, dt.date(2020, 3, 31), post, draws=4)
+    assert ens.counts.shape == (40, len(windows)) and set(ens.draw) <= {0, 1}
+    low = ens.counts[ens.draw == 0].sum(axis=1).mean()
+    high = ens.counts[ens.draw == 1].sum(axis=1).mean()
+    assert high > low  # a ten-fold base rate gives more attacks
