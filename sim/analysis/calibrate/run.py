@@ -40,8 +40,8 @@ class Settings:
     """Seed and budget of one calibration (``quick`` is a smoke-test budget)."""
 
     seed: int
-    particles: int = 400
-    runs: int = 40
+    particles: int = 300
+    runs: int = 60
     min_moves: int = 2
     max_moves: int = 6
     max_stages: int = 40
