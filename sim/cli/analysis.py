@@ -29,6 +29,9 @@ def _print_comparison(comp, meta: dict) -> None:
     for row in level_matrix(comp):
         tab.add_row(*row)
     out.print(tab)
+    from sim.report.scoreboard import standing_line
+
+    out.print(standing_line(), markup=False, highlight=False)
     if len(comp.names) > 1:
         dif = Table(
             title=f"Paired differences against {comp.base}: mean [{CONFIDENCE:.0%} "

@@ -145,6 +145,16 @@ def fig_brief(comp: Comparison, meta: dict, runs: Sequence[RunData]) -> Figure:
             cell.PAD = 0.02
     tab.set_gid("brief-table")
     ax_t.text(0.0, 0.0, TABLE_NOTE, fontsize=8, va="bottom", ha="left", transform=ax_t.transAxes)
+    from sim.report.scoreboard import standing_line
+
+    fig.text(
+        0.03,
+        table_bottom - 0.012,
+        "\n".join(textwrap.wrap(standing_line(), 230)[:2]),
+        fontsize=7,
+        va="top",
+        gid="brief-standing",
+    )
     ax_f = fig.add_axes((0.07, plot_bottom, 0.50, plot_height))
     draw_overlay(ax_f, runs)
     ax_f.set_title(

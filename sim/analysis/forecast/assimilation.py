@@ -1,0 +1,258 @@
+"""Data assimilation: condition simulated trajectories on the observations known at an origin.
+
+The engines cannot restart from a saved state, so assimilation is **sequential importance
+resampling over whole trajectories**: R replicates (spread over posterior parameter draws
+when a posterior sample is given) are simulated from the scenario start to the end of the
+forecast window, with every inject dated AFTER the origin dropped (unless the run is
+explicitly conditional on the timeline). Because draws are keyed by (seed, replicate, day,
+actor, decision), the part of each trajectory before the origin does not depend on what is
+dropped after it. Each trajectory is weighted by the likelihood of the reports whose window
+ends on or before the origin, under a per-trajectory observation kernel:
+
+    report | latent count x  ~  NB(mean = x + EPS, size = OBS_SIZE)
+
+(exact counts scored on their value, approximate counts on their ±20% interval, lower bounds
+on P(report >= N)), with nested running totals of one counter scored by their increments
+(a Gaussian with the same kernel variance plus the ±20% rounding error of approximate
+totals), as in ``sim.analysis.calibrate.observation``. The forecast of a target is the
+weighted mixture over trajectories of the same kernel around the trajectory's count. The
+effective sample size ``1 / sum(w^2)`` is reported with every forecast.
+
+Conditioning on a documented event ("attack:pm:2021-11-07") is the same machinery: the weight
+is multiplied by an indicator that the trajectory contains the event (an attack of any weapon
+on the target within ``EVENT_TOLERANCE_DAYS`` of the date).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sim import vocab as V
+from sim.analysis import observed as O
+from sim.analysis.calibrate import observation as OB
+from sim.analysis.calibrate import parameters as P
+from sim.analysis.forecast import scoring as S
+from sim.engines.kernel import run_kernel
+from sim.model.world import compile_world
+from sim.scenario import Scenario
+
+OBS_SIZE = 20.0
+"""NB size of the per-trajectory reporting kernel (about ±22% sd at large counts)."""
+EPS = 0.5
+"""Added to a trajectory's count in the kernel (a report can exceed a zero simulated count)."""
+EVENT_TOLERANCE_DAYS = 0
+"""Days either side of a conditioned event's date that still count as the event."""
+MAIN_WEAPONS = ("rocket",)
+MAIN_TARGETS = ("us_base", "us_embassy", "convoy")
+
+
+def without_future_injects(scenario: Scenario, origin: dt.date) -> Scenario:
+    """Return the scenario with every inject dated after ``origin`` dropped."""
+    kept = tuple(i for i in scenario.injects if i.date <= origin)
+    return scenario.model_copy(update={"injects": kept})
+
+
+def month_windows(start: dt.date, end: dt.date) -> pd.DataFrame:
+    """Return calendar-month windows of the main series as tally rows (for ``compile_tallies``)."""
+    months = pd.period_range(pd.Timestamp(start), pd.Timestamp(end), freq="M")
+    return pd.DataFrame(
+        {
+            "id": [f"M{m}" for m in months],
+            "start": [max(m.start_time, pd.Timestamp(start)) for m in months],
+            "end": [min(m.end_time.normalize(), pd.Timestamp(end)) for m in months],
+            "weapons": [MAIN_WEAPONS] * len(months),
+            "targets": [MAIN_TARGETS] * len(months),
+            "measure": "attacks",
+        }
+    )
+
+
+def parse_condition(text: str) -> pd.DataFrame:
+    """Parse ``attack:TARGET:YYYY-MM-DD`` into a one-row tally frame (the event's window).
+
+    Raises
+    ------
+    ValueError
+        With a one-line message naming what was expected and found.
+    """
+    parts = text.split(":")
+    if len(parts) != 3 or parts[0] != "attack" or parts[1] not in V.TARGETS:
+        raise ValueError(
+            f"--condition: expected attack:TARGET:YYYY-MM-DD with TARGET one of "
+            f"{', '.join(V.TARGETS)}; found {text!r}"
+        )
+    try:
+        day = dt.date.fromisoformat(parts[2])
+    except ValueError:
+        raise ValueError(f"--condition: expected a date YYYY-MM-DD; found {parts[2]!r}") from None
+    tol = dt.timedelta(days=EVENT_TOLERANCE_DAYS)
+    return pd.DataFrame(
+        {
+            "id": [f"condition:{text}"],
+            "start": [pd.Timestamp(day - tol)],
+            "end": [pd.Timestamp(day + tol)],
+            "weapons": [tuple(V.WEAPONS)],
+            "targets": [(parts[1],)],
+            "measure": ["attacks"],
+        }
+    )
+
+
+@dataclass(frozen=True)
+class Ensemble:
+    """Simulated latent counts of every requested window, per trajectory."""
+
+    counts: np.ndarray  # (R, K) int64
+    ids: tuple[str, ...]
+    draw: np.ndarray  # (R,) int: posterior draw of each trajectory (-1: the scenario's values)
+
+    def column(self, ids: list[str] | tuple[str, ...]) -> np.ndarray:
+        """Return the (R, len(ids)) counts of the given window ids."""
+        pos = {k: i for i, k in enumerate(self.ids)}
+        return self.counts[:, [pos[k] for k in ids]]
+
+
+def simulate(
+    scenario: Scenario,
+    windows: pd.DataFrame,
+    runs: int,
+    seed: int,
+    last: dt.date,
+    posterior: pd.DataFrame | None = None,
+    draws: int = 0,
+) -> Ensemble:
+    """Simulate ``runs`` trajectories up to ``last`` and count every window per trajectory.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The scenario (already without future injects). With ``posterior`` it must be the
+        scenario WITHOUT calibration (``parameters.base_scenario``): draws are applied to it.
+    windows : pandas.DataFrame
+        Tally rows (id, start, end, weapons, targets, measure).
+    runs : int
+        Trajectories in all.
+    seed : int
+        Seed of the keyed random draws.
+    last : datetime.date
+        Last simulated day.
+    posterior : pandas.DataFrame, optional
+        Posterior sample (``posterior.parquet``: one column per parameter, plus ``weight``).
+    draws : int
+        Posterior draws used (replicates are split evenly among them).
+
+    Returns
+    -------
+    Ensemble
+    """
+    world = dataclasses.replace(compile_world(scenario), seed=seed)
+    n = (last - world.start).days + 1
+    world = dataclasses.replace(world, n_days=int(min(world.n_days, n)))
+    spec = O.compile_tallies(windows, world.start)
+    if posterior is None or draws <= 0:
+        rec, reps = run_kernel(world, 0, runs)
+        return Ensemble(O.tally_matrix(rec, reps, 0, runs, spec), spec.ids, np.full(runs, -1))
+    rng = np.random.default_rng(seed)
+    w = posterior["weight"].to_numpy(float) if "weight" in posterior else None
+    pick = rng.choice(len(posterior), size=draws, p=None if w is None else w / w.sum())
+    names = tuple(c for c in posterior.columns if c in P.TARGETS)
+    per = int(np.ceil(runs / draws))
+    out, which = [], []
+    for j, row in enumerate(pick):
+        wj = P.apply_params(world, names, posterior.iloc[row][list(names)].to_numpy(float))
+        rec, reps = run_kernel(wj, j * per, per)
+        out.append(O.tally_matrix(rec, reps, j * per, per, spec))
+        which.append(np.full(per, int(row)))
+    return Ensemble(np.vstack(out)[:runs], spec.ids, np.concatenate(which)[:runs])
+
+
+def _kernel_var(m: np.ndarray) -> np.ndarray:
+    return m + m * m / OBS_SIZE
+
+
+def log_weights(
+    sim: np.ndarray, reports: pd.DataFrame, all_tallies: pd.DataFrame | None = None
+) -> np.ndarray:
+    """Return each trajectory's log likelihood of the reports (columns of ``sim`` in row order).
+
+    Parameters
+    ----------
+    sim : ndarray (R, K)
+        Latent counts of the reports' windows per trajectory.
+    reports : pandas.DataFrame
+        The assimilated tallies (id, count, bound, counter_id, nested_in, end), K rows.
+    all_tallies : pandas.DataFrame, optional
+        Every tally (chains are followed through rows not assimilated).
+
+    Returns
+    -------
+    ndarray (R,)
+    """
+    r = sim.shape[0]
+    lw = np.zeros(r)
+    if len(reports) == 0:
+        return lw
+    rep = reports.reset_index(drop=True)
+    blocks = OB.blocks(rep, all_tallies)
+    count = rep["count"].to_numpy(np.int64)
+    bound = rep["bound"].to_numpy(str)
+    x = np.asarray(sim, dtype=float)
+    for i in blocks.singletons:
+        m = x[:, i] + EPS
+        lw += O.count_logprob(m, _kernel_var(m), np.full(r, count[i]), np.full(r, bound[i]))
+    for chain in blocks.chains:
+        prev_c, prev_x = 0.0, np.zeros(r)
+        for i in chain:
+            d_x = x[:, i] - prev_x
+            d_c = float(count[i]) - prev_c
+            var = _kernel_var(np.maximum(d_x, 0.0) + EPS) + OB.DISCRETE_VAR
+            if bound[i] == "approx":
+                var = var + (OB.APPROX_SD * count[i]) ** 2
+            lw += -0.5 * (d_c - d_x) ** 2 / var - 0.5 * np.log(2 * np.pi * var)
+            prev_c, prev_x = float(count[i]), x[:, i]
+    return np.maximum(lw, -1e6)
+
+
+def normalise(log_w: np.ndarray) -> np.ndarray:
+    """Return normalised weights from log weights."""
+    a = np.asarray(log_w, dtype=float)
+    w = np.exp(a - np.max(a))
+    return w / w.sum()
+
+
+def ess(w: np.ndarray) -> float:
+    """Return the effective sample size ``1 / sum(w^2)`` of normalised weights."""
+    return float(1.0 / np.sum(np.asarray(w) ** 2))
+
+
+def forecast_pmf(counts: np.ndarray, w: np.ndarray, grid: int) -> np.ndarray:
+    """Return the weighted mixture pmf of each target (columns of ``counts``) on 0..grid-1.
+
+    Each trajectory contributes the reporting kernel around its count, so the model's
+    forecast of a report includes the observation model.
+    """
+    x = np.asarray(counts, dtype=float)
+    out = np.zeros((x.shape[1], grid))
+    for j in range(x.shape[1]):
+        vals, inv = np.unique(x[:, j], return_inverse=True)
+        wv = np.bincount(inv, weights=w, minlength=len(vals))
+        m = vals + EPS
+        out[j] = wv @ S.nb_pmf(m, _kernel_var(m), grid)
+    return out
+
+
+def weighted_quantiles(x: np.ndarray, w: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Return weighted quantiles of each column of ``x``: shape (len(q), K)."""
+    x = np.asarray(x, dtype=float)
+    out = np.empty((len(q), x.shape[1]))
+    for j in range(x.shape[1]):
+        o = np.argsort(x[:, j])
+        cw = np.cumsum(w[o])
+        idx = np.searchsorted(cw, np.asarray(q) * cw[-1] - 1e-12)
+        out[:, j] = x[o, j][np.minimum(idx, len(o) - 1)]
+    return out

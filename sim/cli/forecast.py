@@ -1,0 +1,267 @@
+"""``escsim forecast`` (data assimilation at an origin) and ``escsim evaluate`` (scoreboard)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sim.cli.common import InputError, err, handle_errors, out
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _date(text: str, option: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"{option}: expected a date YYYY-MM-DD; found {text!r}") from None
+
+
+def _days(text: str) -> int:
+    t = text.strip().lower()
+    if not t.endswith("d") or not t[:-1].isdigit() or int(t[:-1]) < 1:
+        raise InputError(f"--horizon: expected a number of days like 90d; found {text!r}")
+    return int(t[:-1])
+
+
+def _write_forecast(out_dir: Path, ens, w, windows, known, origin, horizon_end, label, meta):
+    import numpy as np
+    import pandas as pd
+
+    from sim.analysis.forecast import assimilation as A
+    from sim.report.scoreboard import atomic_write_text
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "plots").mkdir(exist_ok=True)
+    wt = pd.DataFrame({"run": np.arange(len(w)), "posterior_draw": ens.draw, "weight": w})
+    wt.to_parquet(out_dir / "weights.parquet.tmp", index=False)
+    (out_dir / "weights.parquet.tmp").replace(out_dir / "weights.parquet")
+    months = windows[windows["id"].str.startswith("M")]
+    x = ens.column(tuple(months["id"]))
+    q = A.weighted_quantiles(x, w, np.array([0.05, 0.25, 0.5, 0.75, 0.95]))
+    fc = pd.DataFrame(
+        {
+            "month": months["id"].str[1:],
+            "after_origin": months["start"] > pd.Timestamp(origin),
+            "q05": q[0],
+            "q25": q[1],
+            "median": q[2],
+            "q75": q[3],
+            "q95": q[4],
+            "mean": w @ x,
+        }
+    )
+    atomic_write_text(out_dir / "forecast.csv", fc.to_csv(index=False))
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(11, 5))
+    t = pd.to_datetime(fc["month"])
+    ax.fill_between(t, fc["q05"], fc["q95"], alpha=0.25, color="#0072B2", label="90% (weighted)")
+    ax.fill_between(t, fc["q25"], fc["q75"], alpha=0.4, color="#0072B2", label="50%")
+    ax.plot(t, fc["median"], color="#0072B2", label="median")
+    for _, r in known.iterrows():
+        days = (r["end"] - r["start"]).days + 1
+        ax.hlines(r["count"] * 30.0 / days, r["start"], r["end"], color="k", lw=2)
+    ax.axvline(pd.Timestamp(origin), color="#D55E00", ls="--", label="origin")
+    ax.set_ylabel("Rocket attacks on US targets per month")
+    ax.set_title(
+        f"Forecast from {origin} ({label}); black: reports known at the origin "
+        "(per 30 days, own counting rules)",
+        fontsize=10,
+    )
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out_dir / "plots" / "forecast_fan.png", dpi=90)
+    plt.close(fig)
+    meta = {
+        **meta,
+        "ess": A.ess(w),
+        "label": label,
+        "assimilated_tallies": list(known["id"]),
+        "horizon_end": horizon_end.isoformat(),
+    }
+    atomic_write_text(out_dir / "manifest.json", json.dumps(meta, indent=2, default=str))
+    return meta
+
+
+def register(app: typer.Typer) -> None:
+    """Register ``forecast`` and ``evaluate``."""
+
+    @app.command()
+    def forecast(
+        scenario: Annotated[Path, typer.Argument(help="Scenario YAML.")],
+        origin: Annotated[str, typer.Option(help="Forecast origin YYYY-MM-DD.")],
+        horizon: Annotated[str, typer.Option(help="Forecast length, e.g. 90d.")] = "90d",
+        out_dir: Annotated[
+            Path | None, typer.Option("--out", "-o", help="Results directory.")
+        ] = None,
+        runs: Annotated[int, typer.Option(help="Trajectories simulated.")] = 1000,
+        seed: Annotated[int | None, typer.Option(help="Seed (default: scenario's).")] = None,
+        condition: Annotated[
+            list[str] | None,
+            typer.Option(help="Weight by a documented event, e.g. attack:pm:2021-11-07."),
+        ] = None,
+        conditional_on_timeline: Annotated[
+            bool,
+            typer.Option(help="Keep injects dated after the origin (labelled as such)."),
+        ] = False,
+        posterior: Annotated[
+            Path | None,
+            typer.Option(help="posterior.parquet: spread trajectories over its draws."),
+        ] = None,
+        draws: Annotated[int, typer.Option(help="Posterior draws used (with --posterior).")] = 20,
+    ) -> None:
+        """Forecast from an origin, conditioned on the reports known there (importance weights).
+
+        Example: `escsim forecast scenarios/historical.yaml --origin 2020-07-31 --horizon 90d`
+        """
+        with handle_errors():
+            import numpy as np
+            import pandas as pd
+
+            from sim.analysis.calibrate import parameters as P
+            from sim.analysis.forecast import assimilation as A
+            from sim.analysis.forecast import evaluate as E
+            from sim.api import load_scenario
+
+            o = _date(origin, "--origin")
+            days = _days(horizon)
+            if runs < 2:
+                raise InputError(f"--runs: expected an integer >= 2; found {runs}")
+            conds = []
+            for c in condition or []:
+                try:
+                    conds.append(A.parse_condition(c))
+                except ValueError as exc:
+                    raise InputError(str(exc)) from None
+            loaded = load_scenario(scenario)
+            sc = loaded.scenario
+            if not sc.start < o < sc.end:
+                raise InputError(
+                    f"--origin: expected a date inside the scenario ({sc.start}..{sc.end}); "
+                    f"found {o}"
+                )
+            post = None
+            if posterior is not None:
+                if not posterior.exists():
+                    raise InputError(f"--posterior: file not found: {posterior}")
+                post = pd.read_parquet(posterior)
+                sc = P.base_scenario(scenario)
+            end = min(o + dt.timedelta(days=days), sc.end)
+            run_sc = sc if conditional_on_timeline else A.without_future_injects(sc, o)
+            label = (
+                "conditional on the timeline" if conditional_on_timeline else "no future injects"
+            )
+            fit, all_t = E.fitted_tallies(sc)
+            known = fit[fit["end"] <= pd.Timestamp(o)]
+            months = A.month_windows(sc.start, end)
+            windows = pd.concat(
+                [known[["id", "start", "end", "weapons", "targets", "measure"]], months, *conds],
+                ignore_index=True,
+            )
+            s = sc.seed if seed is None else seed
+            t0 = time.time()
+            ens = A.simulate(run_sc, windows, runs, s, end, post, draws)
+            lw = A.log_weights(ens.column(tuple(known["id"])), known, all_t)
+            for c in conds:
+                hit = ens.column((c["id"][0],))[:, 0] > 0
+                if not hit.any():
+                    raise InputError(f"--condition: no trajectory contains {c['id'][0]}")
+                lw = np.where(hit, lw, -np.inf)
+            w = A.normalise(lw)
+            target = out_dir or REPO / "results" / f"forecast_{sc.name}_{o}"
+            meta = {
+                "command": "escsim forecast "
+                + " ".join(
+                    [
+                        str(scenario),
+                        f"--origin {o}",
+                        f"--horizon {days}d",
+                        f"--runs {runs}",
+                        f"--seed {s}",
+                        *[f"--condition {c}" for c in condition or []],
+                        *(["--conditional-on-timeline"] if conditional_on_timeline else []),
+                        *([f"--posterior {posterior} --draws {draws}"] if post is not None else []),
+                    ]
+                ),
+                "scenario_file": str(scenario),
+                "scenario_text": loaded.text,
+                "origin": o.isoformat(),
+                "runs": runs,
+                "seed": s,
+                "conditions": condition or [],
+                "wall_seconds": time.time() - t0,
+                "weighting": "sequential importance resampling over whole trajectories "
+                "(engines cannot restart from a saved state)",
+            }
+            m = _write_forecast(target, ens, w, windows, known, o, end, label, meta)
+            out.print(
+                f"forecast written to {target} ({label}); effective sample size "
+                f"{m['ess']:.1f} of {runs}"
+            )
+
+    @app.command()
+    def evaluate(
+        quick: Annotated[bool, typer.Option(help="Small CI budget: 3 origins.")] = False,
+        out_dir: Annotated[
+            Path | None,
+            typer.Option(
+                "--out", "-o", help="Scoreboard directory (default calibration/evaluation)."
+            ),
+        ] = None,
+        runs: Annotated[int | None, typer.Option(help="Trajectories per origin.")] = None,
+        scenario: Annotated[
+            Path | None, typer.Option(help="Scenario (default scenarios/historical.yaml).")
+        ] = None,
+    ) -> None:
+        """Rolling-origin evaluation of the model against baselines; writes the scoreboard.
+
+        Example: `escsim evaluate --quick --out /tmp/board`
+        """
+        with handle_errors():
+            import dataclasses
+
+            from sim.analysis.forecast import evaluate as E
+            from sim.api import load_scenario
+            from sim.report.scoreboard import SCOREBOARD, write_scoreboard
+
+            path = scenario or REPO / "scenarios" / "historical.yaml"
+            sc = load_scenario(path).scenario
+            st = E.Settings.quick_settings() if quick else E.Settings()
+            if runs is not None:
+                if runs < 10:
+                    raise InputError(f"--runs: expected an integer >= 10; found {runs}")
+                st = dataclasses.replace(st, runs=runs)
+            org = st.origins or E.origins(sc)
+            t0 = time.time()
+            scores = E.evaluate(sc, st, progress=lambda o: err.print(f"origin {o} done"))
+            paired = E.paired(scores)
+            cmd = (
+                "escsim evaluate"
+                + (" --quick" if quick else "")
+                + (f" --runs {runs}" if runs is not None else "")
+            )
+            target = out_dir or SCOREBOARD
+            write_scoreboard(
+                scores,
+                paired,
+                target,
+                {
+                    "command": cmd,
+                    "wall_seconds": time.time() - t0,
+                    "quick": quick,
+                    "parameters": E.PARAMETERS_LABEL,
+                    "runs": st.runs,
+                    "origins": f"{org[0]}..{org[-1]} ({len(org)})",
+                    "scenario_end": sc.end,
+                },
+            )
+            out.print(f"scoreboard written to {target} in {time.time() - t0:.0f} s")

@@ -1,0 +1,228 @@
+"""The forecast scoreboard: summary.md, standing.json, PIT and score figures, the standing line.
+
+Reads a score table (``sim.analysis.forecast.evaluate``) and writes, into one directory:
+``scores.csv``, ``paired.csv``, ``summary.md``, ``standing.json`` and ``figures/`` (PNG).
+``standing_line`` returns the one line that ``escsim compare`` and the brief print next to a
+policy table.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and an atomic rename."""
+    import os
+
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+SCOREBOARD = Path(__file__).resolve().parents[2] / "calibration" / "evaluation"
+FORECASTS = ("model", "model_noassim")
+BASELINES = ("persistence", "climatology", "nb_ingarch", "hawkes_dated", "ensemble")
+
+
+def _fmt(x: float, lo: float, hi: float) -> str:
+    return f"{x:+.2f} [{lo:+.2f}, {hi:+.2f}]" if np.isfinite(x) else "n/a"
+
+
+def standing(paired: pd.DataFrame, quick: bool) -> dict:
+    """Return, per horizon, which baselines the model beats on mean CRPS (interval excludes 0)."""
+    out: dict = {"quick": bool(quick), "horizons": {}}
+    for h, g in paired.groupby("horizon"):
+        rows = g.set_index("method")
+        verdict = {}
+        for b in BASELINES:
+            if b not in rows.index:
+                continue
+            r = rows.loc[b]
+            # d = model - baseline; CRPS lower is better
+            if r["d_crps_hi"] < 0:
+                v = "beats"
+            elif r["d_crps_lo"] > 0:
+                v = "loses to"
+            else:
+                v = "ties"
+            verdict[b] = {
+                "verdict": v,
+                "d_crps": r["d_crps"],
+                "lo": r["d_crps_lo"],
+                "hi": r["d_crps_hi"],
+                "d_log_score": r["d_log_score"],
+            }
+        out["horizons"][str(int(h))] = {"n": int(rows.loc["model", "n"]), "vs": verdict}
+    return out
+
+
+def standing_line(path: Path | None = None) -> str:
+    """Return one line: the model's forecast standing on the committed scoreboard.
+
+    Parameters
+    ----------
+    path : Path, optional
+        ``standing.json`` (default ``calibration/evaluation/standing.json``).
+
+    Returns
+    -------
+    str
+        E.g. "Forecast skill (calibration/evaluation, CRPS, 1 month): beats persistence; loses
+        to ensemble ...", or a line saying no scoreboard exists.
+    """
+    p = SCOREBOARD / "standing.json" if path is None else Path(path)
+    if not p.exists():
+        return (
+            "Forecast skill: no scoreboard (run `escsim evaluate`); "
+            "treat policy answers as untested."
+        )
+    s = json.loads(p.read_text())
+    parts = []
+    for h, d in s["horizons"].items():
+        verdicts = {v["verdict"] for v in d["vs"].values()}
+        if len(verdicts) == 1:
+            vs = f"{verdicts.pop()} all {len(d['vs'])} baselines"
+        else:
+            vs = ", ".join(f"{v['verdict']} {b}" for b, v in d["vs"].items())
+        parts.append(f"{h} mo (n={d['n']}): {vs}")
+    tag = " [QUICK run]" if s.get("quick") else ""
+    names = "persistence, climatology, NB-INGARCH, Hawkes, ensemble"
+    return (
+        f"Forecast skill (calibration/evaluation, mean CRPS vs {names}; 90% block bootstrap)"
+        + tag
+        + ": "
+        + "; ".join(parts)
+    )
+
+
+def _figures(scores: pd.DataFrame, paired: pd.DataFrame, out: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    methods = [m for m in (*FORECASTS, *BASELINES) if m in set(scores["method"])]
+    for h, g in scores.groupby("horizon"):
+        fig, axes = plt.subplots(1, len(methods), figsize=(3.0 * len(methods), 3.2), sharey=True)
+        for ax, m in zip(np.atleast_1d(axes), methods, strict=True):
+            u = g.loc[g["method"] == m, "pit"].dropna()
+            ax.hist(u, bins=5, range=(0, 1), color="#0072B2", edgecolor="white")
+            ax.axhline(len(u) / 5, color="k", lw=1, ls="--")
+            ax.set_title(f"{m}\n(n={len(u)})", fontsize=10)
+            ax.set_xlabel("PIT", fontsize=9)
+        fig.suptitle(f"Randomised PIT, horizon {h} month(s) (flat = calibrated)", fontsize=11)
+        fig.tight_layout()
+        p = out / f"pit_h{h}.png"
+        fig.savefig(p, dpi=90)
+        plt.close(fig)
+        paths.append(p)
+    fig, axes = plt.subplots(1, paired["horizon"].nunique(), figsize=(11, 4), sharey=False)
+    for ax, (h, g) in zip(np.atleast_1d(axes), paired.groupby("horizon"), strict=True):
+        g = g[g["method"] != "model_timeline"].set_index("method").reindex(methods)
+        ax.barh(g.index, g["mean_crps"], color="#D55E00")
+        ax.set_title(f"Mean CRPS, horizon {h} (lower is better)", fontsize=11)
+        ax.invert_yaxis()
+    fig.tight_layout()
+    p = out / "crps.png"
+    fig.savefig(p, dpi=90)
+    plt.close(fig)
+    paths.append(p)
+    return paths
+
+
+def write_scoreboard(
+    scores: pd.DataFrame, paired: pd.DataFrame, out: Path, meta: dict
+) -> list[Path]:
+    """Write scores.csv, paired.csv, standing.json, summary.md and figures into ``out``.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        Score rows (``evaluate.evaluate``).
+    paired : pandas.DataFrame
+        Paired summary (``evaluate.paired``).
+    out : Path
+        Directory.
+    meta : dict
+        Command, wall time, settings, parameters label, quick flag.
+
+    Returns
+    -------
+    list of Path
+        Files written.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    files = _figures(scores, paired, out / "figures")
+    atomic_write_text(out / "scores.csv", scores.to_csv(index=False))
+    atomic_write_text(out / "paired.csv", paired.to_csv(index=False))
+    st = standing(paired, meta.get("quick", False))
+    st.update({k: meta[k] for k in ("command", "wall_seconds") if k in meta})
+    atomic_write_text(out / "standing.json", json.dumps(st, indent=2, default=float))
+    lines = [
+        "# Forecast scoreboard"
+        + (" (QUICK run: small budget, 3 origins)" if meta.get("quick") else ""),
+        "",
+        f"Reproduce: `{meta.get('command', 'escsim evaluate')}` "
+        f"(wall time {meta.get('wall_seconds', float('nan')):.0f} s on this machine).",
+        "",
+        f"- {meta.get('parameters', '')}",
+        f"- Origins: {meta.get('origins', '')}; horizons 1 and 3 months (target windows ending in "
+        "the calendar month h months after the origin); scenario horizon ends "
+        f"{meta.get('scenario_end', '')} (the 2023-24 episode scenario is not on this branch).",
+        "- Targets: fitted tallies of calibration/data/tallies.csv. Monthly counts per counter: "
+        "calibration/data/monthly.csv has no month inside 2019-10..2021-12, so none is scored.",
+        "- Lower bounds are scored apart: log score of P(X >= N) only (`mean_log_score_lower`); "
+        "CRPS, WIS, PIT and the differences below use exact and approximate reports only.",
+        "- `model`: no injects after the origin, trajectories weighted by reports known at the "
+        "origin; `model_noassim`: same trajectories, unweighted; `model_timeline`: future injects "
+        "kept (conditional on the timeline), shown apart, not a forecast.",
+        "",
+        standing_line(out / "standing.json"),
+        "",
+    ]
+    for h, g in paired.groupby("horizon"):
+        lines += [
+            f"## Horizon {h} month(s)",
+            "",
+            "Differences are model minus method (CRPS, WIS: negative = model better; log score: "
+            "positive = model better), 90% moving-block bootstrap intervals (block 3).",
+            "",
+            "| method | n | n lower | mean CRPS | mean log score | mean WIS "
+            "| mean log score (lower bounds) "
+            "| d CRPS | d log score |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for _, r in g.iterrows():
+            lines.append(
+                f"| {r['method']} | {r['n']} | {r['n_lower']} | {r['mean_crps']:.2f} | "
+                f"{r['mean_log_score']:.2f} | {r['mean_wis']:.2f} | "
+                f"{r['mean_log_score_lower']:.2f} | "
+                f"{_fmt(r['d_crps'], r['d_crps_lo'], r['d_crps_hi'])} | "
+                f"{_fmt(r['d_log_score'], r['d_log_score_lo'], r['d_log_score_hi'])} |"
+            )
+        lines += ["", f"![PIT h{h}](figures/pit_h{h}.png)", ""]
+    ess = scores.loc[scores["method"] == "model"].groupby("origin")["ess"].first()
+    lines += [
+        "## Assimilation",
+        "",
+        f"Effective sample size of the weighted trajectories per origin (of {meta.get('runs')}): "
+        f"median {ess.median():.1f}, min {ess.min():.1f}, max {ess.max():.1f}.",
+        "",
+        "![mean CRPS](figures/crps.png)",
+        "",
+    ]
+    atomic_write_text(out / "summary.md", "\n".join(lines) + "\n")
+    return [
+        *files,
+        out / "scores.csv",
+        out / "paired.csv",
+        out / "standing.json",
+        out / "summary.md",
+    ]

@@ -1,0 +1,79 @@
+"""Rolling-origin evaluation on a tiny budget: targets, no look-ahead, score table, scoreboard."""
+
+import datetime as dt
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.analysis.forecast import evaluate as E
+from sim.report import scoreboard as SB
+
+
+@pytest.fixture(scope="module")
+def scenario():
+    from sim.api import load_scenario
+    from tests.conftest import SCENARIOS
+
+    return load_scenario(SCENARIOS / "historical.yaml").scenario
+
+
+def test_origins_are_month_ends_inside_the_horizon(scenario):
+    o = E.origins(scenario)
+    assert o[0] == dt.date(2020, 1, 31)
+    assert all(E.month_end(x) == x for x in o)
+    assert E.month_end(o[-1], 1) <= scenario.end < E.month_end(o[-1], 2)
+
+
+def test_targets_end_in_the_month_h_steps_ahead(scenario):
+    fit, _ = E.fitted_tallies(scenario)
+    t1 = E.targets(fit, dt.date(2020, 7, 31), 1)
+    assert set(t1["id"]) == {"T10"}
+    t3 = E.targets(fit, dt.date(2020, 7, 31), 3)
+    assert (t3["end"] > pd.Timestamp("2020-09-30")).all()
+    assert (t3["end"] <= pd.Timestamp("2020-10-31")).all()
+
+
+def test_tiny_evaluation_scores_every_method_and_writes_a_scoreboard(scenario, tmp_path):
+    st = E.Settings(runs=30, paths=100, origins=(dt.date(2020, 7, 31),), quick=True)
+    scores = E.evaluate(scenario, st)
+    methods = set(scores["method"])
+    assert {
+        "model",
+        "model_noassim",
+        "model_timeline",
+        "persistence",
+        "climatology",
+        "nb_ingarch",
+        "hawkes_dated",
+        "ensemble",
+    } <= methods
+    exact = scores[scores["bound"] != "lower"]
+    assert np.isfinite(exact[["log_score", "crps", "wis", "pit"]].to_numpy()).all()
+    lower = scores[scores["bound"] == "lower"]
+    assert lower["crps"].isna().all() and np.isfinite(lower["log_score"]).all()
+    # assimilation weights: the unweighted run has full ESS, the weighted one less
+    assert (scores.loc[scores["method"] == "model_noassim", "ess"] == 30).all()
+    assert (scores.loc[scores["method"] == "model", "ess"] < 30).all()
+    paired = E.paired(scores)
+    ref = paired[paired["method"] == "model"].iloc[0]
+    assert ref["d_crps"] == 0.0
+    SB.write_scoreboard(
+        scores,
+        paired,
+        tmp_path,
+        {"command": "test", "wall_seconds": 1.0, "quick": True, "runs": 30},
+    )
+    assert (tmp_path / "figures" / "pit_h1.png").stat().st_size > 0
+    st_json = json.loads((tmp_path / "standing.json").read_text())
+    assert st_json["quick"] is True and "1" in st_json["horizons"]
+    line = SB.standing_line(tmp_path / "standing.json")
+    assert "QUICK" in line and "persistence" in line and ("1 mo" in line)
+    verdicts = {v["verdict"] for v in st_json["horizons"]["1"]["vs"].values()}
+    assert verdicts <= {"beats", "ties", "loses to"}
+    assert "| model |" in (tmp_path / "summary.md").read_text()
+
+
+def test_standing_line_without_scoreboard(tmp_path):
+    assert "no scoreboard" in SB.standing_line(tmp_path / "missing.json")
