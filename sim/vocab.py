@@ -111,4 +111,7 @@ INJECT_KINDS = (
     "election",
     "new_pm",
     "negotiation",
+    "pm_policy",  # internal: I_PM_POLICY (never written in a scenario file)
+    "attack",
 )
+I_ATTACK = 10  # a forced attack: faction, weapon, target, claim (the 7 Nov 2021 drone strike)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 import reprlib
+from dataclasses import dataclass
+from dataclasses import field as _field
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from pydantic import (
     ValidationError,
 )
 
+from sim.scenario import compose
 from sim.scenario.errors import ScenarioError
 from sim.scenario.schema import (
     Inject,
@@ -213,8 +216,10 @@ def _check_inject(
     names: list[str],
     lines: dict,
     file: str,
+    fronts: dict[str, tuple[str, ...]] | None = None,
 ) -> None:
-    """Check an inject's date lies in [lo, hi] and that the faction it names exists."""
+    """Check an inject's date lies in [lo, hi] and that the faction (and front) it names exist."""
+    fronts = fronts or {}
     field = _fmt(path)
     if not (lo <= inj.date <= hi):
         raise ScenarioError(
@@ -230,6 +235,14 @@ def _check_inject(
             f"a faction of the roster {names}",
             repr(inj.faction),
         )
+    own = fronts.get(inj.faction or "", ())
+    if inj.kind == "attack" and inj.claim is not None and inj.claim not in own:
+        raise ScenarioError(
+            *_at(lines, path + ("claim",), file),
+            f"{field}.claim",
+            f"one of the fronts of {inj.faction} ({', '.join(own) or 'none'})",
+            f"'{inj.claim}'",
+        )
     if inj.kind in ("us_strike", "arrest") and inj.faction is None:
         raise ScenarioError(
             *_at(lines, path, file),
@@ -241,6 +254,7 @@ def _check_inject(
 
 def _check_references(sc: Scenario, lines: dict, file: str) -> None:
     names = [f.name for f in sc.factions]
+    fronts = {f.name: f.fronts for f in sc.factions}
     seen: set[str] = set()
     for i, n in enumerate(names):
         if n in seen:
@@ -280,7 +294,9 @@ def _check_references(sc: Scenario, lines: dict, file: str) -> None:
                     repr(fname),
                 )
     for i, inj in enumerate(sc.injects):
-        _check_inject(inj, ("injects", i), sc.start, sc.end, "the horizon", names, lines, file)
+        _check_inject(
+            inj, ("injects", i), sc.start, sc.end, "the horizon", names, lines, file, fronts
+        )
     for i, f in enumerate(sc.factions):
         if f.drones_from is not None and (f.drones_from - sc.end).days > 36500:
             raise ScenarioError(
@@ -301,7 +317,7 @@ def _check_references(sc: Scenario, lines: dict, file: str) -> None:
         for i, inj in enumerate(pol.injects):
             where = ("policy", "injects", i)
             span = "the policy start to the end"
-            _check_inject(inj, where, pol.start, sc.end, span, names, lines, file)
+            _check_inject(inj, where, pol.start, sc.end, span, names, lines, file, fronts)
         sections = {
             "us": USParams,
             "pm": PMParams,
@@ -340,22 +356,6 @@ def _check_references(sc: Scenario, lines: dict, file: str) -> None:
         )
 
 
-def _merge(base: Any, over: Any, base_lines: dict, over_lines: dict, prefix: tuple) -> Any:
-    """Deep-merge ``over`` onto ``base`` (mappings merge, everything else is replaced)."""
-    if isinstance(base, dict) and isinstance(over, dict):
-        out = dict(base)
-        for k, v in over.items():
-            out[k] = _merge(base.get(k), v, base_lines, over_lines, prefix + (k,))
-        return out
-    # replaced: drop provenance of the old subtree, take the new one
-    for key in [k for k in base_lines if k[: len(prefix)] == prefix]:
-        del base_lines[key]
-    for key, val in over_lines.items():
-        if key[: len(prefix)] == prefix:
-            base_lines[key] = val
-    return over
-
-
 def _read_text(p: Path) -> str:
     try:
         raw = p.read_bytes()
@@ -391,18 +391,28 @@ def _read_referenced(path: Path, file: str, line: int | None, key: str) -> str:
     return _read_text(path)
 
 
-def _resolve(text: str, file: str, depth: int = 0) -> tuple[Any, dict, list[tuple[str, str]]]:
-    """Parse a file and the files it names in ``extends`` and ``calibration``.
+@dataclass
+class _Calibration:
+    """A calibration overlay waiting for the end of the ``extends:`` chain."""
 
-    Returns the merged data, a map from field path to (file, line), and every file read with its
-    text (for the manifest).
-    """
-    data, raw_lines = parse_yaml(text, file)
-    lines = {k: (file, v) for k, v in raw_lines.items()}
-    texts = [(file, text)]
-    if not isinstance(data, dict):
-        return data, lines, texts
-    here = Path(file).parent
+    data: dict
+    lines: dict  # field path -> line in the calibration file
+    file: str
+    protected: set = _field(default_factory=set)  # paths set by files extending its declarer
+
+
+@dataclass
+class _Resolved:
+    """A file merged with the files it extends, before the calibration overlay."""
+
+    data: Any
+    lines: dict  # field path -> (file, line)
+    texts: list[tuple[str, str]]
+    calibration: _Calibration | None = None
+    warnings: list[str] = _field(default_factory=list)
+
+
+def _check_references_key(data: dict, raw_lines: dict, file: str, depth: int) -> None:
     for key in ("extends", "calibration"):
         ref = data.get(key)
         if ref is None:
@@ -419,69 +429,68 @@ def _resolve(text: str, file: str, depth: int = 0) -> tuple[Any, dict, list[tupl
                 "at most 8 nested files",
                 "a deeper (or circular) chain",
             )
+
+
+def _read_calibration(path: Path, file: str, line: int | None) -> tuple[_Calibration, str]:
+    ctext = _read_referenced(path, file, line, "calibration")
+    cdata, craw = parse_yaml(ctext, str(path))
+    if not isinstance(cdata, dict):
+        raise ScenarioError(
+            str(path), 1, "(document)", "a mapping of fitted parameters", type(cdata).__name__
+        )
+    return _Calibration(cdata, craw, str(path)), ctext
+
+
+def _resolve(text: str, file: str, depth: int = 0) -> _Resolved:
+    """Parse a file and merge it onto the file it ``extends`` (see ``sim.scenario.compose``).
+
+    The calibration overlay is not applied here but carried up the chain: it applies to the
+    roster that results from the whole chain (``_finish``).
+    """
+    data, raw_lines = parse_yaml(text, file)
+    lines = {k: (file, v) for k, v in raw_lines.items()}
+    if not isinstance(data, dict):
+        return _Resolved(data, lines, [(file, text)])
+    _check_references_key(data, raw_lines, file, depth)
+    here = Path(file).parent
     base_ref = data.pop("extends", None)
     cal_ref = data.pop("calibration", None)
-    merged, merged_lines = data, lines
     if base_ref is not None:
         bpath = here / base_ref
         btext = _read_referenced(bpath, file, raw_lines.get(("extends",)), "extends")
-        bdata, blines, btexts = _resolve(btext, str(bpath), depth + 1)
-        if not isinstance(bdata, dict):
+        res = _resolve(btext, str(bpath), depth + 1)
+        if not isinstance(res.data, dict):
             raise ScenarioError(
-                str(bpath), 1, "(document)", "a mapping of scenario fields", type(bdata).__name__
+                str(bpath), 1, "(document)", "a mapping of scenario fields", type(res.data).__name__
             )
-        merged_lines = dict(blines)
-        merged = _merge(bdata, data, merged_lines, lines, ())
-        texts += btexts
+        before = compose.faction_names(res.data)
+        merged_lines = dict(res.lines)
+        merged = compose.merge(res.data, data, merged_lines, lines, ())
+        merged = compose.drop_removed_factions(merged, before, res.warnings, file)
+        res = _Resolved(
+            merged, merged_lines, [(file, text)] + res.texts, res.calibration, res.warnings
+        )
+        if res.calibration is not None:
+            res.calibration.protected |= compose.leaf_paths(data)
+    else:
+        merged = compose.rosters_as_lists(data, lines)
+        res = _Resolved(merged, lines, [(file, text)])
     if cal_ref is not None:
         cpath = here / cal_ref
-        ctext = _read_referenced(cpath, file, raw_lines.get(("calibration",)), "calibration")
-        cdata, craw = parse_yaml(ctext, str(cpath))
-        clines = {k: (str(cpath), v) for k, v in craw.items()}
-        if not isinstance(cdata, dict):
-            raise ScenarioError(
-                str(cpath), 1, "(document)", "a mapping of fitted parameters", type(cdata).__name__
-            )
-        cdata = dict(cdata)
-        cdata.pop("fit", None)  # provenance block of the calibration, not a parameter
-        clines = {k: v for k, v in clines.items() if not (k and k[0] == "fit")}
-        factions = cdata.pop("factions", None)
-        merged = _merge(merged, cdata, merged_lines, clines, ())
-        if factions is not None:
-            merged = _overlay_factions(merged, factions, str(cpath), craw)
-        texts.append((str(cpath), ctext))
-    return merged, merged_lines, texts
+        res.calibration, ctext = _read_calibration(cpath, file, raw_lines.get(("calibration",)))
+        res.texts.append((str(cpath), ctext))
+    return res
 
 
-def _overlay_factions(data: dict, overlay: Any, file: str, lines: dict) -> dict:
-    """Apply a calibration's per-faction values (a mapping name -> fields) onto the roster."""
-    line = lines.get(("factions",))
-    if not isinstance(overlay, dict):
-        raise ScenarioError(
-            file, line, "factions", "a mapping of faction name to fields", type(overlay).__name__
-        )
-    roster = data.get("factions")
-    if not isinstance(roster, list):
-        raise ScenarioError(file, line, "factions", "a scenario with a faction roster", "no roster")
-    names = [f.get("name") if isinstance(f, dict) else None for f in roster]
-    out = []
-    for f in roster:
-        name = f.get("name") if isinstance(f, dict) else None
-        if isinstance(name, str) and name in overlay:  # a bad name is reported by validation
-            f = _merge(f, overlay[name], {}, {}, ())
-        out.append(f)
-    for name in overlay:
-        if name not in names:
-            raise ScenarioError(
-                file,
-                lines.get(("factions", name), line),
-                f"factions.{name}",
-                f"a faction of the roster {names}",
-                repr(name),
-            )
-    data = dict(data)
-    data["factions"] = out
-    return data
+def _finish(res: _Resolved) -> _Resolved:
+    """Apply the calibration overlay carried up the chain to the merged scenario."""
+    cal = res.calibration
+    if cal is None or not isinstance(res.data, dict):
+        return res
+    data = compose.apply_calibration(
+        res.data, cal.data, cal.protected, cal.file, cal.lines, res.lines, res.warnings
+    )
+    return _Resolved(data, res.lines, res.texts, None, res.warnings)
 
 
 def _validate(data: Any, lines: dict, file: str) -> Scenario:
@@ -522,8 +531,8 @@ def parse_scenario(text: str, file: str = "<string>") -> Scenario:
     ScenarioError
         For any invalid input, naming the file, line and field.
     """
-    data, lines, _ = _resolve(text, file)
-    return _validate(data, lines, file)
+    res = _finish(_resolve(text, file))
+    return _validate(res.data, res.lines, file)
 
 
 def load_scenario(path: str | Path) -> LoadedScenario:
@@ -546,5 +555,6 @@ def load_scenario(path: str | Path) -> LoadedScenario:
     """
     p = Path(path)
     text = _read_text(p)
-    data, lines, texts = _resolve(text, str(p))
-    return LoadedScenario(_validate(data, lines, str(p)), str(p), text, tuple(texts))
+    res = _finish(_resolve(text, str(p)))
+    sc = _validate(res.data, res.lines, str(p))
+    return LoadedScenario(sc, str(p), text, tuple(res.texts), tuple(res.warnings))
