@@ -329,3 +329,48 @@ def _scaled(entry: dict, multipliers: dict[str, float]) -> dict:
             targets["convoy"] = round(convoy * multipliers["convoy_scale"], 8)
             out["targets"] = targets
     return out
+
+
+#: last dated event of calibration/data/events.csv (the documented period; a test keeps it true)
+DOCUMENTED_END = dt.date(2022, 10, 27)
+#: the kinds of forced injects that a policy lever of each section otherwise decides
+LEVER_INJECTS = {"us": "us_strike", "pm": "arrest", "truce": "truce"}
+
+
+def trap_warnings(sc: Any, calibrated_to: dt.date | None, file: str, lines: dict) -> list[str]:
+    """Return warnings for valid but suspicious scenarios (issue 16, item 3).
+
+    * a horizon past the documented period (and past the calibration's fitting window);
+    * a policy that changes ``us.*`` (``pm.*``, ``truce.*``) but keeps forced ``us_strike``
+      (``arrest``, ``truce``) injects dated on or after its start: the dated events then decide,
+      not the policy's lever.
+    """
+    out = []
+
+    def at(path: tuple) -> str:
+        f, line = lines.get(path, (file, None))
+        return f"{f}:{line}" if line else f
+
+    if sc.end > DOCUMENTED_END:
+        fitted = f"; the calibration was fitted up to {calibrated_to}" if calibrated_to else ""
+        out.append(
+            f"{at(('end',))}: warning: the horizon ends {sc.end}, after the last documented "
+            f"event ({DOCUMENTED_END}, calibration/data/events.csv){fitted}: results after that "
+            "date are extrapolation"
+        )
+    pol = sc.policy
+    if pol is None:
+        return out
+    for section, kind in LEVER_INJECTS.items():
+        levers = getattr(pol, section)
+        if not levers or kind in pol.drop_injects:
+            continue
+        kept = [str(i.date) for i in sc.injects if i.kind == kind and i.date >= pol.start]
+        if kept:
+            names = ", ".join(f"{section}.{k}" for k in levers)
+            out.append(
+                f"{at(('policy', section))}: warning: the policy changes {names} but keeps "
+                f"{len(kept)} forced {kind} inject(s) on or after its start ({', '.join(kept)}); "
+                f"add drop_injects: [{kind}] to let the policy decide them"
+            )
+    return out

@@ -410,6 +410,7 @@ class _Resolved:
     texts: list[tuple[str, str]]
     calibration: _Calibration | None = None
     warnings: list[str] = _field(default_factory=list)
+    calibrated_to: dt.date | None = None  # end of the applied calibration's fitting window
 
 
 def _check_references_key(data: dict, raw_lines: dict, file: str, depth: int) -> None:
@@ -490,7 +491,14 @@ def _finish(res: _Resolved) -> _Resolved:
     data = compose.apply_calibration(
         res.data, cal.data, cal.protected, cal.file, cal.lines, res.lines, res.warnings
     )
-    return _Resolved(data, res.lines, res.texts, None, res.warnings)
+    fit = cal.data.get("fit")
+    window = fit.get("date_range") if isinstance(fit, dict) else None
+    window = window[-1] if isinstance(window, list) and window else None
+    try:
+        end = dt.date.fromisoformat(str(window)) if window else None
+    except ValueError:
+        end = None
+    return _Resolved(data, res.lines, res.texts, None, res.warnings, end)
 
 
 def _validate(data: Any, lines: dict, file: str) -> Scenario:
@@ -557,4 +565,5 @@ def load_scenario(path: str | Path) -> LoadedScenario:
     text = _read_text(p)
     res = _finish(_resolve(text, str(p)))
     sc = _validate(res.data, res.lines, str(p))
+    res.warnings += compose.trap_warnings(sc, res.calibrated_to, str(p), res.lines)
     return LoadedScenario(sc, str(p), text, tuple(res.texts), tuple(res.warnings))
