@@ -113,11 +113,41 @@ _REPR = reprlib.Repr(
 )
 
 
+def _quote(value: Any) -> str:
+    """Return a name as written in YAML, in quotes (no Python repr)."""
+    return f"'{value}'" if isinstance(value, str) else _describe(value)
+
+
 def _describe(value: Any) -> str:
+    """Describe a found value as YAML would write it, bounded to 60 characters."""
     if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return repr(value)
-    text = _REPR.repr(value)  # bounded: a YAML alias bomb must not be printed in full
+        return ".nan" if math.isnan(value) else ("-.inf" if value < 0 else ".inf")
+    if value is None:
+        return "null (nothing)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, str):
+        text = "'" + value + "'"
+    elif isinstance(value, dict | list | tuple):
+        text = _flow(value, 3)
+    else:
+        text = _REPR.repr(value)  # bounded: a YAML alias bomb must not be printed in full
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _flow(value: Any, depth: int) -> str:
+    """Write a list or mapping in YAML flow style, a few items and levels deep."""
+    if depth == 0:
+        return "..."
+    if isinstance(value, dict):
+        items = [f"{k}: {_flow(v, depth - 1)}" for k, v in list(value.items())[:4]]
+        return "{" + ", ".join(items) + (", ..." if len(value) > 4 else "") + "}"
+    if isinstance(value, list | tuple):
+        items = [_flow(v, depth - 1) for v in list(value)[:6]]
+        return "[" + ", ".join(items) + (", ..." if len(value) > 6 else "") + "]"
+    return _describe(value) if not isinstance(value, str) else value[:30]
 
 
 class _Loader(yaml.SafeLoader):
@@ -192,11 +222,13 @@ def _expected(err: dict) -> str:
     ctx = err.get("ctx") or {}
     kind = err["type"]
     if kind == "extra_forbidden":
-        return "no such key (unknown field)"
+        return _valid_keys(tuple(err["loc"]))
+    if kind.startswith("date_"):
+        return "a date written YYYY-MM-DD"
     if kind == "missing":
         return "this required field"
     if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
-        return f"a value {err['msg'].split('be ', 1)[-1]}"
+        return _range(tuple(err["loc"])) or f"a value {err['msg'].split('be ', 1)[-1]}"
     if kind == "literal_error":
         return err["msg"].replace("Input should be ", "one of ")
     if kind == "finite_number":
@@ -205,6 +237,56 @@ def _expected(err: dict) -> str:
         return str(ctx["error"])
     msg = err["msg"].removeprefix("Input should be ")
     return msg[0].lower() + msg[1:]
+
+
+def _model_at(loc: tuple) -> Any:
+    """Return the pydantic model whose field ``loc`` names (None if it is not a model field)."""
+    import typing
+
+    from pydantic import BaseModel
+
+    model: Any = Scenario
+    for part in loc:
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            if not isinstance(part, str) or part not in model.model_fields:
+                return None
+            model = model.model_fields[part].annotation
+        elif typing.get_origin(model) is tuple and isinstance(part, int):
+            model = typing.get_args(model)[0]
+        else:
+            return None
+        args = [a for a in typing.get_args(model) if a is not type(None)]
+        if typing.get_origin(model) not in (tuple, dict, typing.Literal) and len(args) == 1:
+            model = args[0]  # Optional[X] -> X
+    return model
+
+
+def _range(loc: tuple) -> str | None:
+    """Say the range of a bounded number field, e.g. "a number from 0 to 1"."""
+    model = _model_at(loc[:-1])
+    field = getattr(model, "model_fields", {}).get(loc[-1]) if loc else None
+    if field is None:
+        return None
+    lo = next((m.ge for m in field.metadata if getattr(m, "ge", None) is not None), None)
+    hi = next((m.le for m in field.metadata if getattr(m, "le", None) is not None), None)
+    if lo is not None and hi is not None:
+        return f"a number from {lo:g} to {hi:g}"
+    return None
+
+
+def _valid_keys(loc: tuple) -> str:
+    """Say which keys are valid where an unknown key ``loc[-1]`` was written."""
+    import difflib
+
+    from pydantic import BaseModel
+
+    model = _model_at(loc[:-1])
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return "no such key (unknown field)"
+    valid = list(model.model_fields)
+    close = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.6)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    return f"a known key, not an unknown one ({hint}valid keys here: {', '.join(valid)})"
 
 
 def _check_inject(
@@ -232,8 +314,8 @@ def _check_inject(
         raise ScenarioError(
             *_at(lines, path + ("faction",), file),
             f"{field}.faction",
-            f"a faction of the roster {names}",
-            repr(inj.faction),
+            f"a faction of the roster ({', '.join(names)})",
+            _quote(inj.faction),
         )
     own = fronts.get(inj.faction or "", ())
     if inj.kind == "attack" and inj.claim is not None and inj.claim not in own:
@@ -262,7 +344,7 @@ def _check_references(sc: Scenario, lines: dict, file: str) -> None:
                 *_at(lines, ("factions", i, "name"), file),
                 f"factions[{i}].name",
                 "unique faction names",
-                f"a second faction named {n!r}",
+                f"a second faction named '{n}'",
             )
         seen.add(n)
     if sc.end < sc.start:
@@ -283,15 +365,15 @@ def _check_references(sc: Scenario, lines: dict, file: str) -> None:
                 *_at(lines, ("iran", "agencies", i, "name"), file),
                 f"iran.agencies[{i}].name",
                 "each agency once",
-                f"a second {a.name!r}",
+                f"a second '{a.name}'",
             )
         for fname in a.control:
             if fname not in seen:
                 raise ScenarioError(
                     *_at(lines, ("iran", "agencies", i, "control", fname), file),
                     f"iran.agencies[{i}].control.{fname}",
-                    f"a faction of the roster {names}",
-                    repr(fname),
+                    f"a faction of the roster ({', '.join(names)})",
+                    _quote(fname),
                 )
     for i, inj in enumerate(sc.injects):
         _check_inject(
@@ -334,7 +416,7 @@ def _check_references(sc: Scenario, lines: dict, file: str) -> None:
                         *_at(lines, ("policy", sec, key), file),
                         f"policy.{sec}.{key}",
                         f"a scalar parameter of '{sec}'",
-                        repr(key),
+                        _quote(key),
                     )
             try:
                 model.model_validate({**base.model_dump(), **overrides})
@@ -501,6 +583,26 @@ def _finish(res: _Resolved) -> _Resolved:
     return _Resolved(data, res.lines, res.texts, None, res.warnings, end)
 
 
+def _all_errors(errors: list[dict], where) -> ScenarioError:
+    """Return one ScenarioError holding every validation error, sorted by file and line."""
+    found, missing = [], set()
+    for err in errors:
+        loc = tuple(err["loc"])
+        f, line = where(loc)
+        what = _describe(err.get("input"))
+        if err["type"] == "extra_forbidden":
+            what = f"the key '{loc[-1]}'"
+        found.append(ScenarioError(f, line, _fmt(loc), _expected(err), what))
+        if err["type"] == "missing":
+            missing.add(id(found[-1]))
+    # a missing field (often the other half of a typo) has no line of its own: it goes last
+    found.sort(key=lambda e: (id(e) in missing, e.file, e.line or 0))
+    first = found[0]
+    return ScenarioError(
+        first.file, first.line, first.field, first.expected, first.found, tuple(found[1:])
+    )
+
+
 def _validate(data: Any, lines: dict, file: str) -> Scenario:
     def where(path: tuple) -> tuple[str, int | None]:
         for k in range(len(path), -1, -1):
@@ -519,14 +621,7 @@ def _validate(data: Any, lines: dict, file: str) -> Scenario:
     try:
         sc = Scenario.model_validate(data)
     except ValidationError as exc:
-        errors = exc.errors()
-        # an unknown key is usually the typo of a missing one: name it, at its own line
-        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-        loc = tuple(err["loc"])
-        f, line = where(loc)
-        raise ScenarioError(
-            f, line, _fmt(loc), _expected(err), _describe(err.get("input"))
-        ) from None
+        raise _all_errors(exc.errors(), where) from None
     _check_references(sc, lines, file)
     return sc
 

@@ -1,4 +1,4 @@
-"""Scenario composition: rosters edited by name in ``extends:`` children, calibration on the result."""
+"""Scenario composition: rosters edited by name in ``extends:`` children; calibration after."""
 
 from __future__ import annotations
 
