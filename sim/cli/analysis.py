@@ -23,9 +23,9 @@ def _print_comparison(comp, meta: dict) -> None:
         f" over {n:,} paired replicates (probabilities: % of replicates)",
         title_justify="left",
     )
-    tab.add_column("outcome")
-    for name in comp.names:
-        tab.add_column(name, justify="right")
+    tab.add_column("outcome", overflow="fold")
+    for name in comp.names:  # long names wrap in their header; never cut at 80 columns
+        tab.add_column(name, justify="right", overflow="fold")
     for row in level_matrix(comp):
         tab.add_row(*row)
     out.print(tab)
@@ -35,9 +35,9 @@ def _print_comparison(comp, meta: dict) -> None:
             "bootstrap CI] (pp = percentage points)",
             title_justify="left",
         )
-        dif.add_column("outcome")
+        dif.add_column("outcome", overflow="fold")
         for name in comp.names[1:]:
-            dif.add_column(f"{name} - {comp.base}", justify="right")
+            dif.add_column(f"{name} - {comp.base}", justify="right", overflow="fold")
         for row in difference_matrix(comp):
             dif.add_row(*row)
         out.print(dif)
