@@ -119,3 +119,22 @@ def test_an_error_in_a_name_keyed_edit_names_the_child_file_and_line(tree):
         load_scenario(p)
     assert Path(info.value.file) == p and info.value.line == 5
     assert info.value.field == "factions[0].discipline"
+
+
+def test_the_readme_roster_idiom_loads_as_it_says(tree):
+    """The README's roster-edit example: Badr gone, KH edited and calibrated, Saraya scaled."""
+    readme = (ROOT / "README.md").read_text()
+    head = "### Editing the roster in a child scenario"
+    block = readme[readme.index(head) :].split("```yaml\n", 1)[1].split("```", 1)[0]
+    p = tree / "scenarios" / "readme.yaml"
+    p.write_text(block)
+    loaded = load_scenario(p)
+    sc = loaded.scenario
+    assert [f.name for f in sc.factions] == ["KH", "AAH", "KSS", "Nujaba", "Saraya"]
+    kh = faction(loaded, "KH")
+    assert (kh.discipline, kh.base_rate) == (0.9, FITTED_KH_RATE)
+    assert faction(loaded, "Saraya").base_rate == pytest.approx(0.01 * 0.8458)
+    assert next(a for a in sc.iran.agencies if a.name == "MOIS").hawkishness == -2.0
+    assert all(str(i.date) != "2020-10-10" for i in sc.injects)
+    assert sc.policy is not None and sc.policy.start.isoformat() == "2020-06-01"
+    assert len(loaded.warnings) == 1 and "Saraya" in loaded.warnings[0]
