@@ -23,24 +23,14 @@ from pathlib import Path
 import pandas as pd
 
 from sim.results.events import to_frame
+from sim.results.outcomes import OUTCOMES
 from sim.scenario import LoadedScenario
 from sim.scenario import load_scenario as _load
 
-#: outcomes that count things (integers), that are yes/no (booleans); the rest stay floats
-COUNT_OUTCOMES = (
-    "attacks_us",
-    "attacks_state",
-    "attacks_total",
-    "attacks_on_pm",
-    "killed",
-    "us_killed",
-    "us_strikes",
-    "arrests",
-    "releases",
-    "truce_days",
-    "peak_30d_us_attacks",
-)
-BINARY_OUTCOMES = ("escalation_spiral",)
+#: outcomes that count things (integers) and yes/no outcomes (booleans), from the catalogue;
+#: the rest (days, ratios) stay floats
+COUNT_OUTCOMES = tuple(o.key for o in OUTCOMES if o.kind == "count" and not o.source)
+BINARY_OUTCOMES = tuple(o.key for o in OUTCOMES if o.kind == "share" and not o.source)
 
 
 def load_scenario(path: str | Path) -> LoadedScenario:

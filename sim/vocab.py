@@ -69,7 +69,15 @@ COMPAT = (
     (1, 0, 1, 0),  # pm
     (0, 0, 0, 1),  # activist
 )
-US_TARGETS = (T_US_BASE, T_US_EMBASSY, T_CONVOY)
+
+# "US target", defined once: the targets an attack on which counts as an attack on US forces
+# (in outcomes, rules, figures and calibration). The other targets are Iraqi.
+US_TARGET_NAMES = ("us_base", "us_embassy", "convoy")
+US_TARGETS = tuple(TARGETS.index(name) for name in US_TARGET_NAMES)
+"""Target codes of the US targets."""
+IS_US_TARGET = tuple(int(name in US_TARGET_NAMES) for name in TARGETS)
+"""1 at the code of each US target (``IS_US_TARGET[t]`` inside numba)."""
+STATE_TARGET_NAMES = tuple(name for name in TARGETS if name not in US_TARGET_NAMES)
 
 # --- actor codes -------------------------------------------------------------------------------
 # Factions are 0..F-1; then the four agencies, then US and PM.

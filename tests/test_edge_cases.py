@@ -24,6 +24,7 @@ import yaml
 from typer.testing import CliRunner
 
 from sim.cli import app
+from sim.results.outcomes import OUTCOME_BY_KEY
 from sim.runner import run_in_memory, run_scenario
 from sim.scenario import LoadedScenario, parse_scenario
 
@@ -89,7 +90,7 @@ def test_one_replicate(tmp_path):
     scenario = ROOT / "scenarios" / "historical.yaml"
     res = CliRunner().invoke(app, ["run", str(scenario), "-n", "1", "-o", str(out)])
     assert res.exit_code == 0, res.output
-    assert "attacks_us" in res.output  # the summary table of a single replicate
+    assert OUTCOME_BY_KEY["attacks_us"].label in res.output  # the summary of one replicate
     runs = pq.read_table(out / "runs.parquet").to_pandas()
     events = pq.read_table(out / "events.parquet").to_pandas()
     assert list(runs["run"]) == [0] and set(events["run"]) == {0}

@@ -33,17 +33,14 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 from scipy import stats
 
-from sim.results.outcomes import SPIRAL_DEFINITION
+from sim.results.outcomes import COMPARED, OUTCOME_BY_KEY, Kind, Outcome, definitions
 from sim.scenario import LoadedScenario
-
-Kind = Literal["count", "share", "days"]
 
 CONFIDENCE = 0.95
 BCA_MAX_N = 5000
@@ -51,35 +48,8 @@ BATCH = 1000
 QUANTILES = (0.05, 0.5, 0.95)
 META_FILE = "comparison.json"
 
-
-@dataclass(frozen=True)
-class Outcome:
-    """One compared outcome: a column of the per-replicate outcome frame."""
-
-    key: str
-    label: str
-    kind: Kind
-    unit: str
-
-
-OUTCOMES: tuple[Outcome, ...] = (
-    Outcome("attacks_us", "Attacks on US targets", "count", "attacks"),
-    Outcome("attacks_state", "Attacks on the Iraqi state", "count", "attacks"),
-    Outcome("us_killed", "US deaths", "count", "deaths"),
-    Outcome("us_strikes", "US strikes", "count", "strikes"),
-    Outcome("truce_days", "Days under truce", "count", "days"),
-    Outcome("pm_attacked", "P(attack on the PM)", "share", "share"),
-    Outcome("escalation_spiral", "P(escalation spiral)", "share", "share"),
-    Outcome("days_to_deescalation", "Days to de-escalation", "days", "days"),
-    Outcome("never_deescalated", "P(never de-escalated)", "share", "share"),
-)
-"""The outcomes of a comparison, in table order.
-
-``attacks_state`` counts attacks on every Iraqi target (state sites, the PM, activists);
-``escalation_spiral`` and ``days_to_deescalation`` are defined in ``sim.results.outcomes``.
-"""
-
-OUTCOME_BY_KEY = {o.key: o for o in OUTCOMES}
+OUTCOMES: tuple[Outcome, ...] = tuple(OUTCOME_BY_KEY[k] for k in COMPARED)
+"""The outcomes of a comparison, in table order (``sim.results.outcomes.COMPARED``)."""
 
 
 class CompareError(ValueError):
@@ -101,21 +71,7 @@ def outcome_frame(runs: pd.DataFrame) -> pd.DataFrame:
         de-escalation as days or NaN (never).
     """
     r = runs.set_index("run").sort_index()
-    days = r["days_to_deescalation"].astype(float)
-    return pd.DataFrame(
-        {
-            "attacks_us": r["attacks_us"].astype(float),
-            "attacks_state": r["attacks_state"].astype(float),
-            "us_killed": r["us_killed"].astype(float),
-            "us_strikes": r["us_strikes"].astype(float),
-            "truce_days": r["truce_days"].astype(float),
-            "pm_attacked": (r["attacks_on_pm"] > 0).astype(float),
-            "escalation_spiral": (r["escalation_spiral"] > 0).astype(float),
-            "days_to_deescalation": days,
-            "never_deescalated": days.isna().astype(float),
-        },
-        index=r.index,
-    )
+    return pd.DataFrame({o.key: o.values(r) for o in OUTCOMES}, index=r.index)
 
 
 def bootstrap_ci(
@@ -419,13 +375,10 @@ def to_markdown(comp: Comparison, header: str = "") -> str:
 
 
 DEFINITIONS = (
-    "outcomes are counted from the policy start to the end of the horizon. Escalation spiral: "
-    f"{SPIRAL_DEFINITION}. "
-    "Time to de-escalation: days from the policy start to the first day that begins 30 days "
-    "with at most 2 attacks on US targets ('never' if none; its differences use only the "
-    "replicates where both scenarios de-escalated, n given). Attacks on the Iraqi state include "
-    "the PM and activists. Differences are paired: replicate k of every scenario shares its "
-    "random draws and its history before the policy start."
+    "outcomes are counted from the policy start to the end of the horizon. "
+    + definitions(COMPARED)
+    + " Differences are paired: replicate k of every scenario shares its random draws and its "
+    "history before the policy start."
 )
 
 

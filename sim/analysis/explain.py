@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from sim.results.events import US_TARGET_NAMES
+from sim.vocab import US_TARGET_NAMES
 
 WINDOW_DAYS = 30
 LEAD_DAYS = 30

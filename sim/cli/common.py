@@ -56,22 +56,40 @@ def handle_errors(resumable: bool = False) -> Iterator[None]:
 
 
 def summary_table(runs_table, title: str) -> Table:
-    """Return a rich table of each outcome metric's median, 90% interval and mean."""
+    """Return a rich table of every outcome of ``sim.results.outcomes.OUTCOMES`` over replicates.
+
+    A probability shows the share of replicates where the event happened; any other outcome its
+    median, 90% interval (values some replicate took) and mean. Days to an event that did not
+    happen rank last ("never") and the mean is over the replicates where it did; a ratio that
+    is undefined in a replicate (no attacks) is left out.
+    """
     import numpy as np
 
-    from sim.results.outcomes import METRICS
+    from sim.results.outcomes import OUTCOMES
+
+    def cell(v: float) -> str:
+        return "never" if np.isinf(v) else f"{v:.3g}"
 
     tab = Table(title=title, title_justify="left")
     for col in ("outcome", "median", "5%", "95%", "mean"):
         tab.add_column(col, justify="left" if col == "outcome" else "right")
-    for name in METRICS:
-        x = runs_table.column(name).to_numpy(zero_copy_only=False).astype(float)
-        x = x[~np.isnan(x)]
-        if x.size == 0:
-            tab.add_row(name, "-", "-", "-", "-")
+    columns = {
+        name: runs_table.column(name).to_numpy(zero_copy_only=False)
+        for name in runs_table.column_names
+    }
+    for o in OUTCOMES:
+        x = o.values(columns)
+        if o.kind == "share":
+            tab.add_row(o.label, "", "", "", f"{100 * x.mean():.1f}%" if x.size else "-")
             continue
-        q = np.quantile(x, [0.5, 0.05, 0.95])
-        tab.add_row(name, f"{q[0]:.3g}", f"{q[1]:.3g}", f"{q[2]:.3g}", f"{x.mean():.3g}")
+        done = x[~np.isnan(x)]
+        ranked = np.where(np.isnan(x), np.inf, x) if o.kind == "days" else done
+        if ranked.size == 0:
+            tab.add_row(o.label, "-", "-", "-", "-")
+            continue
+        q = np.quantile(ranked, [0.5, 0.05, 0.95], method="inverted_cdf")
+        mean = f"{done.mean():.3g}" if done.size else "-"
+        tab.add_row(o.label, *(cell(v) for v in q), mean)
     return tab
 
 

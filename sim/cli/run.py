@@ -10,62 +10,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from sim.cli.common import err, handle_errors, out, progress_bar
-
-#: labels of the per-replicate outcomes (sim.results.outcomes.METRICS); yes/no outcomes are shown
-#: as the share of replicates, shares as quantiles in percent
-OUTCOME_LABELS = {
-    "attacks_us": "Attacks on US targets",
-    "attacks_state": "Attacks on the Iraqi state",
-    "attacks_total": "Attacks, all targets",
-    "attacks_on_pm": "Attacks on the PM",
-    "killed": "People killed",
-    "us_killed": "US deaths",
-    "us_strikes": "US strikes",
-    "arrests": "Arrests (raids)",
-    "releases": "Detainees released",
-    "truce_days": "Days under truce",
-    "escalation_spiral": "Escalation spiral",
-    "days_to_deescalation": "Days to de-escalation",
-    "peak_30d_us_attacks": "Most US-target attacks in 30 days",
-    "front_claim_share": "Attacks claimed by fronts",
-}
-BINARY = ("escalation_spiral",)
-SHARES = ("front_claim_share",)
-
-
-def run_summary_table(runs_table, title: str):
-    """Return a rich table of each outcome: median and 90% interval, mean; yes/no as a share.
-
-    Rows are labelled in words; a yes/no outcome (the escalation spiral) has no median: its row
-    gives the share of replicates in which it happened.
-    """
-    import numpy as np
-    from rich.table import Table
-
-    from sim.results.outcomes import METRICS
-
-    tab = Table(title=title, title_justify="left")
-    tab.add_column("outcome (per replicate)", overflow="fold")
-    for col in ("median", "90% interval", "mean"):
-        tab.add_column(col, justify="right", no_wrap=True)
-    for name in METRICS:
-        label = OUTCOME_LABELS.get(name, name)
-        x = runs_table.column(name).to_numpy(zero_copy_only=False).astype(float)
-        never = int(np.isnan(x).sum())
-        x = x[~np.isnan(x)]
-        if name in BINARY:
-            share = f"{x.mean():.0%} of replicates" if x.size else "-"
-            tab.add_row(label, "", "", share)
-            continue
-        if x.size == 0:
-            tab.add_row(label, "never", "", "")
-            continue
-        q = np.quantile(x, [0.5, 0.05, 0.95], method="inverted_cdf")
-        fmt = (lambda v: f"{v:.0%}") if name in SHARES else (lambda v: f"{v:,.3g}")
-        note = f" ({never} never)" if never else ""
-        tab.add_row(label + note, fmt(q[0]), f"{fmt(q[1])} to {fmt(q[2])}", fmt(x.mean()))
-    return tab
+from sim.cli.common import err, handle_errors, out, progress_bar, summary_table
 
 
 def print_warnings(warnings) -> None:
@@ -152,7 +97,7 @@ def run(
         if not quiet:
             m = res.manifest
             out.print(
-                run_summary_table(
+                summary_table(
                     res.runs,
                     escape(
                         f"{loaded.scenario.name}: {m['runs']} runs, seed {m['seed']}, engine "

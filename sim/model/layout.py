@@ -7,6 +7,15 @@ random draw is keyed by a decision code R_*; every event is a row of E_* columns
 
 from __future__ import annotations
 
+import datetime as dt
+import types
+import typing
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from sim.scenario.schema import Faction, IranParams, MilitiaParams, PMParams, TruceParams, USParams
+
 # --- decision codes (the fifth coordinate of every random draw) --------------------------------
 R_NOISE = 1
 R_ATTACK = 2
@@ -28,202 +37,262 @@ R_MEDIATE = 17
 R_COMPLY = 18
 R_BREAKDOWN = 19
 
-# --- global parameter vector G --------------------------------------------------------------------
-G_NAMES = (
-    # US forces
-    "us_doctrine",
-    "us_attribution",
-    "us_attribution_front",
-    "us_strike_rate",
-    "us_red_line",
-    "us_red_line_strike",
-    "us_cooldown_days",
-    "us_air_defence_rocket",
-    "us_air_defence_drone",
-    "us_posture",
-    "us_degrade_infrastructure",
-    "us_degrade_leadership",
-    "us_leadership_discipline_hit",
-    "us_strike_grievance",
-    "us_strike_grievance_allies",
-    "us_credibility_jump",
-    "us_credibility_tau",
-    "us_threat_deterrence",
-    "us_victim_share",
-    "us_blame_tau",
-    # militia behaviour (shared by all factions)
-    "m_beta_grievance",
-    "m_beta_directive",
-    "m_beta_deterrence",
-    "m_excitation_jump",
-    "m_excitation_tau",
-    "m_grievance_tau",
-    "m_noise",
-    "m_lethality_rocket",
-    "m_lethality_ied",
-    "m_lethality_drone",
-    "m_lethality_small_arms",
-    "m_state_targeting",
-    "m_deniability",
-    "m_exposure_tau",
-    # Iranian agencies
-    "ir_unified",
-    "ir_qf_control_after",
-    "ir_fragmentation_noise",
-    "ir_appetite",
-    "ir_appetite_lead_days",
-    "ir_directive_days",
-    "ir_revenge",
-    "ir_revenge_tau",
-    "ir_truce_calm",
-    # prime minister
-    "pm_crackdown",
-    "pm_pressure_tau",
-    "pm_release",
-    "pm_legitimacy0",
-    "pm_legitimacy_loss",
-    "pm_backfire_grievance",
-    "pm_backfire_excitation",
-    "pm_arrest_grievance",
-    "pm_mediation",
-    "pm_air_defence_drone",
-    # truces
-    "truce_days",
-    "truce_suppression",
-    "truce_convoy_leak",
-    "truce_breakdown",
+# --- parameter vectors, derived from the schema ------------------------------------------------
+# The pydantic schema (``sim.scenario.schema``) is the catalogue of parameters. The global vector G
+# holds every parameter of the sections below, in this order and, within a section, in the order
+# the schema declares its fields (nested models such as ``militia.lethality`` are walked in place).
+# The per-faction matrix FP holds every parameter of ``Faction`` the same way. A field is a
+# parameter if it is a number, a boolean, a choice (``Literal``: its code is its position), a date
+# (days since the scenario start; -1 if absent) or a tuple of names (its length); names, lists of
+# agencies and maps are compiled elsewhere (``sim.model.world``).
+GLOBAL_SECTIONS: tuple[tuple[str, str, type[BaseModel]], ...] = (
+    # (section of the scenario, prefix of the short name, schema model)
+    ("us", "us", USParams),
+    ("militia", "m", MilitiaParams),
+    ("iran", "ir", IranParams),
+    ("pm", "pm", PMParams),
+    ("truce", "truce", TruceParams),
 )
-G_INDEX = {name: i for i, name in enumerate(G_NAMES)}
-N_G = len(G_NAMES)
-# one index constant per entry (greppable; a test checks them against G_NAMES)
-G_US_DOCTRINE = 0
-G_US_ATTRIBUTION = 1
-G_US_ATTRIBUTION_FRONT = 2
-G_US_STRIKE_RATE = 3
-G_US_RED_LINE = 4
-G_US_RED_LINE_STRIKE = 5
-G_US_COOLDOWN_DAYS = 6
-G_US_AIR_DEFENCE_ROCKET = 7
-G_US_AIR_DEFENCE_DRONE = 8
-G_US_POSTURE = 9
-G_US_DEGRADE_INFRASTRUCTURE = 10
-G_US_DEGRADE_LEADERSHIP = 11
-G_US_LEADERSHIP_DISCIPLINE_HIT = 12
-G_US_STRIKE_GRIEVANCE = 13
-G_US_STRIKE_GRIEVANCE_ALLIES = 14
-G_US_CREDIBILITY_JUMP = 15
-G_US_CREDIBILITY_TAU = 16
-G_US_THREAT_DETERRENCE = 17
-G_US_VICTIM_SHARE = 18
-G_US_BLAME_TAU = 19
-G_M_BETA_GRIEVANCE = 20
-G_M_BETA_DIRECTIVE = 21
-G_M_BETA_DETERRENCE = 22
-G_M_EXCITATION_JUMP = 23
-G_M_EXCITATION_TAU = 24
-G_M_GRIEVANCE_TAU = 25
-G_M_NOISE = 26
-G_M_LETHALITY_ROCKET = 27
-G_M_LETHALITY_IED = 28
-G_M_LETHALITY_DRONE = 29
-G_M_LETHALITY_SMALL_ARMS = 30
-G_M_STATE_TARGETING = 31
-G_M_DENIABILITY = 32
-G_M_EXPOSURE_TAU = 33
-G_IR_UNIFIED = 34
-G_IR_QF_CONTROL_AFTER = 35
-G_IR_FRAGMENTATION_NOISE = 36
-G_IR_APPETITE = 37
-G_IR_APPETITE_LEAD_DAYS = 38
-G_IR_DIRECTIVE_DAYS = 39
-G_IR_REVENGE = 40
-G_IR_REVENGE_TAU = 41
-G_IR_TRUCE_CALM = 42
-G_PM_CRACKDOWN = 43
-G_PM_PRESSURE_TAU = 44
-G_PM_RELEASE = 45
-G_PM_LEGITIMACY0 = 46
-G_PM_LEGITIMACY_LOSS = 47
-G_PM_BACKFIRE_GRIEVANCE = 48
-G_PM_BACKFIRE_EXCITATION = 49
-G_PM_ARREST_GRIEVANCE = 50
-G_PM_MEDIATION = 51
-G_PM_AIR_DEFENCE_DRONE = 52
-G_TRUCE_DAYS = 53
-G_TRUCE_SUPPRESSION = 54
-G_TRUCE_CONVOY_LEAK = 55
-G_TRUCE_BREAKDOWN = 56
+SHORT_NAMES = {
+    # schema path -> its part of the short name, where the two differ (all others: the same)
+    "pm.legitimacy": "legitimacy0",
+    "stocks": "stock",
+    "max_stock": "max",
+    "weapons": "weapon",
+    "targets": "target",
+    "fronts": "n_fronts",
+    "drones_from": "drones_from_day",
+    "grievance_us": "grievance_us0",
+    "grievance_state": "grievance_state0",
+}
 
-# --- per-faction parameter matrix FP (one row per faction) --------------------------------------
-FP_NAMES = (
-    "base_rate",
-    "stock_rocket",
-    "stock_ied",
-    "stock_drone",
-    "stock_small_arms",
-    "resupply_rocket",
-    "resupply_ied",
-    "resupply_drone",
-    "resupply_small_arms",
-    "max_rocket",
-    "max_ied",
-    "max_drone",
-    "max_small_arms",
-    "drones_from_day",
-    "discipline",
-    "front_share",
-    "n_fronts",
-    "truce_compliance",
-    "grievance_us0",
-    "grievance_state0",
-    "strength",
-    "election_loss",
-    "target_us_base",
-    "target_us_embassy",
-    "target_convoy",
-    "target_iraqi_state",
-    "target_pm",
-    "target_activist",
-    "weapon_rocket",
-    "weapon_ied",
-    "weapon_drone",
-    "weapon_small_arms",
-)
+
+def _is_parameter(annotation: Any) -> bool:
+    """Return whether a schema field of this annotation is an entry of a parameter vector."""
+    kinds = (
+        set(typing.get_args(annotation)) - {type(None)} if _is_union(annotation) else {annotation}
+    )
+    if len(kinds) != 1:
+        return False
+    (kind,) = kinds
+    if kind in (float, int, bool, dt.date) or typing.get_origin(kind) is Literal:
+        return True
+    return typing.get_origin(kind) is tuple and typing.get_args(kind) == (str, ...)
+
+
+def _is_union(annotation: Any) -> bool:
+    return typing.get_origin(annotation) in (typing.Union, types.UnionType)
+
+
+def schema_paths(model: type[BaseModel], prefix: str = "") -> tuple[str, ...]:
+    """Return the dotted schema path of every parameter of ``model``, in declaration order.
+
+    Parameters
+    ----------
+    model : type of pydantic.BaseModel
+        A schema model (e.g. ``USParams``, ``Faction``).
+    prefix : str
+        Prepended to every path (e.g. ``"us."``).
+
+    Returns
+    -------
+    tuple of str
+        Paths such as ``"us.strike_rate"`` or ``"militia.lethality.rocket"``.
+    """
+    out: list[str] = []
+    for name, field in model.model_fields.items():
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            out += schema_paths(ann, f"{prefix}{name}.")
+        elif _is_parameter(ann):
+            out.append(prefix + name)
+    return tuple(out)
+
+
+def short_name(path: str, section_prefix: str = "") -> str:
+    """Return the short name of a parameter path (``"militia.noise"`` -> ``"m_noise"``).
+
+    The short name is the stem of the index constant (``G_`` or ``F_`` + its upper case) and the
+    key of ``G_INDEX``/``FP_INDEX``; each part of the path is replaced by its ``SHORT_NAMES``
+    entry, if any.
+    """
+    parts = path.split(".")
+    words = [section_prefix] if section_prefix else []
+    start = 1 if section_prefix else 0
+    for k in range(start, len(parts)):
+        words.append(SHORT_NAMES.get(".".join(parts[: k + 1]), parts[k]))
+    return "_".join(words)
+
+
+def _global_layout() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    paths, names = [], []
+    for section, pre, model in GLOBAL_SECTIONS:
+        for p in schema_paths(model, section + "."):
+            paths.append(p)
+            names.append(short_name(p, pre))
+    return tuple(paths), tuple(names)
+
+
+# --- global parameter vector G --------------------------------------------------------------------
+G_PATHS, G_NAMES = _global_layout()
+"""Schema path and short name of every entry of G (``G_PATHS[i]`` <-> ``G_NAMES[i]``)."""
+N_G = len(G_PATHS)
+G_INDEX = {name: i for i, name in enumerate(G_NAMES)}
+"""Short name -> index (``"us_strike_rate"``; the ``"g:<name>"`` targets of calibration)."""
+G_PATH_INDEX = {path: i for i, path in enumerate(G_PATHS)}
+"""Schema path -> index (``"us.strike_rate"``)."""
+
+
+def parameter_path_index(path: str) -> int:
+    """Return the index in G of a global parameter given by its schema path.
+
+    Parameters
+    ----------
+    path : str
+        Dotted schema path, e.g. ``"militia.beta_deterrence"`` or ``"militia.lethality.drone"``.
+
+    Returns
+    -------
+    int
+        The index in the global vector G.
+
+    Raises
+    ------
+    KeyError
+        If ``path`` is not a global parameter (the message lists the sections).
+    """
+    try:
+        return G_PATH_INDEX[path]
+    except KeyError:
+        sections = ", ".join(s for s, _, _ in GLOBAL_SECTIONS)
+        raise KeyError(
+            f"{path!r} is not a global parameter (a schema path under {sections}, "
+            "e.g. 'militia.beta_deterrence')"
+        ) from None
+
+
+def parameter_path(index: int) -> str:
+    """Return the schema path of entry ``index`` of G (the inverse of ``parameter_path_index``)."""
+    if not 0 <= index < N_G:
+        raise IndexError(f"G has {N_G} entries; {index} is out of range")
+    return G_PATHS[index]
+
+
+_G = parameter_path_index
+# one greppable index constant per entry: G_ + the short name in upper case (a test checks that
+# every entry has exactly one and that its name is its path's short name)
+G_US_DOCTRINE = _G("us.doctrine")
+G_US_ATTRIBUTION = _G("us.attribution")
+G_US_ATTRIBUTION_FRONT = _G("us.attribution_front")
+G_US_STRIKE_RATE = _G("us.strike_rate")
+G_US_RED_LINE = _G("us.red_line")
+G_US_RED_LINE_STRIKE = _G("us.red_line_strike")
+G_US_COOLDOWN_DAYS = _G("us.cooldown_days")
+G_US_AIR_DEFENCE_ROCKET = _G("us.air_defence_rocket")
+G_US_AIR_DEFENCE_DRONE = _G("us.air_defence_drone")
+G_US_POSTURE = _G("us.posture")
+G_US_DEGRADE_INFRASTRUCTURE = _G("us.degrade_infrastructure")
+G_US_DEGRADE_LEADERSHIP = _G("us.degrade_leadership")
+G_US_LEADERSHIP_DISCIPLINE_HIT = _G("us.leadership_discipline_hit")
+G_US_STRIKE_GRIEVANCE = _G("us.strike_grievance")
+G_US_STRIKE_GRIEVANCE_ALLIES = _G("us.strike_grievance_allies")
+G_US_CREDIBILITY_JUMP = _G("us.credibility_jump")
+G_US_CREDIBILITY_TAU = _G("us.credibility_tau")
+G_US_THREAT_DETERRENCE = _G("us.threat_deterrence")
+G_US_VICTIM_SHARE = _G("us.victim_share")
+G_US_BLAME_TAU = _G("us.blame_tau")
+G_M_BETA_GRIEVANCE = _G("militia.beta_grievance")
+G_M_BETA_DIRECTIVE = _G("militia.beta_directive")
+G_M_BETA_DETERRENCE = _G("militia.beta_deterrence")
+G_M_EXCITATION_JUMP = _G("militia.excitation_jump")
+G_M_EXCITATION_TAU = _G("militia.excitation_tau")
+G_M_GRIEVANCE_TAU = _G("militia.grievance_tau")
+G_M_NOISE = _G("militia.noise")
+G_M_LETHALITY_ROCKET = _G("militia.lethality.rocket")
+G_M_LETHALITY_IED = _G("militia.lethality.ied")
+G_M_LETHALITY_DRONE = _G("militia.lethality.drone")
+G_M_LETHALITY_SMALL_ARMS = _G("militia.lethality.small_arms")
+G_M_STATE_TARGETING = _G("militia.state_targeting")
+G_M_DENIABILITY = _G("militia.deniability")
+G_M_EXPOSURE_TAU = _G("militia.exposure_tau")
+G_IR_UNIFIED = _G("iran.unified")
+G_IR_QF_CONTROL_AFTER = _G("iran.qf_control_after")
+G_IR_FRAGMENTATION_NOISE = _G("iran.fragmentation_noise")
+G_IR_APPETITE = _G("iran.appetite")
+G_IR_APPETITE_LEAD_DAYS = _G("iran.appetite_lead_days")
+G_IR_DIRECTIVE_DAYS = _G("iran.directive_days")
+G_IR_REVENGE = _G("iran.revenge")
+G_IR_REVENGE_TAU = _G("iran.revenge_tau")
+G_IR_TRUCE_CALM = _G("iran.truce_calm")
+G_PM_CRACKDOWN = _G("pm.crackdown")
+G_PM_PRESSURE_TAU = _G("pm.pressure_tau")
+G_PM_RELEASE = _G("pm.release")
+G_PM_LEGITIMACY0 = _G("pm.legitimacy")
+G_PM_LEGITIMACY_LOSS = _G("pm.legitimacy_loss")
+G_PM_BACKFIRE_GRIEVANCE = _G("pm.backfire_grievance")
+G_PM_BACKFIRE_EXCITATION = _G("pm.backfire_excitation")
+G_PM_ARREST_GRIEVANCE = _G("pm.arrest_grievance")
+G_PM_MEDIATION = _G("pm.mediation")
+G_PM_AIR_DEFENCE_DRONE = _G("pm.air_defence_drone")
+G_TRUCE_DAYS = _G("truce.days")
+G_TRUCE_SUPPRESSION = _G("truce.suppression")
+G_TRUCE_CONVOY_LEAK = _G("truce.convoy_leak")
+G_TRUCE_BREAKDOWN = _G("truce.breakdown")
+
+# --- per-faction parameter matrix FP (one row per faction) ----------------------------------------
+FP_PATHS = schema_paths(Faction)
+"""Schema path (within a ``Faction``) of every column of FP."""
+FP_NAMES = tuple(short_name(p) for p in FP_PATHS)
+"""Short name of every column of FP (``"stock_rocket"`` for ``stocks.rocket``)."""
+N_FP = len(FP_PATHS)
 FP_INDEX = {name: i for i, name in enumerate(FP_NAMES)}
-N_FP = len(FP_NAMES)
-# one index constant per entry (greppable; a test checks them against FP_NAMES)
-F_BASE_RATE = 0
-F_STOCK_ROCKET = 1
-F_STOCK_IED = 2
-F_STOCK_DRONE = 3
-F_STOCK_SMALL_ARMS = 4
-F_RESUPPLY_ROCKET = 5
-F_RESUPPLY_IED = 6
-F_RESUPPLY_DRONE = 7
-F_RESUPPLY_SMALL_ARMS = 8
-F_MAX_ROCKET = 9
-F_MAX_IED = 10
-F_MAX_DRONE = 11
-F_MAX_SMALL_ARMS = 12
-F_DRONES_FROM_DAY = 13
-F_DISCIPLINE = 14
-F_FRONT_SHARE = 15
-F_N_FRONTS = 16
-F_TRUCE_COMPLIANCE = 17
-F_GRIEVANCE_US0 = 18
-F_GRIEVANCE_STATE0 = 19
-F_STRENGTH = 20
-F_ELECTION_LOSS = 21
-F_TARGET_US_BASE = 22
-F_TARGET_US_EMBASSY = 23
-F_TARGET_CONVOY = 24
-F_TARGET_IRAQI_STATE = 25
-F_TARGET_PM = 26
-F_TARGET_ACTIVIST = 27
-F_WEAPON_ROCKET = 28
-F_WEAPON_IED = 29
-F_WEAPON_DRONE = 30
-F_WEAPON_SMALL_ARMS = 31
+FP_PATH_INDEX = {path: i for i, path in enumerate(FP_PATHS)}
+
+
+def faction_path_index(path: str) -> int:
+    """Return the column of FP of a faction parameter given by its path (``"stocks.ied"``)."""
+    try:
+        return FP_PATH_INDEX[path]
+    except KeyError:
+        raise KeyError(
+            f"{path!r} is not a faction parameter (e.g. 'base_rate', 'stocks.ied')"
+        ) from None
+
+
+_F = faction_path_index
+# one greppable index constant per column: F_ + the short name in upper case
+F_BASE_RATE = _F("base_rate")
+F_STOCK_ROCKET = _F("stocks.rocket")
+F_STOCK_IED = _F("stocks.ied")
+F_STOCK_DRONE = _F("stocks.drone")
+F_STOCK_SMALL_ARMS = _F("stocks.small_arms")
+F_RESUPPLY_ROCKET = _F("resupply.rocket")
+F_RESUPPLY_IED = _F("resupply.ied")
+F_RESUPPLY_DRONE = _F("resupply.drone")
+F_RESUPPLY_SMALL_ARMS = _F("resupply.small_arms")
+F_MAX_ROCKET = _F("max_stock.rocket")
+F_MAX_IED = _F("max_stock.ied")
+F_MAX_DRONE = _F("max_stock.drone")
+F_MAX_SMALL_ARMS = _F("max_stock.small_arms")
+F_DRONES_FROM_DAY = _F("drones_from")
+F_DISCIPLINE = _F("discipline")
+F_N_FRONTS = _F("fronts")
+F_FRONT_SHARE = _F("front_share")
+F_TRUCE_COMPLIANCE = _F("truce_compliance")
+F_GRIEVANCE_US0 = _F("grievance_us")
+F_GRIEVANCE_STATE0 = _F("grievance_state")
+F_STRENGTH = _F("strength")
+F_ELECTION_LOSS = _F("election_loss")
+F_TARGET_US_BASE = _F("targets.us_base")
+F_TARGET_US_EMBASSY = _F("targets.us_embassy")
+F_TARGET_CONVOY = _F("targets.convoy")
+F_TARGET_IRAQI_STATE = _F("targets.iraqi_state")
+F_TARGET_PM = _F("targets.pm")
+F_TARGET_ACTIVIST = _F("targets.activist")
+F_WEAPON_ROCKET = _F("weapons.rocket")
+F_WEAPON_IED = _F("weapons.ied")
+F_WEAPON_DRONE = _F("weapons.drone")
+F_WEAPON_SMALL_ARMS = _F("weapons.small_arms")
 
 # Agency parameters: one row per agency.
 AP_NAMES = ("hawkishness",)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import typing
 from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import BaseModel
 
 from sim import vocab as V
 from sim.model import layout as L
 from sim.scenario import Scenario
-from sim.scenario.schema import IranParams, MilitiaParams, PMParams, TruceParams, USParams
+from sim.scenario.schema import Faction
 
 # inject matrix columns
 J_DAY, J_KIND, J_SUBJECT, J_STRIKE, J_KILLED, J_DAYS, J_COMPLIANCE, J_CRACKDOWN = range(8)
@@ -48,101 +51,50 @@ class World:
         return list(self.faction_names) + list(V.AGENCIES) + ["US", "PM"]
 
 
-def _global_vector(
-    us: USParams, mil: MilitiaParams, ir: IranParams, pm: PMParams, tr: TruceParams
-) -> np.ndarray:
+def _field(model: BaseModel, path: str) -> tuple[Any, Any]:
+    """Return (value, annotation) of the field at a dotted ``path`` of ``model``."""
+    *parents, leaf = path.split(".")
+    for name in parents:
+        model = getattr(model, name)
+    return getattr(model, leaf), type(model).model_fields[leaf].annotation
+
+
+def _code(value: Any, annotation: Any, start: dt.date) -> float:
+    """Return the number a parameter value stands for in an array (see ``sim.model.layout``).
+
+    Booleans are 0/1, a choice is its position in the schema's ``Literal``, a date is days since
+    ``start`` (-1 if absent), a tuple of names is its length.
+    """
+    if value is None:
+        return -1.0
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if isinstance(value, str):
+        members = (annotation, *typing.get_args(annotation))
+        (choice,) = [a for a in members if typing.get_origin(a) is Literal]
+        return float(typing.get_args(choice).index(value))
+    if isinstance(value, dt.date):
+        return float((value - start).days)
+    if isinstance(value, tuple):
+        return float(len(value))
+    return float(value)
+
+
+def _global_vector(sections: dict[str, BaseModel], start: dt.date) -> np.ndarray:
+    """Return G: every path of ``sim.model.layout.G_PATHS`` read from its section's model."""
     g = np.zeros(L.N_G)
-    values = {
-        "us_doctrine": V.DOCTRINES.index(us.doctrine),
-        "us_attribution": us.attribution,
-        "us_attribution_front": us.attribution_front,
-        "us_strike_rate": us.strike_rate,
-        "us_red_line": us.red_line,
-        "us_red_line_strike": us.red_line_strike,
-        "us_cooldown_days": us.cooldown_days,
-        "us_air_defence_rocket": us.air_defence_rocket,
-        "us_air_defence_drone": us.air_defence_drone,
-        "us_posture": us.posture,
-        "us_degrade_infrastructure": us.degrade_infrastructure,
-        "us_degrade_leadership": us.degrade_leadership,
-        "us_leadership_discipline_hit": us.leadership_discipline_hit,
-        "us_strike_grievance": us.strike_grievance,
-        "us_strike_grievance_allies": us.strike_grievance_allies,
-        "us_credibility_jump": us.credibility_jump,
-        "us_credibility_tau": us.credibility_tau,
-        "us_threat_deterrence": us.threat_deterrence,
-        "us_victim_share": us.victim_share,
-        "us_blame_tau": us.blame_tau,
-        "m_beta_grievance": mil.beta_grievance,
-        "m_beta_directive": mil.beta_directive,
-        "m_beta_deterrence": mil.beta_deterrence,
-        "m_excitation_jump": mil.excitation_jump,
-        "m_excitation_tau": mil.excitation_tau,
-        "m_grievance_tau": mil.grievance_tau,
-        "m_noise": mil.noise,
-        "m_lethality_rocket": mil.lethality.rocket,
-        "m_lethality_ied": mil.lethality.ied,
-        "m_lethality_drone": mil.lethality.drone,
-        "m_lethality_small_arms": mil.lethality.small_arms,
-        "m_state_targeting": mil.state_targeting,
-        "m_deniability": mil.deniability,
-        "m_exposure_tau": mil.exposure_tau,
-        "ir_unified": 1.0 if ir.unified else 0.0,
-        "ir_qf_control_after": ir.qf_control_after,
-        "ir_fragmentation_noise": ir.fragmentation_noise,
-        "ir_appetite": ir.appetite,
-        "ir_appetite_lead_days": ir.appetite_lead_days,
-        "ir_directive_days": ir.directive_days,
-        "ir_revenge": ir.revenge,
-        "ir_revenge_tau": ir.revenge_tau,
-        "ir_truce_calm": ir.truce_calm,
-        "pm_crackdown": pm.crackdown,
-        "pm_pressure_tau": pm.pressure_tau,
-        "pm_release": pm.release,
-        "pm_legitimacy0": pm.legitimacy,
-        "pm_legitimacy_loss": pm.legitimacy_loss,
-        "pm_backfire_grievance": pm.backfire_grievance,
-        "pm_backfire_excitation": pm.backfire_excitation,
-        "pm_arrest_grievance": pm.arrest_grievance,
-        "pm_mediation": pm.mediation,
-        "pm_air_defence_drone": pm.air_defence_drone,
-        "truce_days": tr.days,
-        "truce_suppression": tr.suppression,
-        "truce_convoy_leak": tr.convoy_leak,
-        "truce_breakdown": tr.breakdown,
-    }
-    for name, v in values.items():
-        g[L.G_INDEX[name]] = float(v)
-    assert len(values) == L.N_G
+    for i, path in enumerate(L.G_PATHS):
+        section, rest = path.split(".", 1)
+        g[i] = _code(*_field(sections[section], rest), start)
     return g
 
 
-def _faction_row(f, start: dt.date) -> np.ndarray:
-    row = np.zeros(L.N_FP)
-    put = {
-        "base_rate": f.base_rate,
-        "discipline": f.discipline,
-        "front_share": f.front_share,
-        "n_fronts": len(f.fronts),
-        "truce_compliance": f.truce_compliance,
-        "grievance_us0": f.grievance_us,
-        "grievance_state0": f.grievance_state,
-        "strength": f.strength,
-        "election_loss": f.election_loss,
-        "drones_from_day": (f.drones_from - start).days if f.drones_from is not None else -1,
-    }
-    for w in V.WEAPONS:
-        put["stock_" + w] = getattr(f.stocks, w)
-        put["resupply_" + w] = getattr(f.resupply, w)
-        put["max_" + w] = getattr(f.max_stock, w)
-        put["weapon_" + w] = getattr(f.weapons, w)
-    for t in V.TARGETS:
-        put["target_" + t] = getattr(f.targets, t)
-    for name, v in put.items():
-        row[L.FP_INDEX[name]] = float(v)
+def _faction_row(f: Faction, start: dt.date) -> np.ndarray:
+    """Return a faction's row of FP: every path of ``sim.model.layout.FP_PATHS``."""
+    row = np.array([_code(*_field(f, path), start) for path in L.FP_PATHS], dtype=np.float64)
     # a stock above its cap is clipped on the first resupply; clip it here too
     for w in V.WEAPONS:
-        i, m = L.FP_INDEX["stock_" + w], L.FP_INDEX["max_" + w]
+        i, m = L.faction_path_index("stocks." + w), L.faction_path_index("max_stock." + w)
         row[i] = min(row[i], row[m])
     return row
 
@@ -162,7 +114,7 @@ def compile_world(sc: Scenario) -> World:
     """
     names = tuple(f.name for f in sc.factions)
     index = {n: i for i, n in enumerate(names)}
-    g_before = _global_vector(sc.us, sc.militia, sc.iran, sc.pm, sc.truce)
+    g_before = _global_vector({s: getattr(sc, s) for s, _, _ in L.GLOBAL_SECTIONS}, sc.start)
     switch_day = sc.n_days
     drop: tuple[str, ...] = ()
     g_after = g_before.copy()
@@ -175,11 +127,11 @@ def compile_world(sc: Scenario) -> World:
             return model.model_validate({**base.model_dump(), **over})
 
         g_after = _global_vector(
-            merged(USParams, sc.us, pol.us),
-            merged(MilitiaParams, sc.militia, pol.militia),
-            merged(IranParams, sc.iran, pol.iran),
-            merged(PMParams, sc.pm, pol.pm),
-            merged(TruceParams, sc.truce, pol.truce),
+            {
+                s: merged(model, getattr(sc, s), getattr(pol, s))
+                for s, _, model in L.GLOBAL_SECTIONS
+            },
+            sc.start,
         )
     nf = len(names)
     fp = np.zeros((nf, L.N_FP))

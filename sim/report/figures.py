@@ -34,6 +34,7 @@ from matplotlib.lines import Line2D
 
 from sim.report.rundata import RunData, load_tallies_for
 from sim.report.style import OKABE_ITO, WIDE, Y_MONTHLY, colour, workshop_style
+from sim.results.outcomes import DIFFERENCE_PANELS, OUTCOME_BY_KEY
 
 """Okabe-Ito colours (blue, vermillion, bluish green, reddish purple, orange, sky blue, yellow,
 black) in the order scenarios are given them."""
@@ -451,10 +452,7 @@ def draw_thresholds(ax_any: Axes, ax_max: Axes | None, runs: Sequence[RunData]) 
         ax_max.yaxis.set_tick_params(labelleft=True)
 
 
-DIFF_KEYS = ("attacks_us", "attacks_state", "us_killed", "us_strikes")
-
-
-def fig_differences(comp, keys: Sequence[str] = DIFF_KEYS) -> Figure:
+def fig_differences(comp, keys: Sequence[str] = DIFFERENCE_PANELS) -> Figure:
     """Distributions of paired differences (scenario - base) per replicate, one panel per outcome.
 
     Parameters
@@ -462,7 +460,7 @@ def fig_differences(comp, keys: Sequence[str] = DIFF_KEYS) -> Figure:
     comp : sim.analysis.compare.Comparison
         A comparison of at least two scenarios.
     keys : sequence of str
-        Outcome keys (``sim.analysis.compare.OUTCOMES``).
+        Keys of compared outcomes (default ``sim.results.outcomes.DIFFERENCE_PANELS``).
 
     Returns
     -------
@@ -470,8 +468,6 @@ def fig_differences(comp, keys: Sequence[str] = DIFF_KEYS) -> Figure:
         One panel per outcome; one step histogram per non-base scenario, a black line at zero
         and a dashed line at each mean difference.
     """
-    from sim.analysis.compare import OUTCOME_BY_KEY
-
     n = len(keys)
     ncols = 2 if n > 1 else 1
     nrows = math.ceil(n / ncols)

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from sim.results.events import US_TARGET_NAMES
+from sim.vocab import US_TARGET_NAMES
 
 # --- data ---------------------------------------------------------------------------------------
 

@@ -111,7 +111,3 @@ def to_frame(table: pa.Table) -> pd.DataFrame:
     df = table.to_pandas()
     df["date"] = pd.to_datetime(df["date"])
     return df
-
-
-US_TARGET_NAMES = ("us_base", "us_embassy", "convoy")
-STATE_TARGET_NAMES = ("iraqi_state", "pm", "activist")

@@ -1,7 +1,12 @@
-"""Outcome metrics of each replicate (one row of ``runs.parquet``), counted in the outcome window.
+"""The outcome catalogue and the per-replicate metrics (one row of ``runs.parquet``).
 
-The outcome window runs from the scenario's ``outcome_from`` date (the policy start, if any) to
-the end. Definitions:
+Every outcome is declared once, in ``OUTCOMES``: its key, label, unit, kind, which direction is
+better, how it is computed and the definition printed under tables. Metrics (``runs.parquet``
+columns, computed by ``replicate_metrics``), the comparison (``sim.analysis.compare``), the figures
+and brief (``sim.report``) and the CLI summary all read it.
+
+Outcomes are counted in the outcome window: from the scenario's ``outcome_from`` date (the policy
+start, if any) to the end. Definitions:
 
 * ``escalation_spiral``: 1 if the window holds an action-reaction cycle (``SPIRAL_DEFINITION``):
   a US strike after which the next 30 days hold at least 5 attacks on US targets, more than the
@@ -12,9 +17,15 @@ the end. Definitions:
 * ``days_to_deescalation``: days from the window start to the first day that begins 30 days with
   at most 2 attacks on US targets; NaN if that never happens.
 * ``peak_30d_us_attacks``: the most attacks on US targets in any 30-day window.
+
+US targets are ``sim.vocab.US_TARGET_NAMES``.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from numba import njit
@@ -22,22 +33,10 @@ from numba import njit
 from sim import vocab as V
 from sim.model import layout as L
 
-METRICS = (
-    "attacks_us",
-    "attacks_state",
-    "attacks_total",
-    "attacks_on_pm",
-    "killed",
-    "us_killed",
-    "us_strikes",
-    "arrests",
-    "releases",
-    "truce_days",
-    "escalation_spiral",
-    "days_to_deescalation",
-    "peak_30d_us_attacks",
-    "front_claim_share",
-)
+Kind = Literal["count", "share", "days", "ratio"]
+"""``count``: a number per replicate; ``share``: 0/1 per replicate, reported as the share of
+replicates (a probability); ``days``: days or NaN (never); ``ratio``: a fraction per replicate."""
+
 SPIRAL_AFTER, SPIRAL_MIN_ATTACKS, SPIRAL_NEXT_STRIKE = 30, 5, 60
 SPIRAL_DEFINITION = (
     f"a US strike after which the next {SPIRAL_AFTER} days hold at least {SPIRAL_MIN_ATTACKS} "
@@ -46,6 +45,175 @@ SPIRAL_DEFINITION = (
 )
 CALM_WINDOW, CALM_MAX_ATTACKS = 30, 2
 PEAK_WINDOW = 30
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One outcome of a replicate.
+
+    Attributes
+    ----------
+    key : str
+        Identifier (a ``runs.parquet`` column if ``source`` is empty).
+    label : str
+        What tables, figures and the CLI print.
+    kind : Kind
+        How it is summarised (see ``Kind``).
+    unit : str
+        Unit of one value (figure axes).
+    better : {"lower", "higher", None}
+        Which direction is better for the population; None if neither (e.g. the US's own
+        strikes).
+    source : str
+        Empty for a metric column computed by ``replicate_metrics``; else the metric column
+        this outcome is derived from, by ``derive``.
+    derive : {"value", "any", "never"}
+        ``value``: the column as it is; ``any``: 1 if the column is > 0; ``never``: 1 if the
+        column is NaN.
+    definition : str
+        A sentence for the definitions under tables (empty if the label says it all).
+    """
+
+    key: str
+    label: str
+    kind: Kind
+    unit: str
+    better: Literal["lower", "higher"] | None
+    source: str = ""
+    derive: Literal["value", "any", "never"] = "value"
+    definition: str = ""
+
+    @property
+    def column(self) -> str:
+        """Return the ``runs.parquet`` column the outcome is read from."""
+        return self.source or self.key
+
+    def values(self, columns: Mapping[str, object]) -> np.ndarray:
+        """Return the outcome of each replicate (float) from ``runs.parquet`` columns.
+
+        Parameters
+        ----------
+        columns : mapping
+            Column name -> values (a pandas DataFrame, a dict of arrays).
+        """
+        x = np.asarray(columns[self.column], dtype=float)
+        if self.derive == "any":
+            return (x > 0).astype(float)
+        if self.derive == "never":
+            return np.isnan(x).astype(float)
+        return x
+
+
+OUTCOMES: tuple[Outcome, ...] = (
+    # metric columns of runs.parquet, in column order (computed by ``replicate_metrics``)
+    Outcome("attacks_us", "Attacks on US targets", "count", "attacks", "lower"),
+    Outcome(
+        "attacks_state",
+        "Attacks on the Iraqi state",
+        "count",
+        "attacks",
+        "lower",
+        definition="Attacks on the Iraqi state include the PM and activists.",
+    ),
+    Outcome("attacks_total", "All attacks", "count", "attacks", "lower"),
+    Outcome("attacks_on_pm", "Attacks on the PM", "count", "attacks", "lower"),
+    Outcome("killed", "Deaths in attacks", "count", "deaths", "lower"),
+    Outcome("us_killed", "US deaths", "count", "deaths", "lower"),
+    Outcome("us_strikes", "US strikes", "count", "strikes", None),
+    Outcome("arrests", "Arrests", "count", "arrests", None),
+    Outcome("releases", "Releases", "count", "releases", None),
+    Outcome("truce_days", "Days under truce", "count", "days", "higher"),
+    Outcome(
+        "escalation_spiral",
+        "P(escalation spiral)",
+        "share",
+        "share",
+        "lower",
+        derive="any",
+        definition=f"Escalation spiral: {SPIRAL_DEFINITION}.",
+    ),
+    Outcome(
+        "days_to_deescalation",
+        "Days to de-escalation",
+        "days",
+        "days",
+        "lower",
+        definition=(
+            "Time to de-escalation: days from the policy start to the first day that begins "
+            f"{CALM_WINDOW} days with at most {CALM_MAX_ATTACKS} attacks on US targets ('never' "
+            "if none; its differences use only the replicates where both scenarios "
+            "de-escalated, n given)."
+        ),
+    ),
+    Outcome(
+        "peak_30d_us_attacks",
+        f"Most attacks on US targets in {PEAK_WINDOW} days",
+        "count",
+        "attacks",
+        "lower",
+    ),
+    Outcome("front_claim_share", "Share of attacks claimed by fronts", "ratio", "share", None),
+    # derived from a metric column
+    Outcome(
+        "pm_attacked", "P(attack on the PM)", "share", "share", "lower", "attacks_on_pm", "any"
+    ),
+    Outcome(
+        "never_deescalated",
+        "P(never de-escalated)",
+        "share",
+        "share",
+        "lower",
+        "days_to_deescalation",
+        "never",
+    ),
+)
+"""Every outcome, declared once."""
+
+OUTCOME_BY_KEY = {o.key: o for o in OUTCOMES}
+METRICS = tuple(o.key for o in OUTCOMES if not o.source)
+"""The metric columns of ``runs.parquet`` (after ``run``), in order."""
+N_METRICS = len(METRICS)
+COMPARED = (
+    "attacks_us",
+    "attacks_state",
+    "us_killed",
+    "us_strikes",
+    "truce_days",
+    "pm_attacked",
+    "escalation_spiral",
+    "days_to_deescalation",
+    "never_deescalated",
+)
+"""Keys of the outcomes a comparison reports, in table order."""
+DIFFERENCE_PANELS = ("attacks_us", "attacks_state", "us_killed", "us_strikes")
+"""Keys of the outcomes drawn in the paired-difference figure."""
+
+
+def definitions(keys: tuple[str, ...]) -> str:
+    """Return the definitions of some outcomes, as one paragraph.
+
+    The definitions of probabilities and times come first, then notes on counts.
+    """
+    chosen = [OUTCOME_BY_KEY[k] for k in keys]
+    ordered = [o for o in chosen if o.kind != "count"] + [o for o in chosen if o.kind == "count"]
+    return " ".join(o.definition for o in ordered if o.definition)
+
+
+# column of each metric in the ``replicate_metrics`` array (compile-time constants for numba)
+C_ATTACKS_US = METRICS.index("attacks_us")
+C_ATTACKS_STATE = METRICS.index("attacks_state")
+C_ATTACKS_TOTAL = METRICS.index("attacks_total")
+C_ATTACKS_ON_PM = METRICS.index("attacks_on_pm")
+C_KILLED = METRICS.index("killed")
+C_US_KILLED = METRICS.index("us_killed")
+C_US_STRIKES = METRICS.index("us_strikes")
+C_ARRESTS = METRICS.index("arrests")
+C_RELEASES = METRICS.index("releases")
+C_TRUCE_DAYS = METRICS.index("truce_days")
+C_ESCALATION_SPIRAL = METRICS.index("escalation_spiral")
+C_DAYS_TO_DEESCALATION = METRICS.index("days_to_deescalation")
+C_PEAK_30D_US_ATTACKS = METRICS.index("peak_30d_us_attacks")
+C_FRONT_CLAIM_SHARE = METRICS.index("front_claim_share")
 
 
 @njit(cache=True)
@@ -66,7 +234,7 @@ def replicate_metrics(records, reps, rep_start, n_reps, n_days, outcome_day, n_f
     ``records`` must be grouped by replicate in increasing order, with days non-decreasing
     within each replicate (as both engines emit them).
     """
-    out = np.zeros((n_reps, 14))
+    out = np.zeros((n_reps, N_METRICS))
     daily_us = np.zeros(n_days + 1, dtype=np.int64)
     daily_strike = np.zeros(n_days + 1, dtype=np.int64)
     in_truce = np.zeros(n_days, dtype=np.int64)
@@ -94,26 +262,26 @@ def replicate_metrics(records, reps, rep_start, n_reps, n_days, outcome_day, n_f
             if day >= outcome_day:
                 if kind == V.K_ATTACK:
                     t = records[k, L.E_TARGET]
-                    out[r, 2] += 1
+                    out[r, C_ATTACKS_TOTAL] += 1
                     attacks_all += 1
                     if records[k, L.E_CLAIMED] >= 0:
                         claimed += 1
-                    if t == V.T_US_BASE or t == V.T_US_EMBASSY or t == V.T_CONVOY:
-                        out[r, 0] += 1
+                    if V.IS_US_TARGET[t]:
+                        out[r, C_ATTACKS_US] += 1
                         daily_us[day] += 1
                     else:
-                        out[r, 1] += 1
+                        out[r, C_ATTACKS_STATE] += 1
                     if t == V.T_PM:
-                        out[r, 3] += 1
-                    out[r, 4] += records[k, L.E_KILLED]
-                    out[r, 5] += records[k, L.E_US_KILLED]
+                        out[r, C_ATTACKS_ON_PM] += 1
+                    out[r, C_KILLED] += records[k, L.E_KILLED]
+                    out[r, C_US_KILLED] += records[k, L.E_US_KILLED]
                 elif kind == V.K_US_STRIKE:
-                    out[r, 6] += 1
+                    out[r, C_US_STRIKES] += 1
                     daily_strike[day] += 1
                 elif kind == V.K_ARREST:
-                    out[r, 7] += 1
+                    out[r, C_ARRESTS] += 1
                 elif kind == V.K_RELEASE:
-                    out[r, 8] += 1
+                    out[r, C_RELEASES] += 1
             k += 1
         for f in range(n_factions):
             if truce_from[f] >= 0:
@@ -122,7 +290,7 @@ def replicate_metrics(records, reps, rep_start, n_reps, n_days, outcome_day, n_f
         td = 0
         for d in range(outcome_day, n_days):
             td += in_truce[d]
-        out[r, 9] = td
+        out[r, C_TRUCE_DAYS] = td
         # cumulative sums: cum[d] = events before day d
         cum_us = np.zeros(n_days + 1, dtype=np.int64)
         cum_st = np.zeros(n_days + 1, dtype=np.int64)
@@ -139,13 +307,13 @@ def replicate_metrics(records, reps, rep_start, n_reps, n_days, outcome_day, n_f
             if after >= SPIRAL_MIN_ATTACKS and after > before and again >= 1:
                 spiral = 1
                 break
-        out[r, 10] = spiral
+        out[r, C_ESCALATION_SPIRAL] = spiral
         calm = np.nan
         for d in range(outcome_day, n_days - CALM_WINDOW + 1):
             if cum_us[d + CALM_WINDOW] - cum_us[d] <= CALM_MAX_ATTACKS:
                 calm = d - outcome_day
                 break
-        out[r, 11] = calm
-        out[r, 12] = _window_max(cum_us, outcome_day, n_days, PEAK_WINDOW)
-        out[r, 13] = claimed / attacks_all if attacks_all > 0 else np.nan
+        out[r, C_DAYS_TO_DEESCALATION] = calm
+        out[r, C_PEAK_30D_US_ATTACKS] = _window_max(cum_us, outcome_day, n_days, PEAK_WINDOW)
+        out[r, C_FRONT_CLAIM_SHARE] = claimed / attacks_all if attacks_all > 0 else np.nan
     return out

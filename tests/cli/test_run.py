@@ -7,6 +7,7 @@ from typer.testing import CliRunner
 
 from sim import __version__
 from sim.cli import app
+from sim.results.outcomes import OUTCOME_BY_KEY
 from tests.conftest import SCENARIOS
 
 runner = CliRunner()
@@ -31,7 +32,7 @@ def test_run_historical_with_mesa_writes_results_with_every_kind(tmp_path):
     kinds = set(pq.read_table(out / "events.parquet", columns=["kind"]).column("kind").to_pylist())
     assert {"attack", "us_strike", "arrest", "truce_start", "truce_end"} <= kinds
     assert json.loads((out / "manifest.json").read_text())["engine"] == "mesa"
-    assert "Attacks on US targets" in res.output and "median" in res.output
+    assert OUTCOME_BY_KEY["attacks_us"].label in res.output and "median" in res.output
 
 
 def test_invalid_scenario_exits_2_with_line_and_field_and_writes_nothing(tmp_path):
@@ -87,14 +88,15 @@ def test_bad_option_value_exits_2(tmp_path):
 
 def test_summary_tables_use_labels_and_full_names_at_80_columns(monkeypatch):
     """Issue 16 item 8: labels, no median of a yes/no outcome, scenario names never cut."""
+    # the run summary itself (labels, shares) is sim.cli.common.summary_table, from main
     import numpy as np
     import pyarrow as pa
     from rich.console import Console
 
     from sim.analysis.compare import compare_outcomes, outcome_frame
     from sim.cli import analysis, common
-    from sim.cli.run import OUTCOME_LABELS, run_summary_table
-    from sim.results.outcomes import METRICS
+    from sim.cli.common import summary_table
+    from sim.results.outcomes import METRICS, OUTCOMES
 
     rng = np.random.default_rng(0)
     cols = {m: rng.integers(0, 3, 20).astype(float) for m in METRICS}
@@ -102,12 +104,13 @@ def test_summary_tables_use_labels_and_full_names_at_80_columns(monkeypatch):
     cols["front_claim_share"] = rng.uniform(0, 1, 20)
     table = pa.table({"run": np.arange(20), **cols})
     console = Console(width=80, record=True)
-    console.print(run_summary_table(table, "t"))
+    console.print(summary_table(table, "t"))
     text = console.export_text()
-    for label in OUTCOME_LABELS.values():
-        assert all(word in text for word in label.split()), label  # folded labels read in full
-    spiral = next(line for line in text.splitlines() if "Escalation spiral" in line)
-    assert "25% of replicates" in spiral and spiral.count("│") == 5
+    for o in OUTCOMES:
+        assert all(word in text for word in o.label.split()), o.label  # folded labels in full
+    spiral = next(line for line in text.splitlines() if "escalation spiral" in line)
+    cells = [c.strip() for c in spiral.split("│")[1:-1]]
+    assert cells[1:] == ["", "", "", "25.0%"]  # a share of replicates, no median
     assert "attacks_us" not in text and "…" not in text
     names = ["unified_iranian_command", "strong_us_retaliation", "us_withdrawal_by_mid_2021"]
     frames = {n: outcome_frame(table.to_pandas()) for n in names}

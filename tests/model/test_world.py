@@ -60,3 +60,60 @@ def test_policy_pm_settings_apply_at_the_switch_even_when_equal_to_the_baseline_
     mesa = run_mesa(w, 0, 2)
     k2 = run_kernel(w, 0, 2)
     assert (mesa[0] == k2[0]).all()
+
+
+def test_every_parameter_is_read_from_its_schema_path():
+    import typing
+
+    sc = build(
+        {
+            "iran": {"unified": True},
+            "us": {"doctrine": "infrastructure", "strike_rate": 0.125},
+            "militia": {"lethality": {"drone": 0.375}},
+        }
+    )
+    w = compile_world(sc)
+    # choices are coded by their position in the schema's Literal, which is the vocabulary
+    assert typing.get_args(type(sc.us).model_fields["doctrine"].annotation) == V.DOCTRINES
+    assert w.g_before[L.G_US_DOCTRINE] == V.DOC_INFRASTRUCTURE
+    assert w.g_before[L.parameter_path_index("us.strike_rate")] == 0.125
+    assert w.g_before[L.G_M_LETHALITY_DRONE] == 0.375
+    assert w.g_before[L.G_IR_UNIFIED] == 1.0  # booleans are 0/1
+    assert w.g_before[L.G_PM_LEGITIMACY0] == sc.pm.legitimacy
+    f = sc.factions[0]
+    assert w.fp[0, L.F_N_FRONTS] == len(f.fronts)  # a tuple of names is its length
+    assert w.fp[0, L.F_TARGET_CONVOY] == f.targets.convoy
+    for i, path in enumerate(L.G_PATHS):
+        section, *rest = path.split(".")
+        value = getattr(sc, section)
+        for part in rest:
+            value = getattr(value, part)
+        if not isinstance(value, str):
+            assert w.g_before[i] == float(value), path
+
+
+def test_an_absent_date_is_minus_one():
+    sc = build()
+    f = sc.factions[0].model_copy(update={"drones_from": None})
+    w = compile_world(sc.model_copy(update={"factions": (f, *sc.factions[1:])}))
+    assert w.fp[0, L.F_DRONES_FROM_DAY] == -1
+
+
+def test_a_new_schema_field_is_compiled_without_editing_the_world(monkeypatch):
+    from sim.model import world as W
+    from sim.scenario.schema import PMParams
+
+    class MorePM(PMParams):
+        patience: float = 0.5
+
+    models = {s: (MorePM if m is PMParams else m) for s, _, m in L.GLOBAL_SECTIONS}
+    paths = tuple(p for s, m in models.items() for p in L.schema_paths(m, s + "."))
+    n_before = L.N_G
+    monkeypatch.setattr(L, "G_PATHS", paths)
+    monkeypatch.setattr(L, "N_G", len(paths))
+    sc = build()
+    sections = {s: getattr(sc, s) for s in models}
+    sections["pm"] = MorePM(**sc.pm.model_dump(), patience=0.25)
+    g = W._global_vector(sections, sc.start)
+    assert len(g) == n_before + 1 and g[paths.index("pm.patience")] == 0.25
+    assert g[paths.index("pm.legitimacy")] == sc.pm.legitimacy

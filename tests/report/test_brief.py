@@ -9,7 +9,7 @@ from sim.analysis.compare import OUTCOMES, compare_outcomes, outcome_frame
 from sim.report import brief
 from sim.results.outcomes import METRICS
 
-from .test_plots import fake_run
+from .test_figures import fake_run
 
 
 def comparison(names):

@@ -3,7 +3,6 @@ import datetime as dt
 from sim.engines.kernel import run_kernel
 from sim.model.world import compile_world
 from sim.results.events import SCHEMA, records_to_table, to_frame
-
 from tests.conftest import build
 
 CONTRACT = ["run", "date", "actor", "kind", "weapon", "target", "claimed_as", "killed"]

@@ -1,7 +1,11 @@
 import numpy as np
+import pandas as pd
+import pyarrow as pa
+from rich.console import Console
 
 from sim import vocab as V
 from sim.model import layout as L
+from sim.results import outcomes as O
 from sim.results.outcomes import METRICS, replicate_metrics
 
 
@@ -89,3 +93,97 @@ def test_spiral_and_deescalation_definitions():
     m = metrics(busy, [0] * 100, n_days=100)[0]
     assert np.isnan(m["days_to_deescalation"]) and m["escalation_spiral"] == 0
     assert m["peak_30d_us_attacks"] == 30
+
+
+# --- the outcome catalogue ----------------------------------------------------------------------
+
+
+def test_catalogue_declares_each_outcome_once_and_metrics_are_its_columns():
+    keys = [o.key for o in O.OUTCOMES]
+    assert len(keys) == len(set(keys))
+    assert tuple(o.key for o in O.OUTCOMES if not o.source) == METRICS
+    for o in O.OUTCOMES:
+        assert o.column in METRICS, o.key  # derived outcomes read a metric column
+        assert o.kind in ("count", "share", "days", "ratio")
+        assert o.better in ("lower", "higher", None)
+        assert o.label and o.unit
+    for key in (*O.COMPARED, *O.DIFFERENCE_PANELS):
+        assert key in O.OUTCOME_BY_KEY
+    # every column constant of replicate_metrics is the position of its metric
+    columns = {k: v for k, v in vars(O).items() if k.startswith("C_")}
+    assert columns == {"C_" + m.upper(): j for j, m in enumerate(METRICS)}
+
+
+def test_derived_outcomes():
+    runs = {
+        "attacks_on_pm": np.array([0.0, 2.0, 1.0]),
+        "days_to_deescalation": np.array([3.0, np.nan, 0.0]),
+    }
+    by = O.OUTCOME_BY_KEY
+    assert by["pm_attacked"].values(runs).tolist() == [0.0, 1.0, 1.0]
+    assert by["never_deescalated"].values(runs).tolist() == [0.0, 1.0, 0.0]
+    np.testing.assert_array_equal(by["days_to_deescalation"].values(runs), [3.0, np.nan, 0.0])
+
+
+def test_definitions_come_from_the_catalogue():
+    from sim.analysis.compare import DEFINITIONS
+
+    for o in O.OUTCOMES:
+        if o.key in O.COMPARED and o.definition:
+            assert o.definition in DEFINITIONS
+    assert O.SPIRAL_DEFINITION in DEFINITIONS
+    assert O.definitions(("attacks_us",)) == ""  # its label says it all
+
+
+def _runs_frame(n=6):
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({m: rng.integers(0, 4, n).astype(float) for m in METRICS})
+    df["days_to_deescalation"] = np.where(np.arange(n) % 3 == 0, np.nan, 7.0)
+    df.insert(0, "run", np.arange(n))
+    return df
+
+
+def _summary_text(runs: pd.DataFrame) -> str:
+    from sim.cli.common import summary_table
+
+    console = Console(width=200, record=True)
+    console.print(summary_table(pa.Table.from_pandas(runs, preserve_index=False), "t"))
+    return console.export_text()
+
+
+def _summary_labels(runs: pd.DataFrame) -> list[str]:
+    rows = [ln.split("│") for ln in _summary_text(runs).splitlines() if ln.startswith("│")]
+    return [r[1].strip() for r in rows]
+
+
+def test_catalogue_drives_the_comparison_rows_and_the_cli_summary(monkeypatch):
+    from sim.analysis import compare as C
+
+    runs = _runs_frame()
+    # the real catalogue: every compared outcome is a row of both, by its label
+    comp = C.compare_outcomes({"a": C.outcome_frame(runs), "b": C.outcome_frame(runs)}, seed=0)
+    rows = [r[0] for r in C.level_matrix(comp)]
+    assert rows == [O.OUTCOME_BY_KEY[k].label for k in O.COMPARED]
+    assert all(C.OUTCOMES[i] is O.OUTCOME_BY_KEY[k] for i, k in enumerate(O.COMPARED))
+    labels = _summary_labels(runs)
+    assert labels == [o.label for o in O.OUTCOMES] and set(rows) <= set(labels)
+    # a new catalogue entry appears in both
+    extra = O.Outcome("us_death", "P(a US death)", "share", "share", "lower", "us_killed", "any")
+    monkeypatch.setattr(O, "OUTCOMES", (*O.OUTCOMES, extra))
+    monkeypatch.setattr(C, "OUTCOMES", (*C.OUTCOMES, extra))
+    assert "P(a US death)" in _summary_labels(runs)
+    frame = C.outcome_frame(runs)
+    assert frame["us_death"].tolist() == (runs["us_killed"] > 0).astype(float).tolist()
+    comp = C.compare_outcomes({"a": frame, "b": frame}, seed=0)
+    assert [r[0] for r in C.level_matrix(comp)][-1] == "P(a US death)"
+
+
+def test_cli_summary_shows_probabilities_not_medians():
+    runs = _runs_frame(4)
+    runs["escalation_spiral"] = [0.0, 1.0, 0.0, 0.0]
+    text = _summary_text(runs)
+    line = next(ln for ln in text.splitlines() if "P(escalation spiral)" in ln)
+    assert [c.strip() for c in line.split("│")[2:6]] == ["", "", "", "25.0%"]  # no quantiles
+    never = next(ln for ln in text.splitlines() if "Days to de-escalation" in ln)
+    assert "never" in never  # 2 of 4 never de-escalated: the 95% quantile is "never"
+    assert "escalation_spiral" not in text  # labels, not column names

@@ -1,0 +1,1 @@
+"""Analysis layer: paired comparison, explanation, observed data and calibration."""

@@ -1,0 +1,1 @@
+"""Calibration against observed tallies, with baselines for out-of-sample checks."""

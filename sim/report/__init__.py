@@ -1,0 +1,1 @@
+"""Report layer: workshop figures, the brief, the calibration report and parameter tables."""

@@ -1,0 +1,1 @@
+"""Results layer: event schema, declared outcomes, atomic files and manifests."""
