@@ -44,6 +44,16 @@ class RunData:
         """Boolean mask of the months that lie wholly in the outcome window."""
         return np.asarray(self.months >= self.outcome_from)
 
+    @property
+    def window_months(self) -> np.ndarray:
+        """Boolean mask of the months that overlap the outcome window (the first may be partial).
+
+        Charts of the outcome window use it, so a policy starting mid-month does not lose its
+        first weeks; probabilities of a month's count use the whole months (``outcome_months``).
+        """
+        ends = self.months + pd.offsets.MonthEnd(0)
+        return np.asarray(ends >= self.outcome_from)
+
 
 def month_starts(start: dt.date | pd.Timestamp, end: dt.date | pd.Timestamp) -> pd.DatetimeIndex:
     """Return the first day of every calendar month from ``start`` to ``end``."""
