@@ -23,8 +23,7 @@ from typer.testing import CliRunner
 
 from sim.cli import app
 from sim.scenario import ScenarioError, load_scenario
-
-from .test_fuzz_scenario import (
+from tests.scenario.test_fuzz_loader import (
     CATEGORIES,
     HIST_TEXT,
     MALFORMED,

@@ -8,8 +8,7 @@ import pandas as pd
 from sim.analysis.compare import OUTCOMES, compare_outcomes, outcome_frame
 from sim.report import brief
 from sim.results.outcomes import METRICS
-
-from .test_figures import fake_run
+from tests.report.test_figures import fake_run
 
 
 def comparison(names):

@@ -1,11 +1,13 @@
-"""The Mesa agents' own effects on state (their decisions are the rules of sim.model.rules)."""
+"""The Mesa agents: views onto the state arrays, acting through the shared effects and turns."""
 
 import numpy as np
 import pytest
 
 from sim import vocab as V
 from sim.engines.mesa.model import EscalationModel
+from sim.model import effects as E
 from sim.model import layout as L
+from sim.model import state as S
 from sim.model.world import compile_world
 from tests.conftest import build
 
@@ -22,11 +24,30 @@ def test_start_of_day_resupplies_and_decays(model):
     f.stocks[:] = 0.0
     f.excitation, f.grievance_us, f.blame, f.exposure = 2.0, 3.0, 1.0, 1.0
     f.att_target = V.T_US_BASE
-    f.start_of_day(0.5, 0.5, 0.5, 0.5)
+    s = model.state
+    E.resupply_and_forget(f.index, model.world.fp, s.fs, s.fi, 0.5, 0.5, 0.5, 0.5)
     resupply = [f.p[L.F_RESUPPLY_ROCKET + w] for w in range(V.N_WEAPONS)]
     assert np.allclose(f.stocks, resupply)
     assert (f.excitation, f.grievance_us, f.blame, f.exposure) == (1.0, 1.5, 0.5, 0.5)
     assert f.att_target == -1  # yesterday's record cleared
+
+
+def test_agent_properties_are_views_onto_the_state_arrays(model):
+    f = model.militias[1]
+    f.excitation = 4.25  # written through the agent...
+    assert model.state.fs[1, S.FS_EXCITATION] == 4.25  # ...is in the shared array
+    model.state.fs[1, S.FS_GRIEVANCE_US] = 1.5  # written in the array...
+    model.state.fs[1, S.FS_GRIEVANCE_STATE] = 0.25
+    assert f.grievance_us == 1.5 and f.grievance == 1.75  # ...is seen by the agent
+    f.stocks[2] = 9.0
+    assert model.state.fs[1, S.FS_STOCK_DRONE] == 9.0
+    f.detained = 1
+    assert model.state.fi[1, S.FI_DETAINED] == 1
+    model.pm.pressure = 3.0
+    assert model.state.sc[S.SC_PRESSURE] == 3.0
+    model.state.af[2, S.AF_DIRECTIVE] = 1.0
+    assert model.agencies[2].directive == 1
+    assert model.militias[0].excitation == 0.0  # another row is untouched
 
 
 def test_us_strike_degrades_raises_grievance_and_starts_cooldown(model):
@@ -67,9 +88,9 @@ def test_pm_truce_start_and_end(model):
 
 def test_agency_directive_change_is_logged_once(model):
     agency = model.agencies[1]
-    agency.issue_directive()  # no standing directive: always issues one
+    agency.step()  # no standing directive: always issues one
     first = agency.directive
     assert first in (-1, 1) and model.events[-1][L.E_KIND] == V.K_DIRECTIVE
     n = len(model.events)
-    agency.issue_directive()  # same day, same draws: keeps it, logs nothing new
+    agency.step()  # same day, same draws: keeps it, logs nothing new
     assert agency.directive == first and len(model.events) == n
