@@ -364,9 +364,8 @@ def fig_fan(
             note += " Grey: history shared by every policy, before the policy start."
         if len(tallies):
             note += (
-                " Black: observed tallies as count per month over their windows; they count"
-                " subsets of the simulated attacks (rockets only, convoy IEDs only, the embassy"
-                " only)."
+                " Black: observed tallies that count rocket and IED attacks on every US target,"
+                " as count per month over their windows."
             )
         caption_ax = fig.add_subplot(grid[2])
         caption_ax.axis("off")
