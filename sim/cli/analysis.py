@@ -83,6 +83,10 @@ def compare(
     with handle_errors(resumable=True):
         t0 = time.perf_counter()
         loaded = [load_scenario(p) for p in scenarios]
+        from sim.cli.run import print_warnings
+
+        for ls in loaded:
+            print_warnings(ls.warnings)
         target = out_dir or Path("results") / "compare"
         try:
             comp = run_comparison(

@@ -63,6 +63,18 @@ def brief_table_rows(comp: Comparison) -> tuple[list[str], list[list[str]]]:
     return head, rows
 
 
+def dates_note(meta: dict) -> str:
+    """Say where histories are shared: before the common policy start, or each scenario's own."""
+    starts = meta.get("policy_starts") or {}
+    if len(set(starts.values())) <= 1:
+        return f"histories identical before {meta['outcome_from']}."
+    own = ", ".join(f"{n} {d}" for n, d in starts.items())
+    return (
+        f"intervention dates differ ({own}): outcomes from the earliest; each scenario shares "
+        "the history before its own date."
+    )
+
+
 def wrap_name(text: str, width: int) -> str:
     """Wrap a header (scenario names, "a - b") at underscores and spaces to ``width`` chars."""
     out = []
@@ -127,7 +139,7 @@ def fig_brief(comp: Comparison, meta: dict, runs: Sequence[RunData]) -> Figure:
         0.925,
         f"{meta['runs']:,} paired replicates per scenario (seed {meta['seed']}, engine "
         f"{meta['engine']}); outcomes counted {meta['outcome_from']} to {meta['end']}; "
-        f"histories identical before {meta['outcome_from']}.",
+        + dates_note(meta),
         fontsize=9.5,
         va="top",
     )
@@ -212,7 +224,12 @@ def fig_brief(comp: Comparison, meta: dict, runs: Sequence[RunData]) -> Figure:
         ax.grid(alpha=0.3)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
-    note = "\n".join(textwrap.wrap("Definitions: " + DEFINITIONS, 190))
+    definitions = DEFINITIONS
+    if len(set((meta.get("policy_starts") or {}).values())) > 1:  # true for every scenario
+        definitions = definitions.replace(
+            "counted from the policy start", f"counted from {meta['outcome_from']}"
+        ).replace("from the policy start to", "from the window start to")
+    note = "\n".join(textwrap.wrap("Definitions: " + definitions, 190))
     fig.text(0.03, 0.015, note, fontsize=7, va="bottom", gid="brief-definitions")
     return fig
 

@@ -131,3 +131,15 @@ def test_dot_whisker_dots_match_the_table():
     assert len(dots) == 3
     top = max(dots, key=lambda ln: ln.get_ydata()[0])  # the first policy is drawn at the top
     assert top.get_xdata()[0] == pytest.approx(row["diff_mean"])
+
+
+def test_brief_footnotes_are_true_for_different_intervention_dates():
+    """Issue 16 item 3: outcomes from the earliest date; no footnote says 'the policy start'."""
+    meta = {**META, "policy_starts": {NAMES[0]: "2020-06-01", NAMES[1]: "2020-09-01"}}
+    runs = [fake_run(NAMES[0], policy="2020-06-01"), fake_run(NAMES[1], policy="2020-09-01")]
+    fig = brief.fig_brief(comparison(NAMES[:2]), meta, runs)
+    text = " ".join(t.get_text() for t in fig.findobj(Text))
+    assert "intervention dates differ (status_quo 2020-06-01, strong_us_retaliation" in text
+    assert "counted from 2020-06-01 to the end" in text
+    assert "days from the policy start to" not in text
+    assert overlaps(fig) == []
