@@ -12,7 +12,6 @@ thread count, or only the first N replicates, and must still match.
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from collections.abc import Callable
@@ -23,7 +22,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.results.manifest import versions
+from sim.results.files import DiskError
+from sim.results.manifest import ResultsError, load_manifest, versions
 from sim.runner import ENGINES, RunError, run_scenario
 from sim.scenario import LoadedScenario, load_scenario
 
@@ -75,19 +75,22 @@ def read_manifest(results: Path) -> dict:
         )
         raise ReplayError(f"{results}: cannot replay: {hint}")
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ReplayError(f"{path}: unreadable manifest ({exc})") from None
-    if not isinstance(manifest, dict):
-        raise ReplayError(f"{path}: expected a JSON object")
-    for key, kind in (("seed", int), ("engine", str), ("runs", int), ("chunk_size", int)):
-        if not isinstance(manifest.get(key), kind) or isinstance(manifest.get(key), bool):
-            raise ReplayError(
-                f"{path}: field '{key}': expected {kind.__name__}; found {manifest.get(key)!r}"
-            )
-    sc = manifest.get("scenario")
-    if not isinstance(sc, dict) or not isinstance(sc.get("text"), str):
+        manifest = load_manifest(results)
+    except ResultsError as exc:
+        raise ReplayError(str(exc)) from None
+    if manifest["chunk_size"] < 1:
+        raise ReplayError(
+            f"{path}: field 'chunk_size': expected at least 1; found {manifest['chunk_size']}"
+        )
+    sc = manifest["scenario"]
+    if not isinstance(sc.get("text"), str):
         raise ReplayError(f"{path}: field 'scenario.text': the scenario text is missing")
+    files = sc.get("files")
+    if files and isinstance(files[0], dict) and files[0].get("text") != sc["text"]:
+        raise ReplayError(
+            f"{path}: field 'scenario.text' differs from 'scenario.files[0].text' (the manifest "
+            "was edited: which scenario was run cannot be told)"
+        )
     for name in ("events.parquet", "runs.parquet"):
         if not (results / name).is_file():
             raise ReplayError(f"{results}: {name} is missing")
@@ -184,7 +187,34 @@ def _diff_frames(what: str, a: pd.DataFrame, b: pd.DataFrame, lo: int) -> list[s
     return out
 
 
-def compare_results(stored: Path, replayed: Path, runs: int, window: int) -> tuple[list[str], int]:
+def _check_runs(what: str, path: Path, total: int) -> list[str]:
+    """Describe rows of a stored table whose replicate is not one of ``0 .. total - 1``.
+
+    The runs table must hold each replicate once; the event log no other replicate. Reads
+    only the ``run`` column, one row group at a time.
+    """
+    foreign, seen = 0, 0
+    first = None
+    for batch in pq.ParquetFile(path).iter_batches(columns=["run"]):
+        run = batch.column(0).to_numpy(zero_copy_only=False)
+        bad = (run < 0) | (run >= total)
+        foreign += int(bad.sum())
+        if first is None and bad.any():
+            first = int(run[bad][0])
+        seen += len(run)
+    out = []
+    if foreign:
+        out.append(
+            f"{what}: {foreign:,} rows of replicates outside 0..{total - 1} (first: {first})"
+        )
+    if what == "runs" and seen != total:
+        out.append(f"{what}: {seen:,} rows stored for {total:,} replicates")
+    return out
+
+
+def compare_results(
+    stored: Path, replayed: Path, runs: int, window: int, total: int | None = None
+) -> tuple[list[str], int]:
     """Compare the event logs and runs tables of two results directories on runs ``0..runs-1``.
 
     Parameters
@@ -195,6 +225,9 @@ def compare_results(stored: Path, replayed: Path, runs: int, window: int) -> tup
         Compare replicates ``0 .. runs - 1`` (the stored directory may hold more).
     window : int
         Replicates compared at a time (bounds memory).
+    total : int, optional
+        Replicates the stored directory holds (default ``runs``): rows of any other replicate
+        are a difference.
 
     Returns
     -------
@@ -205,6 +238,7 @@ def compare_results(stored: Path, replayed: Path, runs: int, window: int) -> tup
     """
     diffs: list[str] = []
     n_rows = 0
+    total = runs if total is None else total
     for name in ("runs", "events"):
         a_file, b_file = (
             pq.ParquetFile(stored / f"{name}.parquet"),
@@ -217,7 +251,7 @@ def compare_results(stored: Path, replayed: Path, runs: int, window: int) -> tup
                 f"replayed: {sorted(b_cols - a_cols)}); comparing the shared ones"
             )
         cols = [c for c in a_file.schema_arrow.names if c in b_cols]
-        found: list[str] = []
+        found: list[str] = _check_runs(name, stored / f"{name}.parquet", total)
         for lo in range(0, runs, window):
             hi = min(lo + window, runs)
             filt = [("run", ">=", lo), ("run", "<", hi)]
@@ -321,8 +355,15 @@ def replay(
                 progress=progress,
                 argv=["escsim", "replay", str(results)],
             )
+        except DiskError as exc:
+            raise ReplayError(
+                f"{tmp}: cannot write the replay: {exc.reason}; nothing of it is kept: free "
+                "space there (or set TMPDIR to a directory with room) and replay again"
+            ) from None
         finally:
             if previous is not None:
                 numba.set_num_threads(previous)
-        report.differences, report.events_rows = compare_results(results, out, n, chunk)
+        report.differences, report.events_rows = compare_results(
+            results, out, n, chunk, total=total
+        )
     return report

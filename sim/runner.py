@@ -21,10 +21,12 @@ import dataclasses
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import sys
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,15 +38,28 @@ from sim import __version__
 from sim.model.world import World, compile_world
 from sim.results.events import SCHEMA, records_to_table
 from sim.results.files import (
+    DiskError,
     RunError,
-    _chunk_ok,
     _directory_errors,
     _statistics,
     directory_lock,
+    is_temp_name,
+    read_parquet,
+    refuse_if_locked,
+    refuse_links,
+    sha256_file,
+    temp_path,
     write_parquet_atomic,
     write_text_atomic,
 )
-from sim.results.manifest import git_commit, versions
+from sim.results.manifest import (
+    MAX_RUNS,
+    WRITTEN_BY,
+    code_fingerprint,
+    git_commit,
+    read_own_json,
+    versions,
+)
 from sim.results.outcomes import METRICS, replicate_metrics
 from sim.scenario import LoadedScenario
 
@@ -114,12 +129,261 @@ def execute_chunk(task: ChunkTask) -> tuple[pa.Table, pa.Table]:
     return events, runs_table(task.world, records, reps, task.rep_start, task.n_reps)
 
 
-def plan_chunks(world: World, runs: int, chunk_size: int, engine: str) -> list[ChunkTask]:
-    """Split ``runs`` replicates into chunk tasks."""
-    return [
-        ChunkTask(world, start, min(chunk_size, runs - start), engine)
-        for start in range(0, runs, chunk_size)
-    ]
+@dataclass(frozen=True)
+class ChunkPlan(Sequence[ChunkTask]):
+    """The chunk tasks of a run, made on demand (memory does not grow with ``runs``).
+
+    Picklable; ``len()``, indexing and iteration give ``ChunkTask`` objects in replicate order.
+    """
+
+    world: World
+    runs: int
+    chunk_size: int
+    engine: str
+
+    def __len__(self) -> int:
+        return -(-self.runs // self.chunk_size)
+
+    def __getitem__(self, i: int) -> ChunkTask:  # type: ignore[override]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        start = i * self.chunk_size
+        return ChunkTask(self.world, start, min(self.chunk_size, self.runs - start), self.engine)
+
+    def __iter__(self) -> Iterator[ChunkTask]:
+        for i in range(len(self)):
+            yield self[i]
+
+
+def plan_chunks(world: World, runs: int, chunk_size: int, engine: str) -> ChunkPlan:
+    """Split ``runs`` replicates into chunk tasks (lazily: nothing is made in advance)."""
+    return ChunkPlan(world, runs, chunk_size, engine)
+
+
+# --- what escsim owns in a results directory -----------------------------------------------------
+
+# chunk files and their completion records (``<name>.json``: the SHA-256 of both files)
+_CHUNK_FILE = re.compile(r"^(?:(?:events|runs)-\d{9}-\d{9}\.parquet(?:\.tmp)?|\d{9}-\d{9}\.json)$")
+_FINAL = ("events.parquet", "runs.parquet", "manifest.json", "plan.json")
+# names refused when they are symbolic links (escsim never writes through a link)
+_NO_LINKS = ("chunks", ".lock", *_FINAL)
+# a run writing more than this says so first (and refuses more than the free space)
+NOTICE_BYTES = 2**30
+
+
+def _remove_own_temps(directory: Path, finals: tuple[str, ...] | None = None) -> None:
+    """Remove escsim's temporary files (left by a killed run) from ``directory``."""
+    if not directory.is_dir() or directory.is_symlink():
+        return
+    for entry in os.scandir(directory):
+        name = entry.name
+        own = (
+            is_temp_name(name)
+            if finals is None
+            else any(is_temp_name(name, f) or name == f + ".tmp" for f in finals)
+        )
+        if own and not entry.is_dir(follow_symlinks=False):
+            os.unlink(entry.path)
+
+
+def _remove_own_chunks(chunk_dir: Path) -> None:
+    """Remove the chunk files escsim wrote in ``chunks/``; keep anything else (and the folder)."""
+    if chunk_dir.is_symlink() or not chunk_dir.is_dir():
+        return
+    for entry in os.scandir(chunk_dir):
+        if (_CHUNK_FILE.match(entry.name) or is_temp_name(entry.name)) and not entry.is_dir(
+            follow_symlinks=False
+        ):
+            os.unlink(entry.path)
+    with contextlib.suppress(OSError):  # not empty: files escsim did not write stay
+        chunk_dir.rmdir()
+
+
+def _leftovers(out: Path) -> bool:
+    """Return True if a finished run was killed before removing its chunks and plan."""
+    manifest = read_own_json(out / "manifest.json")
+    plan = read_own_json(out / "plan.json")
+    return manifest is not None and plan is not None and manifest.get("plan") == plan
+
+
+def _finish_cleanup(out: Path) -> None:
+    _remove_own_chunks(out / "chunks")
+    (out / "plan.json").unlink(missing_ok=True)  # last: it marks the clean-up as unfinished
+
+
+def inspect_results_dir(out: Path, plan: dict, resume: bool, overwrite: bool) -> tuple[str, dict]:
+    """Decide what a run may do in ``out`` without writing anything.
+
+    Returns
+    -------
+    state : {"new", "resume", "overwrite", "finished"}
+        ``new``: missing or empty; ``resume``: continue the unfinished run; ``overwrite``:
+        replace escsim's own results; ``finished``: the same run is already complete.
+    existing : dict
+        The manifest or plan found ({} when new).
+
+    Raises
+    ------
+    RunError
+        If ``out`` holds files escsim did not write, links, another run, or a mismatch.
+    """
+    if not out.exists() and not out.is_symlink():
+        return "new", {}
+    if not out.is_dir():
+        raise RunError(f"{out}: cannot create the results directory: it is not a directory")
+    refuse_links(out, _NO_LINKS)
+    manifest = read_own_json(out / "manifest.json")
+    existing = read_own_json(out / "plan.json")
+    if (out / "manifest.json").exists() and manifest is None:
+        raise RunError(
+            f"{out}: manifest.json is unreadable or was not written by escsim; escsim does "
+            "not replace it: choose another --out"
+        )
+    if (out / "plan.json").exists() and existing is None:
+        raise RunError(
+            f"{out}: plan.json is unreadable or was not written by escsim; escsim does not "
+            "replace it: choose another --out"
+        )
+    if manifest is not None and (existing is None or manifest.get("plan") == existing):
+        if resume:
+            _check_resume({**manifest, **(manifest.get("plan") or {})}, plan, out, finished=True)
+            return "finished", manifest
+        if not overwrite:
+            raise RunError(
+                f"{out}: already holds finished results; choose another --out or pass --overwrite"
+            )
+        return "overwrite", manifest
+    if existing is not None:
+        if resume:
+            _check_resume(existing, plan, out)
+            return "resume", existing
+        if not overwrite:
+            raise RunError(
+                f"{out}: holds an unfinished run; pass --resume to continue it "
+                "or choose another --out"
+            )
+        return "overwrite", existing
+    foreign = sorted(e for e in os.listdir(out) if e != ".lock")
+    if foreign:
+        shown = ", ".join(repr(f) for f in foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+        raise RunError(
+            f"{out}: holds files escsim did not write ({shown}); escsim writes only into a new "
+            "or empty directory or into its own results: choose another --out"
+        )
+    return "new", {}
+
+
+# --- chunks: written, checksummed, verified ------------------------------------------------------
+
+
+def _write_chunk(chunk_dir: Path, task: ChunkTask, events: pa.Table, runs_tab: pa.Table) -> None:
+    ev_path = chunk_dir / f"events-{task.name}.parquet"
+    runs_path = chunk_dir / f"runs-{task.name}.parquet"
+    write_parquet_atomic(events, ev_path)
+    write_parquet_atomic(runs_tab, runs_path)
+    record = {
+        "written_by": WRITTEN_BY,
+        "runs": task.n_reps,
+        "events_sha256": sha256_file(ev_path),
+        "runs_sha256": sha256_file(runs_path),
+    }
+    write_text_atomic(json.dumps(record), chunk_dir / f"{task.name}.json")  # marks it complete
+
+
+def _chunk_verified(chunk_dir: Path, task: ChunkTask) -> bool:
+    """Return True if a chunk's completion record exists and both files hash to it."""
+    record = read_own_json(chunk_dir / f"{task.name}.json")
+    if record is None or record.get("runs") != task.n_reps:
+        return False
+    try:
+        return all(
+            not (p := chunk_dir / f"{kind}-{task.name}.parquet").is_symlink()
+            and sha256_file(p) == record.get(f"{kind}_sha256")
+            for kind in ("events", "runs")
+        )
+    except OSError:
+        return False
+
+
+def _parquet_size(table: pa.Table) -> int:
+    buf = pa.BufferOutputStream()
+    writer = pq.ParquetWriter(buf, table.schema, write_statistics=_statistics(table.schema))
+    writer.write_table(table)
+    writer.close()
+    return buf.getvalue().size
+
+
+def _size(n: float) -> str:
+    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:,.1f} {unit}"
+    return f"{n:.0f} B"
+
+
+def check_space(
+    out: Path, per_replicate: float, remaining: int, n_chunks: int, notice: Callable[[str], None]
+) -> None:
+    """Refuse a run whose estimated output exceeds the free space; announce a large one.
+
+    The estimate is the first chunk's Parquet size per replicate times the replicates left,
+    twice when there are several chunks (chunks and the final files exist together at the end).
+    """
+    need = per_replicate * remaining * (2 if n_chunks > 1 else 1)
+    free = shutil.disk_usage(out).free
+    if need > free:
+        raise DiskError(
+            out,
+            f"not enough free space (about {_size(need)} needed, {_size(free)} free)",
+            f"{out}: this run would write about {_size(need)} ({remaining:,} replicates at "
+            f"about {_size(per_replicate)} each, chunks and final files) but only {_size(free)} "
+            "is free; nothing was written: use fewer --runs or another --out",
+        )
+    if need > NOTICE_BYTES:
+        notice(f"note: this run will write about {_size(need)} to {out} ({_size(free)} free)")
+
+
+def execute_chunks(
+    tasks: Sequence[ChunkTask],
+    chunk_dir: Path,
+    reuse_verified: bool,
+    progress: Callable[[int, int], None] | None,
+    before_first_write: Callable[[ChunkTask, pa.Table, pa.Table, int], None],
+) -> None:
+    """Run every chunk not already finished and write it (the loop an executor replaces).
+
+    Parameters
+    ----------
+    tasks : sequence of ChunkTask
+        All chunks of the run, in order.
+    chunk_dir : Path
+        Where chunks and their completion records are written.
+    reuse_verified : bool
+        Skip chunks whose files match their completion record (``--resume``).
+    progress : callable, optional
+        Called with (replicates done, total) after each chunk.
+    before_first_write : callable
+        Called with the first computed chunk (task, events, runs, replicates already done)
+        before anything is written: it checks the free space and prepares the directory.
+    """
+    total = getattr(tasks, "runs", None) or sum(t.n_reps for t in tasks)
+    done = 0
+    first = True
+    for task in tasks:
+        if reuse_verified and _chunk_verified(chunk_dir, task):
+            done += task.n_reps
+            if progress:
+                progress(done, total)
+            continue
+        events, runs_tab = _interruptible(execute_chunk, task)
+        if first:
+            before_first_write(task, events, runs_tab, done)
+            first = False
+        _write_chunk(chunk_dir, task, events, runs_tab)
+        done += task.n_reps
+        if progress:
+            progress(done, total)
 
 
 # --- the run -------------------------------------------------------------------------------------
@@ -135,17 +399,20 @@ class RunResult:
     @property
     def runs(self) -> pa.Table:
         """The runs table, read from ``runs.parquet`` (not held: a run's memory stays flat)."""
-        return pq.read_table(self.out / "runs.parquet")
+        return read_parquet(self.out / "runs.parquet")
 
 
 def _plan(loaded: LoadedScenario, runs: int, seed: int, engine: str, chunk: int) -> dict:
     return {
+        "written_by": WRITTEN_BY,
+        "run_id": uuid.uuid4().hex,
         "scenario_sha256": loaded.sha256,
         "scenario_path": loaded.path,
         "seed": seed,
         "engine": engine,
         "runs": runs,
         "chunk_size": chunk,
+        "code": code_fingerprint(),
     }
 
 
@@ -157,13 +424,81 @@ def _check_resume(existing: dict, plan: dict, out: Path, finished: bool = False)
         "runs": "the number of runs",
         "chunk_size": "the chunk size",
     }
+    run = "finished" if finished else "unfinished"
     for key, label in what.items():
         if existing.get(key) != plan[key]:
-            run = "finished" if finished else "unfinished"
             raise RunError(
                 f"{out}: cannot resume: {label} differs from the {run} run in this directory "
                 f"(was {existing.get(key)!r}, now {plan[key]!r}); use a new --out"
             )
+    old = existing.get("code")
+    if not isinstance(old, dict):
+        raise RunError(
+            f"{out}: cannot resume: the {run} run in this directory records no code fingerprint "
+            "(written by an older escsim), so its replicates may come from another model; use "
+            "a new --out or --overwrite"
+        )
+    changed = [
+        "the escsim source code (sim/**/*.py)"
+        if key == "sources"
+        else f"{key} ({old.get(key)} then, {now} now)"
+        for key, now in plan["code"].items()
+        if old.get(key) != now
+    ]
+    if changed:
+        raise RunError(
+            f"{out}: cannot resume: {', '.join(changed)} changed since the {run} run in this "
+            "directory started; its results would mix two models: use a new --out or --overwrite"
+        )
+
+
+def _stderr_notice(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+def _setup(
+    loaded: LoadedScenario, runs: int, seed: int | None, engine: str, chunk_size: int | None
+) -> tuple[World, int, dict]:
+    """Check a run's arguments; return its world, chunk size and plan."""
+    if engine not in ENGINES:
+        raise RunError(f"--engine: expected one of {', '.join(ENGINES)}; found {engine!r}")
+    if not 1 <= runs <= MAX_RUNS:
+        raise RunError(f"--runs: expected 1 to {MAX_RUNS:,}; found {runs}")
+    if chunk_size is not None and chunk_size < 1:  # 0 is an error, not "the default"
+        raise RunError(f"--chunk-size: expected at least 1; found {chunk_size}")
+    sc = loaded.scenario
+    seed = sc.seed if seed is None else seed
+    if not (0 <= seed <= 2**62):
+        raise RunError(f"--seed: expected an integer in [0, 2**62]; found {seed}")
+    world = dataclasses.replace(compile_world(sc), seed=seed)
+    chunk = default_chunk_size(world, engine) if chunk_size is None else chunk_size
+    return world, chunk, _plan(loaded, runs, seed, engine, chunk)
+
+
+def preflight(
+    loaded: LoadedScenario,
+    out: Path,
+    runs: int,
+    seed: int | None = None,
+    engine: str = "kernel",
+    chunk_size: int | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+) -> str:
+    """Check that ``run_scenario`` with these arguments may use ``out``; write nothing.
+
+    Returns
+    -------
+    str
+        What the run would do: "new", "resume", "overwrite" or "finished".
+
+    Raises
+    ------
+    RunError
+        For the reasons ``run_scenario`` would refuse before running anything.
+    """
+    _, _, plan = _setup(loaded, runs, seed, engine, chunk_size)
+    return inspect_results_dir(Path(out), plan, resume, overwrite)[0]
 
 
 def run_scenario(
@@ -177,8 +512,13 @@ def run_scenario(
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
     argv: list[str] | None = None,
+    notice: Callable[[str], None] | None = None,
 ) -> RunResult:
     """Run ``runs`` replicates of a scenario into the results directory ``out``.
+
+    ``out`` must be new, empty, or escsim's own results (a ``plan.json`` or ``manifest.json``
+    escsim wrote); escsim deletes or replaces only files it wrote, never follows a link there,
+    and refuses (before writing anything) a run whose estimated output exceeds the free space.
 
     Parameters
     ----------
@@ -187,7 +527,7 @@ def run_scenario(
     out : Path
         Results directory (created if missing).
     runs : int
-        Number of replicates (>= 1).
+        Number of replicates (1 .. 10**9).
     seed : int, optional
         Seed; defaults to the scenario's.
     engine : {"kernel", "mesa"}
@@ -196,13 +536,16 @@ def run_scenario(
         Replicates per chunk (default 1000 for the kernel, 5 for Mesa).
     resume : bool
         Continue an unfinished run in ``out`` (it must have the same scenario, seed, engine,
-        runs and chunk size).
+        runs, chunk size and code fingerprint); finished chunks are reused only if their
+        checksums match.
     overwrite : bool
-        Replace finished results in ``out``.
+        Replace finished results in ``out`` (only escsim's own files; ``plots/`` is kept).
     progress : callable, optional
         Called with (replicates done, replicates total) after each chunk.
     argv : list of str, optional
         The command line, recorded in the manifest.
+    notice : callable, optional
+        Called with a one-line notice (a large output); default: printed on stderr.
 
     Returns
     -------
@@ -212,120 +555,111 @@ def run_scenario(
     Raises
     ------
     RunError
-        If the directory is in use, holds other results, or a resume does not match.
+        If the directory is in use, holds other results or files escsim did not write, a
+        resume does not match, or the output would not fit.
     """
-    if engine not in ENGINES:
-        raise RunError(f"--engine: expected one of {', '.join(ENGINES)}; found {engine!r}")
-    if runs < 1:
-        raise RunError(f"--runs: expected at least 1; found {runs}")
-    if chunk_size is not None and chunk_size < 1:  # 0 is an error, not "the default"
-        raise RunError(f"--chunk-size: expected at least 1; found {chunk_size}")
-    sc = loaded.scenario
-    seed = sc.seed if seed is None else seed
-    if not (0 <= seed <= 2**62):
-        raise RunError(f"--seed: expected an integer in [0, 2**62]; found {seed}")
-    world = dataclasses.replace(compile_world(sc), seed=seed)
-    chunk = default_chunk_size(world, engine) if chunk_size is None else chunk_size
-    plan = _plan(loaded, runs, seed, engine, chunk)
+    world, chunk, plan = _setup(loaded, runs, seed, engine, chunk_size)
+    sc, seed = loaded.scenario, plan["seed"]
+    notice = notice or _stderr_notice
     t0 = time.perf_counter()
+    if out.is_dir() and not out.is_symlink() and _leftovers(out):
+        refuse_links(out, _NO_LINKS)
+        with directory_lock(out), _directory_errors(out):
+            if _leftovers(out):
+                _finish_cleanup(out)
+    if out.is_dir():
+        refuse_if_locked(out)
+    inspect_results_dir(out, plan, resume, overwrite)  # refuse before writing anything
+    created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise RunError(f"{out}: cannot create the results directory: {exc.strerror}") from None
     if not os.access(out, os.W_OK):
         raise RunError(f"{out}: the results directory is not writable")
-    with directory_lock(out), _directory_errors(out):
-        plan_path = out / "plan.json"
-        manifest_path = out / "manifest.json"
-        for name in ("events.parquet", "runs.parquet", "manifest.json", "plan.json"):
-            (out / (name + ".tmp")).unlink(missing_ok=True)  # left by a killed run
-        if manifest_path.exists():
-            if resume:
-                try:
-                    old = json.loads(manifest_path.read_text())
-                except (UnicodeDecodeError, json.JSONDecodeError):
-                    raise RunError(
-                        f"{out}: manifest.json is unreadable; pass --overwrite to redo the run"
-                    ) from None
-                _check_resume({**old, **old.get("plan", {})}, plan, out, finished=True)
-                return RunResult(out, old)
-            if not overwrite:
-                raise RunError(
-                    f"{out}: already holds finished results; choose another --out "
-                    "or pass --overwrite"
-                )
-            for name in ("manifest.json", "events.parquet", "runs.parquet", "plan.json"):
-                (out / name).unlink(missing_ok=True)
-            shutil.rmtree(out / "chunks", ignore_errors=True)
-            shutil.rmtree(out / "plots", ignore_errors=True)
-        if not plan_path.exists():
-            shutil.rmtree(out / "chunks", ignore_errors=True)  # no plan vouches for them
-        if plan_path.exists():
-            try:
-                existing = json.loads(plan_path.read_text())
-            except (OSError, json.JSONDecodeError):
-                existing = {}
-            if not resume and not overwrite:
-                raise RunError(
-                    f"{out}: holds an unfinished run; pass --resume to continue it "
-                    "or choose another --out"
-                )
-            if resume:
-                _check_resume(existing, plan, out)
-            else:
-                shutil.rmtree(out / "chunks", ignore_errors=True)
-        write_text_atomic(json.dumps(plan, indent=2), plan_path)
-        chunk_dir = out / "chunks"
-        chunk_dir.mkdir(exist_ok=True)
-        for stale in chunk_dir.glob("*.tmp"):
-            stale.unlink()  # a chunk half-written when the run was killed
-        tasks = plan_chunks(world, runs, chunk, engine)
-        done = 0
-        for task in tasks:
-            ev_path = chunk_dir / f"events-{task.name}.parquet"
-            runs_path = chunk_dir / f"runs-{task.name}.parquet"
-            if _chunk_ok(runs_path, task.n_reps) and _chunk_ok(ev_path):
-                done += task.n_reps
-                if progress:
-                    progress(done, runs)
-                continue
-            events, runs_tab = _interruptible(execute_chunk, task)
-            write_parquet_atomic(events, ev_path)
-            write_parquet_atomic(runs_tab, runs_path)  # written last: marks the chunk complete
-            done += task.n_reps
-            if progress:
-                progress(done, runs)
-        _consolidate(out, tasks)
-        manifest = {
-            "escsim_version": __version__,
-            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "scenario": {
-                "name": sc.name,
-                "path": loaded.path,
-                "sha256": loaded.sha256,
-                "text": loaded.text,
-                "files": [{"path": p, "text": t} for p, t in loaded.files],
-            },
-            "seed": seed,
-            "engine": engine,
-            "runs": runs,
-            "chunk_size": chunk,
-            "plan": plan,
-            "start": sc.start.isoformat(),
-            "end": sc.end.isoformat(),
-            "outcome_from": sc.outcome_from.isoformat(),
-            "policy_start": sc.policy.start.isoformat() if sc.policy else None,
-            "factions": list(world.faction_names),
-            "versions": versions(),
-            "git_commit": git_commit(),
-            "command": argv if argv is not None else sys.argv,
-            "wall_seconds": round(time.perf_counter() - t0, 3),
-            "numba_threads": _numba_threads(),
-        }
-        write_text_atomic(json.dumps(manifest, indent=2), manifest_path)
-        shutil.rmtree(chunk_dir, ignore_errors=True)
-        plan_path.unlink(missing_ok=True)
+    had_lock = (out / ".lock").exists()
+    touched = False
+    try:
+        with directory_lock(out), _directory_errors(out):
+            state, existing = inspect_results_dir(out, plan, resume, overwrite)
+            if state == "finished":
+                return RunResult(out, existing)
+            chunk_dir = out / "chunks"
+            if state == "resume":
+                plan = existing
+
+            def before_first_write(task, events, runs_tab, done) -> None:
+                nonlocal touched
+                per_rep = (_parquet_size(events) + _parquet_size(runs_tab)) / task.n_reps
+                check_space(out, per_rep, runs - done, len(tasks), notice)
+                touched = True
+                _prepare(out, plan, fresh=state != "resume")
+
+            tasks = plan_chunks(world, runs, chunk, engine)
+            if state == "resume":  # nothing to compute when every chunk is verified
+                touched = True
+                _prepare(out, plan, fresh=False)
+            execute_chunks(tasks, chunk_dir, state == "resume", progress, before_first_write)
+            rows = _consolidate(out, tasks)
+            manifest = {
+                "written_by": WRITTEN_BY,
+                "escsim_version": __version__,
+                "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "scenario": {
+                    "name": sc.name,
+                    "path": loaded.path,
+                    "sha256": loaded.sha256,
+                    "text": loaded.text,
+                    "files": [{"path": p, "text": t} for p, t in loaded.files],
+                },
+                "seed": seed,
+                "engine": engine,
+                "runs": runs,
+                "chunk_size": chunk,
+                "rows": rows,
+                "plan": plan,
+                "code": plan["code"],
+                "start": sc.start.isoformat(),
+                "end": sc.end.isoformat(),
+                "outcome_from": sc.outcome_from.isoformat(),
+                "policy_start": sc.policy.start.isoformat() if sc.policy else None,
+                "factions": list(world.faction_names),
+                "versions": versions(),
+                "git_commit": git_commit(),
+                "command": argv if argv is not None else sys.argv,
+                "wall_seconds": round(time.perf_counter() - t0, 3),
+                "numba_threads": _numba_threads(),
+            }
+            write_text_atomic(json.dumps(manifest, indent=2), out / "manifest.json")
+            _finish_cleanup(out)  # chunks first, plan.json last (a kill here is finished later)
+    except RunError:
+        if not touched:  # refused: leave the directory as it was
+            if not had_lock:
+                (out / ".lock").unlink(missing_ok=True)
+            if created:
+                with contextlib.suppress(OSError):
+                    out.rmdir()
+        raise
     return RunResult(out, manifest)
+
+
+def _prepare(out: Path, plan: dict, fresh: bool) -> None:
+    """Make ``out`` ready for the chunks: escsim's own stale files go, the plan is written.
+
+    A fresh run writes its plan first (the directory is then marked as escsim's), then removes
+    the results it replaces; a resumed run keeps its plan and verified chunks.
+    """
+    _remove_own_temps(out, _FINAL)
+    if fresh:
+        write_text_atomic(json.dumps(plan, indent=2), out / "plan.json")
+    if read_own_json(out / "manifest.json") is not None:
+        (out / "manifest.json").unlink()  # of the run being replaced
+    if fresh:
+        for name in ("events.parquet", "runs.parquet"):
+            (out / name).unlink(missing_ok=True)
+        _remove_own_chunks(out / "chunks")
+    (out / "chunks").mkdir(exist_ok=True)
+    _remove_own_temps(out / "chunks")
 
 
 def _interruptible(fn: Callable, *args: object) -> object:
@@ -351,32 +685,45 @@ def _numba_threads() -> int:
     return int(numba.get_num_threads())
 
 
-def _consolidate(out: Path, tasks: list[ChunkTask]) -> None:
-    """Stream the chunk files into events.parquet and runs.parquet (memory: one chunk)."""
+def _consolidate(out: Path, tasks: Sequence[ChunkTask]) -> dict[str, int]:
+    """Stream the chunk files into events.parquet and runs.parquet (memory: one chunk).
+
+    Returns the number of rows of each file.
+    """
     chunk_dir = out / "chunks"
+    rows = {}
     for kind in ("runs", "events"):  # events.parquet last: it appears only when all is written
+        final = out / f"{kind}.parquet"
         if len(tasks) == 1:  # one chunk: it already is the file (written and fsynced atomically)
-            os.replace(chunk_dir / f"{kind}-{tasks[0].name}.parquet", out / f"{kind}.parquet")
+            os.replace(chunk_dir / f"{kind}-{tasks[0].name}.parquet", final)
+            with open(final, "rb") as fh:
+                rows[kind] = pq.ParquetFile(fh).metadata.num_rows
             continue
-        tmp = out / f"{kind}.parquet.tmp"
+        tmp = temp_path(final)
         writer = None
+        rows[kind] = 0
         try:
-            for task in tasks:
-                table = pq.read_table(chunk_dir / f"{kind}-{task.name}.parquet")
-                if writer is None:
-                    schema = SCHEMA if kind == "events" else table.schema
-                    writer = pq.ParquetWriter(tmp, schema, write_statistics=_statistics(schema))
-                writer.write_table(table)
-            writer.close()
-            with open(tmp, "rb") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp, out / f"{kind}.parquet")
+            with open(tmp, "wb") as sink:
+                for task in tasks:
+                    table = read_parquet(chunk_dir / f"{kind}-{task.name}.parquet")
+                    if writer is None:
+                        schema = SCHEMA if kind == "events" else table.schema
+                        writer = pq.ParquetWriter(
+                            sink, schema, write_statistics=_statistics(schema)
+                        )
+                    writer.write_table(table)
+                    rows[kind] += table.num_rows
+                writer.close()
+                sink.flush()
+                os.fsync(sink.fileno())
+            os.replace(tmp, final)
         except BaseException:
             if writer is not None:
                 with contextlib.suppress(Exception):
                     writer.close()
             tmp.unlink(missing_ok=True)
             raise
+    return rows
 
 
 def run_in_memory(

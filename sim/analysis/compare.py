@@ -436,15 +436,57 @@ def common_window(loaded: Sequence[LoadedScenario], outcome_from: dt.date) -> li
     return out
 
 
+# names of the comparison's own files and folders: no scenario directory may take them
+RESERVED_NAMES = frozenset(
+    {META_FILE, "comparison.csv", "comparison.md", "brief.pdf", "plots", ".lock"}
+)
+
+
 def directory_names(loaded: Sequence[LoadedScenario]) -> list[str]:
-    """Return a results sub-directory name per scenario (its name, suffixed if repeated)."""
-    seen: dict[str, int] = {}
-    out = []
+    """Return a results sub-directory name per scenario (its name, suffixed if repeated).
+
+    A repeated name gets the first free suffix ``_2``, ``_3``, ... that is neither another
+    scenario's name nor a name already given, so no two scenarios share a directory.
+
+    Raises
+    ------
+    CompareError
+        If a scenario is named like one of the comparison's own files (``RESERVED_NAMES``).
+    """
+    taken = {ls.scenario.name for ls in loaded}
+    for ls in loaded:
+        if ls.scenario.name in RESERVED_NAMES or ls.scenario.name.lower() in RESERVED_NAMES:
+            raise CompareError(
+                f"{ls.path}: scenario name {ls.scenario.name!r} is the name of a file of the "
+                f"comparison itself ({', '.join(sorted(RESERVED_NAMES))}); rename the scenario"
+            )
+    out: list[str] = []
     for ls in loaded:
         name = ls.scenario.name
-        seen[name] = seen.get(name, 0) + 1
-        out.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
+        if name in out:
+            k = 2
+            while f"{name}_{k}" in taken or f"{name}_{k}" in out:
+                k += 1
+            name = f"{name}_{k}"
+        out.append(name)
     return out
+
+
+def _check_own_files(out: Path) -> None:
+    """Refuse a comparison directory whose comparison files escsim did not write."""
+    meta = out / META_FILE
+    try:
+        data = json.loads(meta.read_text(encoding="utf-8")) if meta.exists() else None
+    except (OSError, UnicodeDecodeError, ValueError):
+        data = False
+    if data is False or (data is not None and not (isinstance(data, dict) and "scenarios" in data)):
+        raise CompareError(f"{meta}: not written by escsim compare; choose another --out")
+    for name in ("comparison.csv", "comparison.md"):
+        if (out / name).is_symlink() or (data is None and (out / name).exists()):
+            raise CompareError(
+                f"{out / name}: not written by escsim compare (no {META_FILE} vouches for it); "
+                "choose another --out"
+            )
 
 
 def load_runs(results_dir: Path) -> pd.DataFrame:
@@ -498,14 +540,13 @@ def run_comparison(
     sim.runner.RunError
         If a results directory cannot be written.
     """
-    from sim.results.files import write_text_atomic
-    from sim.runner import run_scenario
+    from sim.results.files import directory_lock
+    from sim.runner import preflight
 
     if not loaded:
         raise CompareError("give at least one scenario")
-    start, outcome_from, end = check_windows(loaded)
-    starts = {ls.scenario.name: str(ls.scenario.outcome_from) for ls in loaded}
-    loaded = common_window(loaded, outcome_from)
+    _, outcome_from, _ = check_windows(loaded)
+    loaded = common_window(loaded, outcome_from)  # different intervention dates: the earliest
     seed = loaded[0].scenario.seed if seed is None else seed
     names = directory_names(loaded)
     out = Path(out)
@@ -520,6 +561,34 @@ def run_comparison(
                         f"{out / name}: already holds {what}; choose another --out or pass "
                         "--overwrite (or --resume to reuse them)"
                     )
+    # every directory is checked before anything runs or is deleted
+    if out.exists():
+        _check_own_files(out)
+    for ls, name in zip(loaded, names, strict=True):
+        preflight(ls, out / name, runs, seed, engine, resume=resume, overwrite=overwrite)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CompareError(
+            f"{out}: cannot create the comparison directory: {exc.strerror}"
+        ) from None
+    with directory_lock(out):
+        return _run_locked(
+            loaded, names, out, runs, seed, engine, overwrite, resume, progress, argv
+        )
+
+
+def _run_locked(loaded, names, out, runs, seed, engine, overwrite, resume, progress, argv):
+    """Run the scenarios and write the comparison (``out`` is locked and checked)."""
+    from sim.results.files import write_text_atomic
+    from sim.runner import run_scenario
+
+    start, outcome_from, end = check_windows(loaded)
+    starts = {
+        n: str(ls.scenario.policy.start if ls.scenario.policy else ls.scenario.start)
+        for n, ls in zip(names, loaded, strict=True)
+    }
+    _check_own_files(out)
     (out / META_FILE).unlink(missing_ok=True)  # a comparison is only redrawn once complete
     results = {}
     for ls, name in zip(loaded, names, strict=True):

@@ -12,7 +12,6 @@ day), so a line reads "KH: rocket on us_base, claimed as ..., attributed by the 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -315,8 +314,10 @@ def explain_run(
     KeyError
         If the directory does not hold replicate ``run``.
     """
+    from sim.results.manifest import load_manifest
+
     results_dir = Path(results_dir)
-    manifest = json.loads((results_dir / "manifest.json").read_text())
+    manifest = load_manifest(results_dir)  # a damaged manifest: ResultsError naming the field
     runs = pq.read_table(results_dir / "runs.parquet", columns=["run"]).column("run").to_numpy()
     if int(run) not in set(runs.tolist()):
         raise KeyError(
@@ -347,6 +348,15 @@ STYLES = {
 PHASE_TITLES = {"lead-up": "Lead-up", "escalation": "Escalation", "after": "What followed"}
 
 
+def printable(text: str) -> str:
+    """Return ``text`` with every non-printable character (escapes, NUL) shown escaped.
+
+    Names in a results directory come from a scenario someone else may have written; they
+    must not reach a terminal as control sequences.
+    """
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
 def _n(k: int, noun: str) -> str:
     return f"{k} {noun}" + ("" if k == 1 else "s")
 
@@ -366,7 +376,7 @@ def format_explanation(ex: Explanation, name: str = "") -> list[tuple[str, str]]
     list of (str, str)
         Lines and their styles ("" for plain).
     """
-    head = f"Replicate {ex.run}" + (f" of {name}" if name else "")
+    head = f"Replicate {ex.run}" + (f" of {printable(name)}" if name else "")
     if ex.escalation is None:
         return [
             (head, "bold"),
@@ -409,5 +419,5 @@ def format_explanation(ex: Explanation, name: str = "") -> list[tuple[str, str]]
         for st in steps:
             date = f"{st.date:%Y-%m-%d}" if st.date != last else " " * 10
             last = st.date
-            lines.append((f"  {date}  {st.text}", STYLES.get(st.kind, "")))
+            lines.append((f"  {date}  {printable(st.text)}", STYLES.get(st.kind, "")))
     return lines

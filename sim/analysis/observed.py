@@ -75,7 +75,9 @@ def load_tallies(path: Path | None = None) -> pd.DataFrame:
         ``weapons`` and ``targets`` (tuples of ``sim.model.layout`` vocabulary names), ``measure``
         (attacks / killed), ``source``; then ``rule`` (the counter's rule as reported),
         ``geography``, ``use`` ("fit" or the reason it is not fitted), ``counted_as``,
-        ``source_date``, ``confidence`` and ``mapping_note``.
+        ``source_date``, ``confidence``, ``mapping_note``, ``counter_id`` (the counting
+        series), ``nested_in`` (the running total this one extends, or ""),
+        ``iraq_share_known`` and ``period`` (see calibration/data/README.md).
 
     Raises
     ------
@@ -112,6 +114,10 @@ def load_tallies(path: Path | None = None) -> pd.DataFrame:
         "source_date",
         "confidence",
         "mapping_note",
+        "counter_id",
+        "nested_in",
+        "iraq_share_known",
+        "period",
     ):
         out[extra] = raw.get(extra, "")
     bad = ~out["bound"].isin(BOUNDS)

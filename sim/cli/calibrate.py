@@ -1,12 +1,14 @@
-"""The ``escsim calibrate`` command and the calibration report it writes (Markdown + PNG).
+"""The ``escsim calibrate`` command: posterior sample, fitted.yaml summary and report.
 
-Writes ``<out>/fitted.yaml`` (the overlay ``scenarios/historical.yaml`` loads) and
+Writes ``<out>/posterior.parquet`` (one row per draw, one column per parameter, ``weight``),
+``<out>/fitted.yaml`` (the overlay ``scenarios/historical.yaml`` loads: posterior medians) and
 ``<out>/report/`` (``report.md``, ``results.json`` and plots). Everything is computed before
 anything is written; each file is written atomically.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import sys
@@ -15,13 +17,11 @@ from typing import Annotated
 
 import typer
 
-DEFAULT_HOLDOUT = "2020-07-01"
 
-
-def _parse_date(text: str, option: str) -> dt.date | None:
+def _parse_date(text: str | None, option: str) -> dt.date | None:
     from sim.cli.common import InputError
 
-    if text.strip().lower() in ("none", "off", ""):
+    if text is None or text.strip().lower() in ("none", "off", ""):
         return None
     try:
         return dt.date.fromisoformat(text.strip())
@@ -48,116 +48,119 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "--out",
                 "-o",
-                help="Directory for fitted.yaml and report/ (default: calibration/ "
-                "of the repository).",
+                help="Directory for posterior.parquet, fitted.yaml and report/ (default: "
+                "calibration/ of the repository).",
+            ),
+        ] = None,
+        data_until: Annotated[
+            str | None,
+            typer.Option(
+                "--data-until",
+                help="Fit only tallies whose window ends on or before this date (YYYY-MM-DD); "
+                "the later ones are scored out of sample in the report.",
+            ),
+        ] = None,
+        holdout_after: Annotated[
+            str | None,
+            typer.Option(
+                "--holdout-after",
+                help="Deprecated: same as --data-until the day before.",
             ),
         ] = None,
         seed: Annotated[
             int | None,
-            typer.Option(
-                help="Seed of the common random numbers, the optimiser and the Sobol points "
-                "(default: the scenario's)."
-            ),
+            typer.Option(help="Seed of everything random (default: the scenario's)."),
         ] = None,
-        holdout_after: Annotated[
-            str,
-            typer.Option(
-                "--holdout-after",
-                help="Out-of-sample date: fit on tallies ending before it, score "
-                "the others against baselines; 'none' to skip.",
-            ),
-        ] = DEFAULT_HOLDOUT,
         scenario: Annotated[
             Path | None,
             typer.Option(help="Scenario to calibrate (default: scenarios/historical.yaml)."),
         ] = None,
+        particles: Annotated[
+            int | None, typer.Option(help="SMC particles = posterior draws (default 300).")
+        ] = None,
         runs: Annotated[
-            int | None, typer.Option(help="Replicates per candidate in the fit (default 120).")
-        ] = None,
-        maxiter: Annotated[
-            int | None, typer.Option(help="Generations of differential evolution (default 25).")
-        ] = None,
-        popsize: Annotated[
             int | None,
-            typer.Option(help="Population per parameter of differential evolution (default 6)."),
+            typer.Option(help="Replicates per likelihood evaluation (default 60)."),
         ] = None,
-        abc_samples: Annotated[
-            int | None, typer.Option(help="Prior points of the ABC rejection step (default 1024).")
-        ] = None,
-        check_runs: Annotated[
-            int | None, typer.Option(help="Replicates of the predictive check (default 1000).")
+        check_draws: Annotated[
+            int | None,
+            typer.Option(help="Posterior draws of the predictive check (default 200)."),
         ] = None,
         quick: Annotated[
             bool, typer.Option(help="Tiny smoke-test budget (seconds; for tests, not for use).")
         ] = False,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
     ) -> None:
-        """Calibrate the historical scenario to the observed tallies and write a report.
+        """Estimate the posterior of the calibrated parameters and write a report.
 
-        Fits a small set of parameters by simulated likelihood (differential evolution, common
-        random numbers), quantifies uncertainty by ABC rejection, checks the fitted scenario's
-        predictive intervals and pattern checks, and validates out of sample against
-        persistence, climatology, NB regression and Hawkes baselines. Same seed, same
-        fitted.yaml.
+        Likelihood-tempered SMC on a synthetic likelihood (each counter's observation model,
+        nested running totals scored jointly, common random numbers); posterior predictive
+        coverage, convergence and identifiability in the report. Same seed, byte-identical
+        posterior.parquet and fitted.yaml.
 
-        Example: `escsim calibrate --out calibration --seed 20191001 --holdout-after 2020-07-01`
+        Example: `escsim calibrate --data-until 2020-12-31 --out /tmp/cal2020`
         """
-        from sim.analysis.calibrate import fit as C
-        from sim.cli.common import err, handle_errors, out
+        from sim.analysis.calibrate import run as R
+        from sim.cli.common import InputError, err, handle_errors, out
 
         with handle_errors():
-            hold = _parse_date(holdout_after, "--holdout-after")
-            path = scenario or C.DEFAULT_SCENARIO
+            until = _parse_date(data_until, "--data-until")
+            if holdout_after is not None:
+                from sim.analysis.calibrate.holdout import data_until_from_holdout
+
+                hold = _parse_date(holdout_after, "--holdout-after")
+                if until is not None:
+                    raise InputError("--holdout-after: give --data-until only (it replaces it)")
+                if hold is not None:
+                    until = data_until_from_holdout(hold)
+                    err.print(
+                        f"--holdout-after is deprecated: using --data-until {until} (windows "
+                        "ending before the holdout date)"
+                    )
+            path = scenario or R.DEFAULT_SCENARIO
             from sim.scenario import load_scenario
 
-            sc_seed = load_scenario(path).scenario.seed
-            s = seed if seed is not None else sc_seed
+            sc = load_scenario(path).scenario
+            s = seed if seed is not None else sc.seed
             if not (0 <= s <= 2**62):
-                from sim.cli.common import InputError
-
                 raise InputError(f"--seed: expected an integer in [0, 2**62]; found {s}")
-            settings = C.FitSettings.quick(s) if quick else C.FitSettings(seed=s)
-            changes = {
-                "runs": runs,
-                "maxiter": maxiter,
-                "popsize": popsize,
-                "abc_samples": abc_samples,
-                "check_runs": check_runs,
-            }
+            settings = R.Settings.quick(s) if quick else R.Settings(seed=s)
+            changes = {"particles": particles, "runs": runs, "check_draws": check_draws}
             for name, v in changes.items():
                 if v is not None:
-                    _check_positive(v, "--" + name.replace("_", "-"), 2 if name != "maxiter" else 1)
-            import dataclasses
-
+                    _check_positive(v, "--" + name.replace("_", "-"), 2)
             settings = dataclasses.replace(
                 settings, **{k: v for k, v in changes.items() if v is not None}
             )
-            if hold is not None:
-                _check_holdout(path, hold)
-            target = out_dir or C.DEFAULT_OUT
+            if until is not None:
+                _check_until(path, until)
+            target = out_dir or R.DEFAULT_OUT
             _prepare(target)
             from sim.report.calibration import write_outputs
 
             say = None if quiet else (lambda msg: err.print(msg, highlight=False))
-            cal = C.run_calibration(settings, path, hold, progress=say)
+            cal = R.run_calibration(settings, path, until, progress=say)
             write_outputs(cal, target, sys.argv)
             out.print(
-                f"fitted: {target / 'fitted.yaml'}  report: {target / 'report' / 'report.md'}"
-                f"  ({cal.timings['total']:.0f} s; {cal.coverage90:.0%} of tallies inside "
-                f"the 90% predictive intervals)"
+                f"posterior: {target / 'posterior.parquet'}  fitted: {target / 'fitted.yaml'}  "
+                f"report: {target / 'report' / 'report.md'}  ({cal.timings['total']:.0f} s; "
+                f"{cal.coverage90:.0%} of fitted exact/approx tallies inside the 90% "
+                "predictive intervals)"
             )
 
 
-def _check_holdout(path: Path, date: dt.date) -> None:
-    from sim.analysis.calibrate import fit as C
+def _check_until(path: Path, date: dt.date) -> None:
+    from sim.analysis.calibrate.observation import select
+    from sim.analysis.calibrate.parameters import base_scenario
     from sim.analysis.observed import load_tallies
     from sim.cli.common import InputError
 
-    train, test = C.split_holdout(C.fittable(load_tallies(), C.base_scenario(path)), date)
-    if train.empty or test.empty:
+    base = base_scenario(path)
+    t = select(load_tallies(), base.start, base.end, date)
+    if not (t["status"] == "fit").any():
         raise InputError(
-            f"--holdout-after {date}: {len(train)} fitted tallies end before it and "
-            f"{len(test)} on or after it; both sets must be non-empty"
+            f"--data-until {date}: no fittable tally ends on or before it inside the "
+            f"scenario's horizon {base.start} - {base.end}"
         )
 
 
@@ -170,6 +173,3 @@ def _prepare(target: Path) -> None:
         raise RunError(f"{target}: cannot create the output directory: {exc.strerror}") from None
     if not os.access(target, os.W_OK):
         raise RunError(f"{target}: the output directory is not writable")
-
-
-# --- writing -------------------------------------------------------------------------------------

@@ -1,12 +1,19 @@
 """What every escsim command shares: consoles, error handling and exit codes, progress, tables.
 
 Exit codes: 0 success, 2 invalid input (a message, no traceback, nothing written), 1 any other
-failure, 130 interrupted (finished chunks are kept; ``--resume`` continues).
+failure, 130 interrupted by Ctrl-C or SIGTERM (finished chunks are kept; ``--resume``
+continues). Output that cannot be encoded (an ASCII locale, a file name that is not UTF-8) is
+printed with backslash escapes; output into a closed pipe (``escsim explain ... | head``) ends
+quietly with exit code 0.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
+import sys
+import threading
 import time
 from collections.abc import Iterator
 
@@ -15,12 +22,66 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
+for _stream in (sys.stdout, sys.stderr):
+    with contextlib.suppress(AttributeError, ValueError):  # a replaced stream (tests, notebooks)
+        _stream.reconfigure(errors="backslashreplace")
+
+
+class _Console(Console):
+    """A rich console that ends quietly (exit code 0) when its reader has gone (``| head``)."""
+
+    def on_broken_pipe(self) -> None:
+        """Send the rest of the output nowhere and exit with code 0."""
+        self.quiet = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise SystemExit(0)
+
+
+err = _Console(stderr=True, highlight=False)
+out = _Console(highlight=False)
 
 
 class InputError(Exception):
     """Invalid input given on the command line (exit code 2)."""
+
+
+def _check_environment() -> None:
+    """Refuse, in one line, settings of the environment that would fail deep inside numba."""
+    value = os.environ.get("NUMBA_NUM_THREADS")
+    if value is not None and not (value.strip().isdigit() and int(value) >= 1):
+        err.print(
+            "[bold red]error:[/] environment variable NUMBA_NUM_THREADS: expected a whole "
+            f"number of at least 1; found {escape(repr(value))}",
+            markup=True,
+            soft_wrap=True,
+        )
+        raise SystemExit(2)
+
+
+_check_environment()  # before any command imports numba
+
+
+def shown(path: object) -> str:
+    """Return a path as printable text (bytes that are not UTF-8 as backslash escapes)."""
+    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _sigterm_is_an_interrupt() -> Iterator[None]:
+    """Inside the block, SIGTERM (timeout, SLURM, systemd, docker stop) acts as Ctrl-C."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @contextlib.contextmanager
@@ -29,15 +90,20 @@ def handle_errors(resumable: bool = False) -> Iterator[None]:
 
     ``resumable`` commands (run, compare) keep finished chunks and say how to continue.
     """
+    import json
+
+    from pyarrow import ArrowException
+
     from sim.runner import RunError
     from sim.scenario import ScenarioError
 
     try:
-        yield
+        with _sigterm_is_an_interrupt():
+            yield
     except (ScenarioError, RunError, InputError) as exc:
         # escaped: a scenario's keys and values (e.g. "[/x]") must not be read as rich markup
         for one in getattr(exc, "errors", (exc,)):  # a scenario file: every error, by line
-            err.print(f"[bold red]error:[/] {escape(str(one))}", markup=True, soft_wrap=True)
+            err.print(f"[bold red]error:[/] {escape(shown(one))}", markup=True, soft_wrap=True)
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
         if resumable:
@@ -45,6 +111,19 @@ def handle_errors(resumable: bool = False) -> Iterator[None]:
         else:
             err.print("interrupted (files are written atomically: none is half-written)")
         raise typer.Exit(130) from None
+    except BrokenPipeError:
+        # the reader (`| head`) is gone: stop quietly, and let the exit flush go nowhere
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise typer.Exit(0) from None
+    except (ArrowException, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        err.print(
+            f"[bold red]error:[/] {escape('damaged or unreadable results file: ' + first)}",
+            markup=True,
+            soft_wrap=True,
+        )
+        raise typer.Exit(2) from None
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
         err.print(

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from sim.cli.common import err, handle_errors, out, progress_bar, summary_table
+from sim.cli.common import err, handle_errors, out, progress_bar, shown, summary_table
 
 
 def print_warnings(warnings) -> None:
@@ -43,7 +43,7 @@ def validate(
         policy = f", policy from {sc.policy.start}" if sc.policy else ""
         out.print(
             escape(
-                f"{os.path.normpath(path)}: ok ({sc.name}: {sc.start} to {sc.end}, "
+                f"{shown(os.path.normpath(path))}: ok ({sc.name}: {sc.start} to {sc.end}, "
                 f"{len(sc.factions)} factions, {len(sc.injects)} injects{policy})"
             ),
             soft_wrap=True,  # one line per file
@@ -93,6 +93,7 @@ def run(
                 overwrite=overwrite,
                 progress=cb,
                 argv=sys.argv,
+                notice=lambda text: err.print(escape(text), soft_wrap=True),
             )
         if not quiet:
             m = res.manifest
@@ -106,7 +107,7 @@ def run(
                     ),
                 )
             )
-        out.print(escape(f"results: {target}"), soft_wrap=True)
+        out.print(escape(f"results: {shown(target)}"), soft_wrap=True)
 
 
 def check_default_out(target: Path, name: str) -> None:

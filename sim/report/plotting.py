@@ -19,6 +19,9 @@ from sim.report.style import colour, save_figure
 
 def plot_run_dir(path: Path) -> list[Path]:
     """Draw the figures of one results directory into ``path/plots``; return the files."""
+    from sim.results.manifest import load_manifest
+
+    load_manifest(Path(path))  # a damaged manifest: one error naming the field
     run = load_run(path)
     out = Path(path) / "plots"
     files = save_figure(fig_fan(run), out, "fan")
@@ -37,7 +40,11 @@ def plot_compare_dir(path: Path) -> list[Path]:
     from sim.report.brief import write_brief
 
     path = Path(path)
+    from sim.results.manifest import load_manifest
+
     comp, meta = load_comparison(path)
+    for s in meta["scenarios"]:
+        load_manifest(path / s["dir"])
     runs = [load_run(path / s["dir"], s["name"]) for s in meta["scenarios"]]
     out = path / "plots"
     files = []

@@ -64,16 +64,26 @@ def workshop_style() -> Iterator[None]:
 def save_figure(
     fig: Figure, directory: Path, stem: str, formats: Sequence[str] = FORMATS
 ) -> list[Path]:
-    """Save a figure as PNG, SVG and PDF, each written atomically; return the paths."""
+    """Save a figure as PNG, SVG and PDF, each written atomically; return the paths.
+
+    Each file is drawn into a new temporary file of a unique name (made with ``O_EXCL``: never
+    through a link, never shared by two ``escsim plot`` at once), then renamed into place.
+    """
+    from sim.results.files import temp_path
+
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
     with workshop_style():
         for i, fmt in enumerate(formats):
             path = directory / f"{stem}.{fmt}"
-            tmp = directory / f".{stem}.{fmt}.tmp"
-            fig.savefig(tmp, format=fmt)
-            os.replace(tmp, path)
+            tmp = temp_path(path)
+            try:
+                fig.savefig(tmp, format=fmt)
+                os.replace(tmp, path)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
             paths.append(path)
             if i == 0 and fig.get_layout_engine() is not None:
                 fig.set_layout_engine("none")  # laid out once: the other formats reuse it

@@ -1,11 +1,19 @@
-"""Atomic files and directory locks for results: nothing is ever half-written."""
+"""Atomic files and directory locks for results: nothing is ever half-written.
+
+Every file is written under a unique temporary name in its own directory (created with
+``O_EXCL``, so never through a symbolic link), fsynced, then renamed into place (a rename
+replaces a link itself, never its target). The lock file is opened with ``O_NOFOLLOW``.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import errno
 import fcntl
+import hashlib
 import os
+import re
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,12 +27,22 @@ class RunError(Exception):
     exit_code = 2
 
 
+class DiskError(RunError):
+    """The results directory refused a write (full disk, read-only, permission)."""
+
+    def __init__(self, directory: Path, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.directory, self.reason = directory, reason
+
+
 # --- files ---------------------------------------------------------------------------------------
 
 
 # Column statistics (min/max per row group) are kept for the columns readers filter on; the
 # others cost a third of the write time and no reader uses them.
 STATISTICS = ["run", "date", "day"]
+# temporary names made by `temp_path`: ".<final name>.<random>.tmp"
+_TEMP = re.compile(r"^\..+\.[A-Za-z0-9_]{6,}\.tmp$")
 
 
 def _statistics(schema: pa.Schema) -> list[str] | bool:
@@ -32,14 +50,33 @@ def _statistics(schema: pa.Schema) -> list[str] | bool:
     return names or True
 
 
+def is_temp_name(name: str, final: str | None = None) -> bool:
+    """Return True if ``name`` is a temporary file escsim makes (for ``final``, if given)."""
+    if final is not None and not name.startswith(f".{final}."):
+        return False
+    return bool(_TEMP.match(name))
+
+
+def temp_path(path: Path) -> Path:
+    """Create an empty, unique temporary file next to ``path`` (``O_EXCL``); return its path."""
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    return Path(name)
+
+
+def _fsync_replace(tmp: Path, path: Path) -> None:
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
 def write_parquet_atomic(table: pa.Table, path: Path) -> None:
     """Write a Parquet file under a temporary name, fsync it, then rename it into place."""
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = temp_path(path)
     try:
-        pq.write_table(table, tmp, write_statistics=_statistics(table.schema))
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        with open(tmp, "wb") as fh:  # opened here: pyarrow cannot open a non-UTF-8 path
+            pq.write_table(table, fh, write_statistics=_statistics(table.schema))
+        _fsync_replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)  # a full disk or an interrupt leaves no partial file
         raise
@@ -47,7 +84,7 @@ def write_parquet_atomic(table: pa.Table, path: Path) -> None:
 
 def write_text_atomic(text: str, path: Path) -> None:
     """Write a text file atomically (temporary file, fsync, rename)."""
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = temp_path(path)
     try:
         with open(tmp, "w", encoding="utf-8") as fh:
             fh.write(text)
@@ -59,27 +96,66 @@ def write_text_atomic(text: str, path: Path) -> None:
         raise
 
 
-def _chunk_ok(path: Path, n_rows: int | None = None) -> bool:
+def read_parquet(path: Path, **kwargs: object) -> pa.Table:
+    """Read a Parquet file opened by Python (a path that is not UTF-8 works too)."""
+    with open(path, "rb") as fh:
+        return pq.read_table(fh, **kwargs)
+
+
+def sha256_file(path: Path) -> str:
+    """Return the SHA-256 of a file's bytes (read in 1 MiB blocks)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(2**20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def refuse_links(directory: Path, names: tuple[str, ...]) -> None:
+    """Raise ``RunError`` if any of ``directory/name`` is a symbolic link."""
+    for name in names:
+        if (directory / name).is_symlink():
+            raise RunError(
+                f"{directory / name}: is a symbolic link; escsim never writes through links "
+                "(remove it or choose another --out)"
+            )
+
+
+def refuse_if_locked(out: Path) -> None:
+    """Raise ``RunError`` if another escsim holds the lock of ``out`` (creates nothing)."""
     try:
-        # decoded in full: a file damaged inside keeps a readable footer but fails here
-        table = pq.read_table(path)
-    except Exception:  # noqa: BLE001 - any unreadable file is a chunk to redo
-        return False
-    return n_rows is None or table.num_rows == n_rows
+        fd = os.open(out / ".lock", os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return  # no lock file (or a link: refused when the lock is taken)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise RunError(f"{out}: another escsim run is writing to this directory") from None
+    finally:
+        os.close(fd)
 
 
 @contextlib.contextmanager
 def directory_lock(out: Path) -> Iterator[None]:
-    """Hold an exclusive lock on a results directory; refuse if another run holds it."""
-    fh = open(out / ".lock", "a+")  # noqa: SIM115 - held for the whole block
+    """Hold an exclusive lock on a results directory; refuse if another run holds it.
+
+    The lock file ``.lock`` is opened without following links (a link there is refused).
+    """
+    path = out / ".lock"
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            refuse_links(out, (".lock",))
+        raise
     try:
         try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise RunError(f"{out}: another escsim run is writing to this directory") from None
         yield
     finally:
-        fh.close()
+        os.close(fd)
 
 
 # errors of the results directory itself (full, read-only, refused) rather than of escsim
@@ -88,14 +164,17 @@ _DIRECTORY_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errn
 
 @contextlib.contextmanager
 def _directory_errors(out: Path) -> Iterator[None]:
-    """Turn a full disk or a refused write into a ``RunError`` that names the directory."""
+    """Turn a full disk or a refused write into a ``DiskError`` that names the directory."""
     try:
         yield
     except OSError as exc:
         if exc.errno not in _DIRECTORY_ERRNOS:
             raise
-        raise RunError(
-            f"{out}: cannot write results: {os.strerror(exc.errno)}; nothing partial is left "
+        reason = os.strerror(exc.errno)
+        raise DiskError(
+            out,
+            reason,
+            f"{out}: cannot write results: {reason}; nothing partial is left "
             "and finished chunks are kept: free space (or fix the directory) and rerun with "
-            "--resume"
+            "--resume",
         ) from None

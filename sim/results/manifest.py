@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import platform
 import subprocess
 from importlib import metadata
 from pathlib import Path
 
 from sim import __version__
+from sim.results.files import RunError
 
 
 def git_commit() -> str | None:
@@ -42,3 +44,101 @@ def versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             out[pkg] = "missing"
     return out
+
+
+# --- what escsim wrote: markers, the code fingerprint, validated reading --------------------------
+
+WRITTEN_BY = "escsim"  # value of the "written_by" field of every plan.json and manifest.json
+PLAN_KEYS = ("scenario_sha256", "seed", "engine", "runs", "chunk_size")
+MAX_RUNS = 10**9  # replicates per run (a run's plan, a replay's manifest)
+
+
+def code_fingerprint() -> dict[str, str]:
+    """Return what the results depend on besides the scenario: escsim's sources and libraries.
+
+    ``sources`` is the SHA-256 of every ``sim/**/*.py``; numpy, numba and mesa versions follow.
+    """
+    from sim import source_hash
+
+    out = {"sources": source_hash()}
+    for pkg in ("numpy", "numba", "mesa"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "missing"
+    return out
+
+
+def read_own_json(path: Path) -> dict | None:
+    """Return the JSON object at ``path`` if escsim wrote it, else None.
+
+    escsim's plan.json and manifest.json carry ``"written_by": "escsim"``; older ones are
+    recognised by their plan fields. A link, a missing or an unreadable file is not escsim's.
+    """
+    try:
+        if path.is_symlink() or not path.is_file():
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    if data.get("written_by") == WRITTEN_BY:
+        return data
+    legacy = data.get("plan") if "escsim_version" in data else data
+    if isinstance(legacy, dict) and all(k in legacy for k in PLAN_KEYS):
+        return data
+    return None
+
+
+class ResultsError(RunError):
+    """A results directory that is damaged or was not written by escsim (exit code 2)."""
+
+
+_FIELDS = {
+    "seed": int,
+    "engine": str,
+    "runs": int,
+    "chunk_size": int,
+    "start": "date",
+    "end": "date",
+    "outcome_from": "date",
+    "scenario": dict,
+}
+
+
+def load_manifest(results: Path) -> dict:
+    """Read and check a finished results directory's ``manifest.json``.
+
+    Raises
+    ------
+    ResultsError
+        Naming the file and field, if the manifest is missing, unreadable or damaged.
+    """
+    import datetime as dt
+
+    path = Path(results) / "manifest.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ResultsError(f"{path}: missing (not a finished escsim results directory)") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ResultsError(f"{path}: unreadable manifest ({exc})") from None
+    if not isinstance(data, dict):
+        raise ResultsError(f"{path}: expected a JSON object; found {type(data).__name__}")
+    for key, kind in _FIELDS.items():
+        value = data.get(key)
+        if kind == "date":
+            try:
+                dt.date.fromisoformat(value)
+            except (TypeError, ValueError):
+                raise ResultsError(
+                    f"{path}: field '{key}': expected a date (YYYY-MM-DD); found {value!r}"
+                ) from None
+        elif not isinstance(value, kind) or isinstance(value, bool):
+            raise ResultsError(f"{path}: field '{key}': expected {kind.__name__}; found {value!r}")
+    if not 1 <= data["runs"] <= MAX_RUNS:
+        raise ResultsError(f"{path}: field 'runs': expected 1..{MAX_RUNS:,}; found {data['runs']}")
+    if not isinstance(data["scenario"].get("name"), str):
+        raise ResultsError(f"{path}: field 'scenario.name': expected a string")
+    return data

@@ -8,12 +8,17 @@ and brief (``sim.report``) and the CLI summary all read it.
 Outcomes are counted in the outcome window: from the scenario's ``outcome_from`` date (the policy
 start, if any) to the end. Definitions:
 
-* ``escalation_spiral``: 1 if the window holds an action-reaction cycle (``SPIRAL_DEFINITION``):
-  a US strike after which the next 30 days hold at least 5 attacks on US targets, more than the
-  30 days before it, and another US strike follows within 60 days. This is the cycle of Dec 2019
-  - Jan 2020 (K-1 attack, strike of 29 Dec, embassy siege and rockets, strike of 3 Jan) and of
-  Mar 2020 (Taji, strike of 12 Mar, Taji again on 14 Mar). Frequent strikes alone do not make a
-  spiral; strikes that are followed by more attacks and by further strikes do.
+* ``escalation_spiral``: 1 if attacks on US targets rise and stay up (``SPIRAL_DEFINITION``):
+  two consecutive 30-day spans of the window each hold at least twice the replicate's own
+  30-day mean of attacks on US targets before the window, and at least 5 each. The level before
+  the window is the replicate's own shared history (common random numbers: the same in every
+  scenario of a comparison), so the measure is escalation against where that replicate stood,
+  not a count of strikes. It does not look at strikes at all: whether strikes cause the rise is
+  read from the paired difference between scenarios that differ in how the US strikes (with
+  strikes that change nothing, P(spiral) is the same under every doctrine:
+  ``tests/results/test_spiral.py``). The Aug-Sep 2020 surge (tallies T09-T12) after the quiet of
+  spring 2020 is the documented case of such a rise. With no history before the window (it
+  starts on the first day) the level is 0 and only the floor of 5 applies.
 * ``days_to_deescalation``: days from the window start to the first day that begins 30 days with
   at most 2 attacks on US targets; NaN if that never happens.
 * ``peak_30d_us_attacks``: the most attacks on US targets in any 30-day window.
@@ -37,11 +42,12 @@ Kind = Literal["count", "share", "days", "ratio"]
 """``count``: a number per replicate; ``share``: 0/1 per replicate, reported as the share of
 replicates (a probability); ``days``: days or NaN (never); ``ratio``: a fraction per replicate."""
 
-SPIRAL_AFTER, SPIRAL_MIN_ATTACKS, SPIRAL_NEXT_STRIKE = 30, 5, 60
+SPIRAL_SPAN, SPIRAL_SPANS, SPIRAL_FACTOR, SPIRAL_MIN_ATTACKS = 30, 2, 2.0, 5
 SPIRAL_DEFINITION = (
-    f"a US strike after which the next {SPIRAL_AFTER} days hold at least {SPIRAL_MIN_ATTACKS} "
-    f"attacks on US targets, more than the {SPIRAL_AFTER} days before it, and another US strike "
-    f"follows within {SPIRAL_NEXT_STRIKE} days"
+    f"attacks on US targets rise and stay up: {SPIRAL_SPANS} consecutive {SPIRAL_SPAN}-day spans "
+    f"of the outcome window each hold at least {SPIRAL_FACTOR:g} times the replicate's own "
+    f"{SPIRAL_SPAN}-day mean before the window, and at least {SPIRAL_MIN_ATTACKS} (strikes are "
+    "not counted: their effect is the paired difference between doctrines)"
 )
 CALM_WINDOW, CALM_MAX_ATTACKS = 30, 2
 PEAK_WINDOW = 30
@@ -228,6 +234,27 @@ def _window_max(cum: np.ndarray, lo: int, hi: int, width: int) -> int:
 
 
 @njit(cache=True)
+def _spiral(cum_us: np.ndarray, us_before: int, outcome_day: int, n_days: int) -> float:
+    """Return 1.0 if the window holds a sustained rise of attacks on US targets (see module doc).
+
+    ``cum_us[d]`` counts the window's attacks on US targets before day d; ``us_before`` counts
+    those before the window.
+    """
+    level = us_before * SPIRAL_SPAN / outcome_day if outcome_day >= SPIRAL_SPAN else 0.0
+    need = max(float(SPIRAL_MIN_ATTACKS), SPIRAL_FACTOR * level)
+    for d in range(outcome_day, n_days - SPIRAL_SPANS * SPIRAL_SPAN + 1):
+        ok = True
+        for b in range(SPIRAL_SPANS):
+            lo = d + b * SPIRAL_SPAN
+            if cum_us[lo + SPIRAL_SPAN] - cum_us[lo] < need:
+                ok = False
+                break
+        if ok:
+            return 1.0
+    return 0.0
+
+
+@njit(cache=True)
 def replicate_metrics(records, reps, rep_start, n_reps, n_days, outcome_day, n_factions):
     """Return an (n_reps, len(METRICS)) array of outcome metrics.
 
@@ -236,7 +263,6 @@ def replicate_metrics(records, reps, rep_start, n_reps, n_days, outcome_day, n_f
     """
     out = np.zeros((n_reps, N_METRICS))
     daily_us = np.zeros(n_days + 1, dtype=np.int64)
-    daily_strike = np.zeros(n_days + 1, dtype=np.int64)
     in_truce = np.zeros(n_days, dtype=np.int64)
     truce_from = np.full(n_factions, -1, dtype=np.int64)
     n = records.shape[0]
@@ -244,11 +270,11 @@ def replicate_metrics(records, reps, rep_start, n_reps, n_days, outcome_day, n_f
     for r in range(n_reps):
         rep = rep_start + r
         daily_us[:] = 0
-        daily_strike[:] = 0
         in_truce[:] = 0
         truce_from[:] = -1
         claimed = 0
         attacks_all = 0
+        us_before = 0
         while k < n and reps[k] == rep:
             day = records[k, L.E_DAY]
             kind = records[k, L.E_KIND]
@@ -259,6 +285,10 @@ def replicate_metrics(records, reps, rep_start, n_reps, n_days, outcome_day, n_f
                 for d in range(truce_from[actor], day):
                     in_truce[d] = 1
                 truce_from[actor] = -1
+            if day < outcome_day and kind == V.K_ATTACK:
+                t = records[k, L.E_TARGET]
+                if V.IS_US_TARGET[t]:
+                    us_before += 1
             if day >= outcome_day:
                 if kind == V.K_ATTACK:
                     t = records[k, L.E_TARGET]
@@ -277,7 +307,6 @@ def replicate_metrics(records, reps, rep_start, n_reps, n_days, outcome_day, n_f
                     out[r, C_US_KILLED] += records[k, L.E_US_KILLED]
                 elif kind == V.K_US_STRIKE:
                     out[r, C_US_STRIKES] += 1
-                    daily_strike[day] += 1
                 elif kind == V.K_ARREST:
                     out[r, C_ARRESTS] += 1
                 elif kind == V.K_RELEASE:
@@ -293,21 +322,9 @@ def replicate_metrics(records, reps, rep_start, n_reps, n_days, outcome_day, n_f
         out[r, C_TRUCE_DAYS] = td
         # cumulative sums: cum[d] = events before day d
         cum_us = np.zeros(n_days + 1, dtype=np.int64)
-        cum_st = np.zeros(n_days + 1, dtype=np.int64)
         for d in range(n_days):
             cum_us[d + 1] = cum_us[d] + daily_us[d]
-            cum_st[d + 1] = cum_st[d] + daily_strike[d]
-        spiral = 0
-        for d in range(outcome_day, n_days):
-            if daily_strike[d] == 0:
-                continue
-            before = cum_us[d] - cum_us[max(d - SPIRAL_AFTER, 0)]
-            after = cum_us[min(d + 1 + SPIRAL_AFTER, n_days)] - cum_us[d + 1]
-            again = cum_st[min(d + 1 + SPIRAL_NEXT_STRIKE, n_days)] - cum_st[d + 1]
-            if after >= SPIRAL_MIN_ATTACKS and after > before and again >= 1:
-                spiral = 1
-                break
-        out[r, C_ESCALATION_SPIRAL] = spiral
+        out[r, C_ESCALATION_SPIRAL] = _spiral(cum_us, us_before, outcome_day, n_days)
         calm = np.nan
         for d in range(outcome_day, n_days - CALM_WINDOW + 1):
             if cum_us[d + CALM_WINDOW] - cum_us[d] <= CALM_MAX_ATTACKS:

@@ -332,7 +332,7 @@ def _scaled(entry: dict, multipliers: dict[str, float]) -> dict:
 
 
 #: last dated event of calibration/data/events.csv (the documented period; a test keeps it true)
-DOCUMENTED_END = dt.date(2022, 10, 27)
+DOCUMENTED_END = dt.date(2024, 12, 23)
 #: the kinds of forced injects that a policy lever of each section otherwise decides
 LEVER_INJECTS = {"us": "us_strike", "pm": "arrest", "truce": "truce"}
 

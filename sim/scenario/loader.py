@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import reprlib
+import stat
 from dataclasses import dataclass
 from dataclasses import field as _field
 from pathlib import Path
@@ -438,13 +440,41 @@ def _check_references(sc: Scenario, lines: dict, file: str) -> None:
         )
 
 
+# a scenario (or an included file) is read only if it is a regular file of at most this size:
+# the largest allowed scenario (1000 factions with every field) is well under 1 MiB
+MAX_FILE_BYTES = 4 * 2**20
+
+
+def _kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
 def _read_text(p: Path) -> str:
+    """Read a scenario file: a regular file of at most ``MAX_FILE_BYTES``, UTF-8, no NUL."""
+    limit = f"a regular file of at most {MAX_FILE_BYTES // 2**20} MiB"
     try:
-        raw = p.read_bytes()
+        st = os.stat(p)  # before opening: opening a FIFO would wait for a writer
+        if not stat.S_ISREG(st.st_mode):
+            raise ScenarioError(str(p), None, "(file)", limit, _kind(st.st_mode))
+        if st.st_size > MAX_FILE_BYTES:
+            raise ScenarioError(str(p), None, "(file)", limit, f"{st.st_size:,} bytes")
+        with open(p, "rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)  # a file that grew since: still bounded
     except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
         raise ScenarioError(
             str(p), None, "(file)", "a readable file", getattr(exc, "strerror", None) or str(exc)
         ) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScenarioError(str(p), None, "(file)", limit, "a larger file")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -133,6 +133,15 @@ class TargetWeights(_Strict):
     )
 
 
+def _printable_name(v: str) -> str:
+    """Accept a faction or front name only if it is printable text (no escapes, no NUL)."""
+    if not v.isprintable() or not v.strip():
+        raise ValueError(
+            "a name of printable text (no control characters such as escape sequences or NUL)"
+        )
+    return v
+
+
 class Faction(_Strict):
     """One Iran-backed militia faction (S1, S2, S4; see docs/ODD.md for every parameter)."""
 
@@ -215,7 +224,14 @@ class Faction(_Strict):
     def _fronts_unique(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         if len(set(v)) != len(v):
             raise ValueError("front names must be unique within a faction")
+        for name in v:
+            _printable_name(name)
         return v
+
+    @field_validator("name")
+    @classmethod
+    def _name_printable(cls, v: str) -> str:
+        return _printable_name(v)
 
     @model_validator(mode="after")
     def _front_share_needs_fronts(self) -> Faction:
@@ -715,5 +731,7 @@ class LoadedScenario:
         """SHA-256 over the texts of the scenario file and every file it includes."""
         h = hashlib.sha256()
         for name, text in self.files or ((self.path, self.text),):
-            h.update(Path(name).name.encode() + b"\0" + text.encode("utf-8") + b"\0")
+            # a file name that is not UTF-8 keeps its bytes (surrogateescape)
+            base = Path(name).name.encode("utf-8", "surrogateescape")
+            h.update(base + b"\0" + text.encode("utf-8") + b"\0")
         return h.hexdigest()

@@ -160,7 +160,7 @@ def test_markdown_holds_both_tables_and_definitions():
     md = to_markdown(comp)
     assert "| Attacks on US targets | 4 [0, 9] | 6 [2, 11] |" in md
     assert "| Attacks on US targets | +2 [+2, +2] |" in md
-    assert "Escalation spiral" in md and "another US strike follows within 60 days" in md
+    assert "Escalation spiral" in md and "2 consecutive 30-day spans" in md
 
 
 def test_directory_names_are_unique():

@@ -18,6 +18,17 @@ from tests.conftest import build
 # --- the data files ----------------------------------------------------------------------------
 
 
+RULE_WEAPONS = {
+    "rocket": ("rocket",),
+    "ied": ("ied",),
+    "drone": ("drone",),
+    "rocket+ied": ("rocket", "ied"),
+    "rocket+drone": ("rocket", "drone"),
+    "rocket+ied+drone": ("rocket", "ied", "drone"),
+}
+"""The README's mapping of a counter's rule to event-log weapons (calibration/data/README.md)."""
+
+
 def test_tallies_have_the_documented_columns_and_mappings():
     t = O.load_tallies()
     assert list(t.columns[:10]) == [
@@ -32,11 +43,16 @@ def test_tallies_have_the_documented_columns_and_mappings():
         "measure",
         "source",
     ]
-    assert len(t) == 18 and t["id"].is_unique
+    for col in ("counter_id", "nested_in", "iraq_share_known", "period", "use", "geography"):
+        assert col in t.columns
+    assert t["id"].is_unique and t["id"].str.fullmatch(r"T\d\d").all()
     assert pd.api.types.is_datetime64_any_dtype(t["start"])
     assert pd.api.types.is_datetime64_any_dtype(t["end"])
-    assert t["count"].dtype == np.int64
+    assert t["count"].dtype == np.int64 and (t["count"] >= 0).all()
     assert (t["source"].str.startswith("http")).all()
+    assert (t["counter_id"].str.len() > 0).all()
+    period = np.where(t["end"] <= "2022-12-31", "2019_2022", "2023_2024")
+    assert (t["period"] == period).all()
     row = t.set_index("id")
     assert row.loc["T16", "targets"] == ("us_embassy",)
     assert row.loc["T16", "count"] == 0 and row.loc["T16", "bound"] == "exact"
@@ -49,12 +65,30 @@ def test_tallies_have_the_documented_columns_and_mappings():
 def test_counting_rules_are_not_mixed():
     t = O.load_tallies()
     for _, r in t.iterrows():
-        expected = {"rocket": ("rocket",), "ied": ("ied",), "rocket+ied": ("rocket", "ied")}
-        if r["rule"] in expected:
-            assert r["weapons"] == expected[r["rule"]], r["id"]
+        if r["rule"] in RULE_WEAPONS:
+            assert r["weapons"] == RULE_WEAPONS[r["rule"]], r["id"]
             assert r["measure"] == "attacks"
         else:
             assert r["rule"] == "deaths" and r["measure"] == "killed"
+
+
+def test_rows_with_syria_are_never_fitted_and_nested_totals_extend_their_parent():
+    t = O.load_tallies()
+    assert (t.loc[t["geography"] != "Iraq", "use"].isin(["syria_included", "fit"])).all()
+    syria = t["geography"].str.contains("Syria")
+    assert (t.loc[syria, "use"] == "syria_included").all()
+    by_id = t.set_index("id")
+    child = t[t["nested_in"] != ""]
+    assert len(child) > 0
+    for r in child.itertuples():
+        parent = by_id.loc[r.nested_in]
+        # same counter, rule, targets and geography; same start; later end; not smaller
+        assert parent["counter_id"] == r.counter_id, r.id
+        assert parent["rule"] == r.rule and parent["targets"] == r.targets, r.id
+        assert parent["geography"] == r.geography, r.id
+        assert parent["start"] == r.start and parent["end"] <= r.end, r.id
+        if parent["bound"] == "exact" and r.bound == "exact":
+            assert parent["count"] <= r.count, r.id
 
 
 def test_load_tallies_rejects_an_unknown_target(tmp_path):
@@ -79,14 +113,10 @@ def test_observed_log_has_event_log_columns_and_sources():
     attacks = e[e["kind"] == "attack"]
     assert attacks["weapon"].isin(V.WEAPONS).all()
     assert attacks["target"].dropna().isin(V.TARGETS).all()
-    strikes = e[e["kind"] == "us_strike"]
-    assert list(strikes["date"].dt.strftime("%Y-%m-%d")) == [
-        "2019-12-29",
-        "2020-01-03",
-        "2020-03-12",
-        "2021-02-25",
-        "2021-06-27",
-    ]
+    strikes = set(e.loc[e["kind"] == "us_strike", "date"].dt.strftime("%Y-%m-%d"))
+    # the strikes the historical scenario forces, and the 2 Feb 2024 strikes (85 targets)
+    assert {"2019-12-29", "2020-01-03", "2020-03-12", "2021-02-25", "2021-06-27"} <= strikes
+    assert "2024-02-02" in strikes
     assert e.loc[e["date"] == "2019-10-01", "day"].empty
     assert int(e.loc[e["label"].str.startswith("K-1"), "day"].iloc[0]) == 87
 

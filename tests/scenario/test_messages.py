@@ -89,7 +89,7 @@ def test_warning_for_a_horizon_past_the_documented_period(tmp_path):
         "end: 2024-12-31\n"
     )
     w = load_scenario(p).warnings
-    assert len(w) == 1 and "after the last documented event (2022-10-27" in w[0]
+    assert len(w) == 1 and "after the last documented event (2024-12-23" in w[0]
     assert "fitted up to 2021-04-01" in w[0] and f"{p}:2" in w[0]
     assert load_scenario(ROOT / "scenarios" / "historical.yaml").warnings == ()
 
