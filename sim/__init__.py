@@ -2,8 +2,8 @@
 
 Notebook use::
 
-    from sim import load_scenario, run
-    events = run("scenarios/historical.yaml", runs=100, seed=1)  # a pandas DataFrame
+    from sim import compare, load_results, load_scenario, run
+    res = run("scenarios/historical.yaml", runs=100, seed=1)  # res.events, res.outcomes
 """
 
 from __future__ import annotations
@@ -97,12 +97,12 @@ def _numba_cache_dir() -> None:
 
 _numba_cache_dir()
 
-__all__ = ["__version__", "load_scenario", "run", "source_hash"]
+__all__ = ["__version__", "compare", "load_results", "load_scenario", "run", "source_hash"]
 
 
 def __getattr__(name: str):
     """Import the notebook API lazily, so that ``escsim --version`` stays fast."""
-    if name in ("load_scenario", "run"):
+    if name in ("load_scenario", "run", "compare", "load_results"):
         from sim import api
 
         return getattr(api, name)

@@ -64,9 +64,13 @@ def read_manifest(results: Path) -> dict:
     if not results.is_dir():
         raise ReplayError(f"{results}: not a results directory")
     if not path.is_file():
+        subs = sorted(p.parent.name for p in results.glob("*/manifest.json"))
         hint = (
             "it holds an unfinished run: finish it with `escsim run ... --resume` first"
             if (results / "plan.json").exists()
+            else "it is a comparison directory: replay one of its scenario directories, "
+            + ", ".join(str(results / s) for s in subs)
+            if subs
             else "no manifest.json (not written by `escsim run`?)"
         )
         raise ReplayError(f"{results}: cannot replay: {hint}")

@@ -120,11 +120,10 @@ INJECT_KINDS = (
     "election",
     "new_pm",
     "negotiation",
+    "pm_policy",  # internal: I_PM_POLICY (never written in a scenario file)
     "regional_war",
+    "attack",
 )
-# The code of each inject kind. Codes equal positions except for `regional_war`, whose code
-# follows the internal I_PM_POLICY (kept at 9 so compiled engines keep their meaning).
-INJECT_CODES = {
-    **{kind: code for code, kind in enumerate(INJECT_KINDS[:I_PM_POLICY])},
-    "regional_war": I_REGIONAL_WAR,
-}
+I_ATTACK = 11  # a forced attack: faction, weapon, target, claim (the 7 Nov 2021 drone strike)
+# The code of each inject kind: its position in INJECT_KINDS (the engines read these codes).
+INJECT_CODES = {kind: code for code, kind in enumerate(INJECT_KINDS)}

@@ -25,6 +25,7 @@ scenarios de-escalated, with their number), and the share that never de-escalate
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import sys
@@ -411,13 +412,28 @@ def check_windows(loaded: Sequence[LoadedScenario]) -> tuple[dt.date, dt.date, d
                 f"{ls.path}: horizon {sc.start}..{sc.end} differs from {loaded[0].path} "
                 f"({first.start}..{first.end}); paired replicates need the same horizon"
             )
-        if sc.outcome_from != first.outcome_from:
+    names = [ls.scenario.name for ls in loaded]
+    for i, name in enumerate(names):
+        j = names.index(name)
+        if j < i and loaded[j].sha256 != loaded[i].sha256:  # the same file twice is allowed
             raise CompareError(
-                f"{ls.path}: outcome window starts {sc.outcome_from} but {loaded[0].path} starts "
-                f"{first.outcome_from} (the policy start or outcome_start); compared scenarios "
-                "must count outcomes over the same window"
+                f"{loaded[i].path}: scenario name '{name}' is also the name of "
+                f"{loaded[names.index(name)].path}; give each compared scenario its own name: "
+                "tables and figures tell them apart by name"
             )
-    return first.start, first.outcome_from, first.end
+    # different intervention dates: every scenario counts outcomes from the earliest one
+    return first.start, min(ls.scenario.outcome_from for ls in loaded), first.end
+
+
+def common_window(loaded: Sequence[LoadedScenario], outcome_from: dt.date) -> list:
+    """Return the scenarios with their outcome window set to start at ``outcome_from``."""
+    out = []
+    for ls in loaded:
+        if ls.scenario.outcome_from != outcome_from:
+            sc = ls.scenario.model_copy(update={"outcome_start": outcome_from})
+            ls = dataclasses.replace(ls, scenario=sc)
+        out.append(ls)
+    return out
 
 
 # names of the comparison's own files and folders: no scenario directory may take them
@@ -529,7 +545,8 @@ def run_comparison(
 
     if not loaded:
         raise CompareError("give at least one scenario")
-    check_windows(loaded)
+    _, outcome_from, _ = check_windows(loaded)
+    loaded = common_window(loaded, outcome_from)  # different intervention dates: the earliest
     seed = loaded[0].scenario.seed if seed is None else seed
     names = directory_names(loaded)
     out = Path(out)
@@ -567,6 +584,10 @@ def _run_locked(loaded, names, out, runs, seed, engine, overwrite, resume, progr
     from sim.runner import run_scenario
 
     start, outcome_from, end = check_windows(loaded)
+    starts = {
+        n: str(ls.scenario.policy.start if ls.scenario.policy else ls.scenario.start)
+        for n, ls in zip(names, loaded, strict=True)
+    }
     _check_own_files(out)
     (out / META_FILE).unlink(missing_ok=True)  # a comparison is only redrawn once complete
     results = {}
@@ -596,6 +617,7 @@ def _run_locked(loaded, names, out, runs, seed, engine, overwrite, resume, progr
         "engine": engine,
         "start": start.isoformat(),
         "outcome_from": outcome_from.isoformat(),
+        "policy_starts": starts,
         "end": end.isoformat(),
         "confidence": CONFIDENCE,
     }
@@ -607,10 +629,19 @@ def _run_locked(loaded, names, out, runs, seed, engine, overwrite, resume, progr
 def markdown_header(meta: dict) -> str:
     """Return the Markdown title block of a comparison from its metadata."""
     names = ", ".join(s["name"] for s in meta["scenarios"])
+    starts = meta.get("policy_starts") or {}
+    note = ""
+    if len(set(starts.values())) > 1:
+        note = (
+            " Intervention dates differ ("
+            + ", ".join(f"{n} {d}" for n, d in starts.items())
+            + "): every scenario counts outcomes from the earliest; before its own date a "
+            "scenario is the shared history."
+        )
     return (
         f"# Paired comparison: {names}\n\n{meta['runs']} replicates each, seed "
         f"{meta['seed']}, engine {meta['engine']}; outcomes counted "
-        f"{meta['outcome_from']} to {meta['end']}.\n"
+        f"{meta['outcome_from']} to {meta['end']}.{note}\n"
     )
 
 

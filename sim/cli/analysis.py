@@ -23,9 +23,9 @@ def _print_comparison(comp, meta: dict) -> None:
         f" over {n:,} paired replicates (probabilities: % of replicates)",
         title_justify="left",
     )
-    tab.add_column("outcome")
-    for name in comp.names:
-        tab.add_column(name, justify="right")
+    tab.add_column("outcome", overflow="fold")
+    for name in comp.names:  # long names wrap in their header; never cut at 80 columns
+        tab.add_column(name, justify="right", overflow="fold")
     for row in level_matrix(comp):
         tab.add_row(*row)
     out.print(tab)
@@ -38,9 +38,9 @@ def _print_comparison(comp, meta: dict) -> None:
             "bootstrap CI] (pp = percentage points)",
             title_justify="left",
         )
-        dif.add_column("outcome")
+        dif.add_column("outcome", overflow="fold")
         for name in comp.names[1:]:
-            dif.add_column(f"{name} - {comp.base}", justify="right")
+            dif.add_column(f"{name} - {comp.base}", justify="right", overflow="fold")
         for row in difference_matrix(comp):
             dif.add_row(*row)
         out.print(dif)
@@ -86,6 +86,10 @@ def compare(
     with handle_errors(resumable=True):
         t0 = time.perf_counter()
         loaded = [load_scenario(p) for p in scenarios]
+        from sim.cli.run import print_warnings
+
+        for ls in loaded:
+            print_warnings(ls.warnings)
         target = out_dir or Path("results") / "compare"
         try:
             comp = run_comparison(

@@ -102,7 +102,8 @@ def handle_errors(resumable: bool = False) -> Iterator[None]:
             yield
     except (ScenarioError, RunError, InputError) as exc:
         # escaped: a scenario's keys and values (e.g. "[/x]") must not be read as rich markup
-        err.print(f"[bold red]error:[/] {escape(shown(exc))}", markup=True, soft_wrap=True)
+        for one in getattr(exc, "errors", (exc,)):  # a scenario file: every error, by line
+            err.print(f"[bold red]error:[/] {escape(shown(one))}", markup=True, soft_wrap=True)
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
         if resumable:

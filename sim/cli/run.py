@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -12,6 +13,12 @@ from rich.markup import escape
 from sim.cli.common import err, handle_errors, out, progress_bar, shown, summary_table
 
 
+def print_warnings(warnings) -> None:
+    """Print a scenario's warnings (one line each) on stderr."""
+    for w in warnings:
+        err.print(f"[yellow]{escape(w)}[/]", markup=True, soft_wrap=True)
+
+
 def validate(
     scenario: Annotated[list[Path], typer.Argument(help="Scenario YAML file(s).")],
 ) -> None:
@@ -19,19 +26,30 @@ def validate(
 
     Example: `escsim validate scenarios/*.yaml`
     """
-    from sim.scenario import load_scenario
+    from sim.scenario import ScenarioError, load_scenario
 
-    with handle_errors():
-        for path in scenario:
-            sc = load_scenario(path).scenario
-            policy = f", policy from {sc.policy.start}" if sc.policy else ""
-            out.print(
-                escape(
-                    f"{shown(path)}: ok ({sc.name}: {sc.start} to {sc.end}, {len(sc.factions)} "
-                    f"factions, {len(sc.injects)} injects{policy})"
-                ),
-                soft_wrap=True,  # one line per file
-            )
+    failed = 0
+    for path in scenario:  # every file is checked, whatever the earlier ones hold
+        try:
+            with handle_errors():
+                loaded = load_scenario(path)
+        except typer.Exit:
+            failed += 1
+            continue
+        except ScenarioError:  # pragma: no cover - handle_errors turns it into an exit
+            raise
+        print_warnings(loaded.warnings)
+        sc = loaded.scenario
+        policy = f", policy from {sc.policy.start}" if sc.policy else ""
+        out.print(
+            escape(
+                f"{shown(os.path.normpath(path))}: ok ({sc.name}: {sc.start} to {sc.end}, "
+                f"{len(sc.factions)} factions, {len(sc.injects)} injects{policy})"
+            ),
+            soft_wrap=True,  # one line per file
+        )
+    if failed:
+        raise typer.Exit(2)
 
 
 def run(
@@ -59,7 +77,10 @@ def run(
 
     with handle_errors(resumable=True):
         loaded = load_scenario(scenario)
+        print_warnings(loaded.warnings)
         target = out_dir or Path("results") / loaded.scenario.name
+        if out_dir is None:
+            check_default_out(target, loaded.scenario.name)
         with progress_bar(runs, loaded.scenario.name, quiet) as cb:
             res = run_scenario(
                 loaded,
@@ -87,6 +108,32 @@ def run(
                 )
             )
         out.print(escape(f"results: {shown(target)}"), soft_wrap=True)
+
+
+def check_default_out(target: Path, name: str) -> None:
+    """Refuse a default ``results/<name>`` that another command (e.g. compare) wrote.
+
+    Raises
+    ------
+    InputError
+        If ``target`` exists and is not a results directory of ``escsim run`` (a comparison,
+        a sweep, or any other directory that holds files).
+    """
+    from sim.cli.common import InputError
+
+    if not target.exists():
+        return
+    if not target.is_dir():
+        raise InputError(f"{target}: exists and is not a directory; pass --out")
+    mine = (target / "manifest.json").exists() or (target / "plan.json").exists()
+    if mine or not any(target.iterdir()):
+        return
+    made_by = "a comparison (escsim compare)" if (target / "comparison.json").exists() else None
+    made_by = made_by or "another command"
+    raise InputError(
+        f"{target}: the default results directory for '{name}' holds the output of {made_by}; "
+        "pass --out to choose where this run goes"
+    )
 
 
 def register(app) -> None:

@@ -63,6 +63,7 @@ from sim.model.state import (
     SI_NEXT_INJECT,
 )
 from sim.model.world import (
+    J_CLAIM,
     J_COMPLIANCE,
     J_CRACKDOWN,
     J_DAY,
@@ -71,6 +72,8 @@ from sim.model.world import (
     J_KIND,
     J_STRIKE,
     J_SUBJECT,
+    J_TARGET,
+    J_WEAPON,
 )
 
 # --- the phases of a day, in order (ODD section 3) -----------------------------------------------
@@ -164,6 +167,14 @@ def apply_injects(key, day, g, fp, injects, fs, fi, sc, si, ev, ep) -> None:
         elif kind == V.I_PM_POLICY:
             # the row carries legitimacy in J_COMPLIANCE (see sim.model.world)
             E.pm_policy(injects[jp, J_CRACKDOWN], injects[jp, J_COMPLIANCE], sc)
+        elif kind == V.I_ATTACK:
+            # a documented attack forced at its date: the faction's attack effect, not
+            # intercepted (it happened); its deaths on a US target are US deaths (ODD 6.2)
+            t = int(injects[jp, J_TARGET])
+            k = int(injects[jp, J_KILLED])
+            usk = k if V.IS_US_TARGET[t] == 1 else 0
+            w, c = int(injects[jp, J_WEAPON]), int(injects[jp, J_CLAIM])
+            E.attack(day, g, subj, w, t, c, k, 0, usk, fs, fi, ev, ep, 1)
         jp += 1
     si[SI_NEXT_INJECT] = jp
 

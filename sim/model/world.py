@@ -17,7 +17,9 @@ from sim.scenario.schema import Faction
 
 # inject matrix columns
 J_DAY, J_KIND, J_SUBJECT, J_STRIKE, J_KILLED, J_DAYS, J_COMPLIANCE, J_CRACKDOWN = range(8)
-N_JCOLS = 8
+# a forced attack: weapon and target codes, and the claiming front's index (-1: unclaimed)
+J_WEAPON, J_TARGET, J_CLAIM = 8, 9, 10
+N_JCOLS = 11
 
 
 @dataclass(frozen=True)
@@ -157,9 +159,13 @@ def compile_world(sc: Scenario) -> World:
                 0,
                 float(sc.policy.pm.get("legitimacy", -1.0)),
                 float(sc.policy.pm.get("crackdown", -1.0)),
+                -1,
+                -1,
+                -1,
             ]
         )
     policy_injects = sc.policy.injects if sc.policy is not None else ()
+    fronts = {f.name: list(f.fronts) for f in sc.factions}
     for k, inj in enumerate(sc.injects + policy_injects):
         day = (inj.date - sc.start).days
         if k < len(sc.injects) and inj.kind in drop and day >= switch_day:
@@ -174,6 +180,9 @@ def compile_world(sc: Scenario) -> World:
                 inj.days,
                 inj.compliance if inj.compliance is not None else -1.0,
                 inj.crackdown,
+                V.WEAPONS.index(inj.weapon) if inj.weapon is not None else -1,
+                V.TARGETS.index(inj.target) if inj.target is not None else -1,
+                fronts[inj.faction].index(inj.claim) if inj.claim is not None else -1,
             ]
         )
     injects = np.array(rows, dtype=np.float64).reshape(-1, N_JCOLS)

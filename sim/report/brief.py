@@ -9,17 +9,19 @@ worst-month exceedance curves, and the definitions. It is drawn from saved resul
 from __future__ import annotations
 
 import os
+import re
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from sim.analysis.compare import DEFINITIONS, Comparison, difference_matrix, level_matrix
 from sim.report.figures import draw_overlay, exceedance, threshold_grid, worst_months
 from sim.report.rundata import RunData
-from sim.report.style import colour
+from sim.report.style import colour, text_colour
 
 A4_LANDSCAPE = (11.69, 8.27)
 TABLE_NOTE = (
@@ -61,6 +63,48 @@ def brief_table_rows(comp: Comparison) -> tuple[list[str], list[list[str]]]:
     return head, rows
 
 
+def dates_note(meta: dict) -> str:
+    """Say where histories are shared: before the common policy start, or each scenario's own."""
+    starts = meta.get("policy_starts") or {}
+    if len(set(starts.values())) <= 1:
+        return f"histories identical before {meta['outcome_from']}."
+    own = ", ".join(f"{n} {d}" for n, d in starts.items())
+    return (
+        f"intervention dates differ ({own}): outcomes from the earliest; each scenario shares "
+        "the history before its own date."
+    )
+
+
+def wrap_name(text: str, width: int) -> str:
+    """Wrap a header (scenario names, "a - b") at underscores and spaces to ``width`` chars."""
+    out = []
+    for part in text.split("\n"):
+        tokens = re.findall(r"[^_ ]+_*|[^_ ]*_+| ", part)
+        line = ""
+        for tok in tokens:
+            if len(line) + len(tok) > width and line.strip():
+                out.append(line.strip())
+                line = ""
+            line += tok
+        if line.strip():
+            out.append(line.strip())
+    return "\n".join(out)
+
+
+def fit_font_size(
+    cells: list[list[str]], widths: list[float], width_in: float, size: float
+) -> float:
+    """Return the largest font size (at most ``size``, at least 5) at which every cell fits.
+
+    A character is taken as 0.62 em wide (DejaVu Sans digits and lower case, bold headers).
+    """
+    fit = size
+    for c, w in enumerate(widths):
+        longest = max((len(line) for row in cells for line in str(row[c]).split("\n")), default=1)
+        fit = min(fit, (w * width_in * 72 - 6) / (0.62 * max(longest, 1)))
+    return max(5.0, round(fit * 2) / 2 - 0.5 if fit < size else size)
+
+
 def fig_brief(comp: Comparison, meta: dict, runs: Sequence[RunData]) -> Figure:
     """Build the one-page brief as a single figure.
 
@@ -95,7 +139,7 @@ def fig_brief(comp: Comparison, meta: dict, runs: Sequence[RunData]) -> Figure:
         0.925,
         f"{meta['runs']:,} paired replicates per scenario (seed {meta['seed']}, engine "
         f"{meta['engine']}); outcomes counted {meta['outcome_from']} to {meta['end']}; "
-        f"histories identical before {meta['outcome_from']}.",
+        + dates_note(meta),
         fontsize=9.5,
         va="top",
     )
@@ -107,9 +151,16 @@ def fig_brief(comp: Comparison, meta: dict, runs: Sequence[RunData]) -> Figure:
             lines = textwrap.wrap(text, 172)[:1]
             lines[0] += " ..."
         for line in lines[:2]:
-            fig.text(0.03, y, line, fontsize=8.5, va="top", color=colour(i), gid="brief-scenario")
+            fig.text(
+                0.03, y, line, fontsize=8.5, va="top", color=text_colour(i), gid="brief-scenario"
+            )
             y -= 0.024
     head, rows = brief_table_rows(comp)
+    n_cols = len(head)
+    first = 0.24 if n_cols <= 4 else 0.16
+    widths = [first] + [(1.0 - first) / (n_cols - 1)] * (n_cols - 1)
+    chars = [max(8, int(w * 0.94 * A4_LANDSCAPE[0] * 72 / (0.62 * 8))) for w in widths]
+    head = [head[0]] + [wrap_name(h, chars[c + 1]) for c, h in enumerate(head[1:])]
     top = y - 0.01
     two_line = k > SEPARATE_MAX
     table_bottom = 0.37 if two_line else 0.53
@@ -117,9 +168,6 @@ def fig_brief(comp: Comparison, meta: dict, runs: Sequence[RunData]) -> Figure:
     plot_height = table_bottom - plot_bottom - 0.065
     ax_t = fig.add_axes((0.03, table_bottom, 0.94, max(top - table_bottom, 0.2)))
     ax_t.axis("off")
-    n_cols = len(head)
-    first = 0.24 if n_cols <= 4 else 0.16
-    widths = [first] + [(1.0 - first) / (n_cols - 1)] * (n_cols - 1)
     tab = ax_t.table(
         cellText=rows,
         colLabels=head,
@@ -129,17 +177,20 @@ def fig_brief(comp: Comparison, meta: dict, runs: Sequence[RunData]) -> Figure:
         colLoc="center",
     )
     tab.auto_set_font_size(False)
-    size = 9 if n_cols <= 4 else (8 if n_cols <= 6 else 6.5)
+    size = fit_font_size([head, *rows], widths, 0.94 * A4_LANDSCAPE[0], 9 if n_cols <= 4 else 8)
     tab.set_fontsize(size)
+    lines = max(h.count("\n") + 1 for h in head)
     for (r, c), cell in tab.get_celld().items():
+        if r == 0:
+            cell.set_height(cell.get_height() * (1 + 0.8 * (lines - 1)))  # room for wrapped names
         cell.set_edgecolor("0.75")
         if r == 0:
-            cell.set_text_props(fontweight="bold", wrap=True)
+            cell.set_text_props(fontweight="bold")
             cell.set_facecolor("0.92")
             if 1 <= c <= k:
-                cell.get_text().set_color(colour(c - 1))
+                cell.get_text().set_color(text_colour(c - 1))
             elif c > k:
-                cell.get_text().set_color(colour(c - k))
+                cell.get_text().set_color(text_colour(c - k))
         if c == 0:
             cell.set_text_props(ha="left")
             cell.PAD = 0.02
@@ -183,7 +234,12 @@ def fig_brief(comp: Comparison, meta: dict, runs: Sequence[RunData]) -> Figure:
         ax.grid(alpha=0.3)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
-    note = "\n".join(textwrap.wrap("Definitions: " + DEFINITIONS, 190))
+    definitions = DEFINITIONS
+    if len(set((meta.get("policy_starts") or {}).values())) > 1:  # true for every scenario
+        definitions = definitions.replace(
+            "counted from the policy start", f"counted from {meta['outcome_from']}"
+        ).replace("from the policy start to", "from the window start to")
+    note = "\n".join(textwrap.wrap("Definitions: " + definitions, 190))
     fig.text(0.03, 0.015, note, fontsize=7, va="bottom", gid="brief-definitions")
     return fig
 
@@ -197,6 +253,7 @@ def _worst_month(ax, runs: Sequence[RunData]) -> None:
             xs, exceedance(worst, xs), where="post", color=colour(i), label=run.name, linewidth=2
         )
     ax.set_ylim(0, 1.02)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no 2.5 attacks
     ax.set_title(
         "Worst month of the window: P(attacks on US targets > x)", fontsize=9.5, loc="left"
     )

@@ -31,9 +31,10 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import FixedLocator, MaxNLocator
 
 from sim.report.rundata import RunData, load_tallies_for
-from sim.report.style import OKABE_ITO, WIDE, Y_MONTHLY, colour, workshop_style
+from sim.report.style import OKABE_ITO, WIDE, Y_MONTHLY, colour, text_colour, workshop_style
 from sim.results.outcomes import DIFFERENCE_PANELS, OUTCOME_BY_KEY
 
 """Okabe-Ito colours (blue, vermillion, bluish green, reddish purple, orange, sky blue, yellow,
@@ -117,9 +118,32 @@ def draw_fan(
     return artists
 
 
-def _date_axis(ax: Axes) -> None:
-    ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 4, 7, 10)))
+def _date_axis(ax: Axes, max_ticks: int = 10, span: tuple | None = None) -> None:
+    """Month ticks that never collide: at most ``max_ticks`` labels, "Jan 2020" style.
+
+    The step is the smallest of 1, 2, 3, 4, 6 or 12 months that keeps the ticks of ``span``
+    (first and last date shown) within ``max_ticks``, e.g. quarters on a wide 27-month chart and
+    half-years in a narrow panel.
+    """
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%b\n%Y"))
+    if span is None:
+        ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 4, 7, 10)))
+        return
+    lo, hi = pd.Timestamp(span[0]), pd.Timestamp(span[1])
+    months = (hi.year - lo.year) * 12 + hi.month - lo.month + 1
+    step = next((m for m in (1, 2, 3, 4, 6, 12) if months / m <= max_ticks), 12)
+    margin = (hi - lo) * 0.03  # a label on the corner would meet the y-axis labels
+    ticks = [
+        d
+        for d in pd.date_range(lo.to_period("M").to_timestamp(), hi, freq="MS")
+        if (d.month - 1) % step == 0 and lo + margin <= d <= hi - margin
+    ]
+    ax.xaxis.set_major_locator(FixedLocator(mdates.date2num(ticks)))
+
+
+def _count_axis(axis) -> None:
+    """Ticks at whole numbers only on an axis of counts (no 2.5 or 7.5 attacks)."""
+    axis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=3))
 
 
 def event_clusters(documented: pd.DataFrame, gap_days: int = 12) -> list[tuple[pd.Timestamp, str]]:
@@ -150,21 +174,38 @@ def event_clusters(documented: pd.DataFrame, gap_days: int = 12) -> list[tuple[p
     return [(d, "\n".join(labels)) for d, labels in clusters]
 
 
-def annotate_events(ax: Axes, documented: pd.DataFrame, fontsize: float = 13) -> list:
-    """Mark documented events on the time axis: a dotted line and a rotated label at the top."""
+def annotate_events(
+    ax: Axes,
+    documented: pd.DataFrame,
+    fontsize: float = 13,
+    span: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+    avoid: pd.Timestamp | None = None,
+) -> list:
+    """Mark forced events on the time axis: a dotted line and a rotated label at the top.
+
+    Events closer than the width of a label (from the axes' width and the horizon ``span``)
+    share one label, so labels never overlap; a label near ``avoid`` (the policy line) is set
+    on the side away from it.
+    """
     out = []
-    for date, label in event_clusters(documented):
+    gap = 12
+    if span is not None:
+        width_in = ax.get_position().width * ax.figure.get_figwidth()
+        days = max((span[1] - span[0]).days, 1)
+        gap = max(12, math.ceil(days * (fontsize * 1.5 / 72) / max(width_in, 1.0)))
+    for date, label in event_clusters(documented, gap_days=gap):
         ax.axvline(date, color="0.35", linestyle=":", linewidth=1.5, zorder=1)
+        left = avoid is not None and 0 <= (avoid - date).days <= gap
         out.append(
             ax.annotate(
                 label,
                 xy=(date, 1.0),
                 xycoords=("data", "axes fraction"),
-                xytext=(3, -6),
+                xytext=(-3 if left else 3, -6),
                 textcoords="offset points",
                 rotation=90,
                 va="top",
-                ha="left",
+                ha="right" if left else "left",
                 fontsize=fontsize,
                 color="0.2",
                 gid="documented-event",
@@ -257,7 +298,12 @@ def _headroom(ax: Axes, top: float, factor: float = 1.55) -> None:
     ax.set_ylim(0, max(top, 1.0) * factor)
 
 
-def fig_fan(run: RunData, tallies: pd.DataFrame | None = None, col: str = OKABE_ITO[0]) -> Figure:
+def fig_fan(
+    run: RunData,
+    tallies: pd.DataFrame | None = None,
+    col: str = OKABE_ITO[0],
+    top: float | None = None,
+) -> Figure:
     """Fan chart of one run's monthly attacks on US targets.
 
     Parameters
@@ -269,11 +315,14 @@ def fig_fan(run: RunData, tallies: pd.DataFrame | None = None, col: str = OKABE_
         for none).
     col : str
         Colour of the fan.
+    top : float, optional
+        Upper y-limit before headroom (``shared_top`` of all scenarios, so separate fan files
+        share their y-axis); default this run's own.
 
     Returns
     -------
     Figure
-        One axes: fan, documented events on the time axis, the policy start, tallies.
+        One axes: fan, forced events on the time axis, the policy start, tallies.
     """
     if tallies is None:
         tallies = load_tallies_for(run)
@@ -283,16 +332,15 @@ def fig_fan(run: RunData, tallies: pd.DataFrame | None = None, col: str = OKABE_
         ax = fig.add_subplot(grid[0])
         draw_fan(ax, run.months, run.monthly, col, "simulated")
         mark_policy(ax, run)
-        annotate_events(ax, run.documented)
+        annotate_events(ax, run.documented, span=(run.start, run.end), avoid=run.policy_start)
         handles = ax.get_legend_handles_labels()[0]
         if len(tallies):
             draw_tallies(ax, tallies)
             handles += _tally_legend(set(tallies["bound"]))
-        _date_axis(ax)
+        _date_axis(ax, span=(run.start, run.end))
         ax.set_xlim(run.start, run.end)
-        _headroom(
-            ax, float(np.quantile(run.monthly, 0.95, axis=0).max()) if run.monthly.size else 1.0
-        )
+        _headroom(ax, shared_top([run]) if top is None else top)
+        _count_axis(ax.yaxis)
         ax.set_xlabel("Month")
         ax.set_ylabel(Y_MONTHLY)
         ax.set_title(
@@ -302,14 +350,22 @@ def fig_fan(run: RunData, tallies: pd.DataFrame | None = None, col: str = OKABE_
         legend_ax = fig.add_subplot(grid[1])
         legend_ax.axis("off")
         legend_ax.legend(handles=handles, loc="center", ncols=3, frameon=False)
-        note = "Dotted lines: documented events forced in every replicate."
+        note = "Dotted lines: events forced in every replicate (documented events"
+        own = run.policy_start is not None and bool(
+            len(run.documented) and (run.documented["date"] >= run.policy_start).any()
+        )
+        note += (
+            "; from the policy start, the documented calendar the policy keeps and the events "
+            "the scenario itself forces)."
+            if own
+            else ")."
+        )
         if run.policy_start is not None:
             note += " Grey: history shared by every policy, before the policy start."
         if len(tallies):
             note += (
-                " Black: observed tallies as count per month over their windows; they count"
-                " subsets of the simulated attacks (rockets only, convoy IEDs only, the embassy"
-                " only)."
+                " Black: observed tallies that count rocket and IED attacks on every US target,"
+                " as count per month over their windows."
             )
         caption_ax = fig.add_subplot(grid[2])
         caption_ax.axis("off")
@@ -326,15 +382,20 @@ def fig_fan(run: RunData, tallies: pd.DataFrame | None = None, col: str = OKABE_
     return fig
 
 
+def shared_top(runs: Sequence[RunData]) -> float:
+    """Return the largest monthly 95% quantile of the runs (a common y-limit before headroom)."""
+    return max(
+        (float(np.quantile(r.monthly, 0.95, axis=0).max()) for r in runs if r.monthly.size),
+        default=1.0,
+    )
+
+
 def fig_fans(runs: Sequence[RunData], ncols: int | None = None) -> Figure:
     """Scenario fan charts side by side on shared axes (one panel per scenario)."""
     k = len(runs)
     ncols = ncols or min(k, 3)
     nrows = math.ceil(k / ncols)
-    top = max(
-        (float(np.quantile(r.monthly, 0.95, axis=0).max()) for r in runs if r.monthly.size),
-        default=1.0,
-    )
+    top = shared_top(runs)
     with workshop_style():
         fig = Figure(figsize=(6.2 * ncols + 1, 6.0 * nrows + 0.8), layout="constrained")
         axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False)
@@ -342,10 +403,11 @@ def fig_fans(runs: Sequence[RunData], ncols: int | None = None) -> Figure:
             ax = axes.flat[i]
             draw_fan(ax, run.months, run.monthly, colour(i), run.name)
             mark_policy(ax, run, label=False)
-            ax.set_title(run.name, loc="left", color=colour(i))
-            _date_axis(ax)
+            ax.set_title("\n".join(textwrap.wrap(run.name, 28)), loc="left", color=text_colour(i))
+            _date_axis(ax, max_ticks=5, span=(run.start, run.end))
             ax.set_xlim(run.start, run.end)
             ax.set_ylim(0, max(top, 1.0) * 1.05)
+            _count_axis(ax.yaxis)
             if i % ncols == 0:
                 ax.set_ylabel(Y_MONTHLY)
             if i // ncols == nrows - 1 or i + ncols >= k:
@@ -370,18 +432,38 @@ def fig_overlay(runs: Sequence[RunData], from_policy: bool = True) -> Figure:
         ax.set_ylim(0, ax.get_ylim()[1] * 1.3)
         ax.legend(loc="upper left", ncols=2, framealpha=0.9)
         since = f" from {runs[0].outcome_from:%d %b %Y}" if runs and from_policy else ""
-        ax.set_title(
-            f"Attacks on US targets per month{since}: median and 50% of replicates", loc="left"
-        )
+        what = "median and 50% of replicates" if len(runs) <= BAND_MAX else "medians"
+        ax.set_title(f"Attacks on US targets per month{since}: {what}", loc="left")
     return fig
 
 
+BAND_MAX = 3
+"""Overlays of more scenarios draw medians only: overlapping bands mix into colours that are not
+in the legend."""
+
+
 def draw_overlay(ax: Axes, runs: Sequence[RunData], from_policy: bool = True) -> None:
-    """Draw every scenario's median and 50% band on ``ax``."""
+    """Draw every scenario's median (and, for up to ``BAND_MAX`` scenarios, its 50% band).
+
+    From the policy start, the month that holds it is drawn too (a partial month: its days
+    before the start are the history every scenario shares).
+    """
+    bands = len(runs) <= BAND_MAX
     for i, run in enumerate(runs):
-        mask = run.outcome_months if from_policy else np.ones(len(run.months), bool)
-        draw_fan(ax, run.months[mask], run.monthly[:, mask], colour(i), run.name, band_90=False)
-    _date_axis(ax)
+        mask = run.window_months if from_policy else np.ones(len(run.months), bool)
+        draw_fan(
+            ax,
+            run.months[mask],
+            run.monthly[:, mask],
+            colour(i),
+            run.name,
+            bands=bands,
+            band_90=False,
+        )
+    if runs:
+        lo = min(r.months[r.window_months if from_policy else slice(None)][0] for r in runs)
+        _date_axis(ax, max_ticks=8, span=(lo, max(r.end for r in runs)))
+    _count_axis(ax.yaxis)
     ax.set_ylim(bottom=0)
     ax.set_xlabel("Month")
     ax.set_ylabel(Y_MONTHLY)
@@ -445,7 +527,9 @@ def draw_thresholds(ax_any: Axes, ax_max: Axes | None, runs: Sequence[RunData]) 
     ax_any.set_xlabel("x: attacks on US targets in a month")
     ax_any.set_ylabel("P(attacks in a month > x)")
     ax_any.set_ylim(0, 1.02)
+    _count_axis(ax_any.xaxis)
     if ax_max is not None:
+        _count_axis(ax_max.xaxis)
         ax_max.set_title("The worst month of the window", loc="left")
         ax_max.set_xlabel("x: attacks on US targets in a month")
         ax_max.set_ylabel("P(worst month > x)")
@@ -506,6 +590,81 @@ def fig_differences(comp, keys: Sequence[str] = DIFFERENCE_PANELS) -> Figure:
         fig.suptitle(
             f"Paired differences against {comp.base} (same replicate, same random "
             "draws; dashed: mean)",
+            fontsize=19,
+        )
+    return fig
+
+
+def fig_dot_whisker(comp, keys: Sequence[str] | None = None) -> Figure:
+    """Paired differences against the base: a dot (mean) and whisker (95% CI) per policy.
+
+    One row per outcome, one dot per non-base scenario in its colour, a vertical line at zero;
+    the chart policy audiences expect ("how much does each policy change each outcome?").
+
+    Parameters
+    ----------
+    comp : sim.analysis.compare.Comparison
+        A comparison of at least two scenarios.
+    keys : sequence of str, optional
+        Outcome keys (default: every outcome in the comparison table).
+
+    Returns
+    -------
+    Figure
+        One panel per outcome (its own unit on x), scenarios on y.
+    """
+    table = comp.table[comp.table["scenario"] != comp.base]
+    keys = list(keys) if keys is not None else list(dict.fromkeys(table["outcome"]))
+    others = list(comp.names[1:])
+    n = len(keys)
+    ncols = 2 if n > 3 else 1
+    nrows = math.ceil(n / ncols)
+    height = max(1.2, 0.42 * len(others) + 0.9)
+    with workshop_style():
+        fig = Figure(figsize=(16, height * nrows + 1.6), layout="constrained")
+        fig.get_layout_engine().set(wspace=0.08)  # edge tick labels of neighbours stay apart
+        axes = fig.subplots(nrows, ncols, squeeze=False)
+        for p, key in enumerate(keys):
+            ax = axes.flat[p]
+            rows = table[table["outcome"] == key].set_index("scenario")
+            outcome = OUTCOME_BY_KEY.get(key)
+            scale = 100.0 if outcome is not None and outcome.kind == "share" else 1.0
+            for j, name in enumerate(others):
+                if name not in rows.index:
+                    continue
+                r = rows.loc[name]
+                y = len(others) - 1 - j
+                mean, lo, hi = (scale * r[c] for c in ("diff_mean", "diff_ci_low", "diff_ci_high"))
+                ax.errorbar(
+                    [mean],
+                    [y],
+                    xerr=[[max(mean - lo, 0.0)], [max(hi - mean, 0.0)]],
+                    fmt="o",
+                    markersize=10,
+                    capsize=6,
+                    elinewidth=3,
+                    color=colour(j + 1),
+                    gid=f"dot-{key}-{name}",
+                )
+            ax.axvline(0, color="black", linewidth=1.5)
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+            values = scale * rows[["diff_ci_low", "diff_ci_high"]].to_numpy(float)
+            if not np.nanmax(np.abs(values), initial=0.0) > 0:
+                ax.set_xlim(-1, 1)  # no change at all: a readable axis around zero
+            ax.set_yticks(range(len(others)))
+            ax.set_yticklabels([textwrap.shorten(n_, 26) for n_ in reversed(others)], fontsize=13)
+            for tick, j in zip(ax.get_yticklabels(), reversed(range(len(others))), strict=True):
+                tick.set_color(text_colour(j + 1))
+            ax.set_ylim(-0.6, len(others) - 0.4)
+            label = outcome.label if outcome is not None else key
+            unit = "percentage points" if scale == 100.0 else (outcome.unit if outcome else "")
+            ax.set_title(label, loc="left", fontsize=16)
+            ax.set_xlabel(f"difference ({unit})", fontsize=14)
+            ax.grid(axis="y", visible=False)
+        for ax in axes.flat[n:]:
+            ax.set_visible(False)
+        fig.suptitle(
+            f"Change against {comp.base}: mean paired difference and 95% bootstrap interval",
             fontsize=19,
         )
     return fig

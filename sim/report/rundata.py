@@ -44,6 +44,16 @@ class RunData:
         """Boolean mask of the months that lie wholly in the outcome window."""
         return np.asarray(self.months >= self.outcome_from)
 
+    @property
+    def window_months(self) -> np.ndarray:
+        """Boolean mask of the months that overlap the outcome window (the first may be partial).
+
+        Charts of the outcome window use it, so a policy starting mid-month does not lose its
+        first weeks; probabilities of a month's count use the whole months (``outcome_months``).
+        """
+        ends = self.months + pd.offsets.MonthEnd(0)
+        return np.asarray(ends >= self.outcome_from)
+
 
 def month_starts(start: dt.date | pd.Timestamp, end: dt.date | pd.Timestamp) -> pd.DatetimeIndex:
     """Return the first day of every calendar month from ``start`` to ``end``."""
@@ -174,12 +184,19 @@ def load_run(path: Path, name: str | None = None) -> RunData:
     )
 
 
+COMPARABLE_WEAPONS = ("rocket", "ied")
+"""Weapons a tally must count to be drawn on the chart of all attacks on US targets (drones are
+used from April 2021 only, after every tally's window)."""
+
+
 def load_tallies_for(run: RunData) -> pd.DataFrame:
     """Return the observed attack tallies on US targets that a run's replayed history covers.
 
-    A tally is kept if it counts attacks (not deaths) on US targets only and its window lies
-    inside the run's horizon and, for a policy scenario, ends before the policy start (after it
-    the run is a counterfactual, not a replay). Empty if the observed data cannot be read.
+    A tally is kept if it counts attacks (not deaths) on every US target, with rockets and IEDs
+    (``COMPARABLE_WEAPONS``; a rockets-only or convoy-only tally counts a subset of the charted
+    series and drawn on it would read as "the model overshoots"), and its window lies inside
+    the run's horizon and, for a policy scenario, ends before the policy start (after it the run
+    is a counterfactual, not a replay). Empty if the observed data cannot be read.
     """
     try:
         from sim.analysis.observed import load_tallies
@@ -190,7 +207,8 @@ def load_tallies_for(run: RunData) -> pd.DataFrame:
     last = run.end if run.policy_start is None else run.policy_start - pd.Timedelta(days=1)
     keep = (
         (t["measure"] == "attacks")
-        & t["targets"].map(lambda ts: set(ts) <= set(US_TARGET_NAMES))
+        & t["targets"].map(lambda ts: set(ts) == set(US_TARGET_NAMES))
+        & t["weapons"].map(lambda ws: set(ws) >= set(COMPARABLE_WEAPONS))
         & (t["start"] >= run.start)
         & (t["end"] <= last)
     )

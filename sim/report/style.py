@@ -40,6 +40,17 @@ def colour(i: int) -> str:
     return OKABE_ITO[i % len(OKABE_ITO)]
 
 
+TEXT_ON_WHITE = {"#F0E442": "#8C7E00", "#56B4E9": "#1F78B4", "#E69F00": "#A86F00"}
+"""Darker shades for text of the light Okabe-Ito colours (yellow, sky blue, orange), which are
+illegible as text on white; lines and bands keep the palette colour."""
+
+
+def text_colour(i: int) -> str:
+    """Return a legible text colour for the i-th scenario (its palette colour, darkened)."""
+    c = colour(i)
+    return TEXT_ON_WHITE.get(c, c)
+
+
 @contextmanager
 def workshop_style() -> Iterator[None]:
     """Apply the projector style (large type, thick lines) inside the block."""

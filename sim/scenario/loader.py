@@ -12,6 +12,8 @@ import math
 import os
 import reprlib
 import stat
+from dataclasses import dataclass
+from dataclasses import field as _field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from pydantic import (
     ValidationError,
 )
 
+from sim.scenario import compose
 from sim.scenario.errors import ScenarioError
 from sim.scenario.schema import (
     Inject,
@@ -112,11 +115,41 @@ _REPR = reprlib.Repr(
 )
 
 
+def _quote(value: Any) -> str:
+    """Return a name as written in YAML, in quotes (no Python repr)."""
+    return f"'{value}'" if isinstance(value, str) else _describe(value)
+
+
 def _describe(value: Any) -> str:
+    """Describe a found value as YAML would write it, bounded to 60 characters."""
     if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return repr(value)
-    text = _REPR.repr(value)  # bounded: a YAML alias bomb must not be printed in full
+        return ".nan" if math.isnan(value) else ("-.inf" if value < 0 else ".inf")
+    if value is None:
+        return "null (nothing)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, str):
+        text = "'" + value + "'"
+    elif isinstance(value, dict | list | tuple):
+        text = _flow(value, 3)
+    else:
+        text = _REPR.repr(value)  # bounded: a YAML alias bomb must not be printed in full
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _flow(value: Any, depth: int) -> str:
+    """Write a list or mapping in YAML flow style, a few items and levels deep."""
+    if depth == 0:
+        return "..."
+    if isinstance(value, dict):
+        items = [f"{k}: {_flow(v, depth - 1)}" for k, v in list(value.items())[:4]]
+        return "{" + ", ".join(items) + (", ..." if len(value) > 4 else "") + "}"
+    if isinstance(value, list | tuple):
+        items = [_flow(v, depth - 1) for v in list(value)[:6]]
+        return "[" + ", ".join(items) + (", ..." if len(value) > 6 else "") + "]"
+    return _describe(value) if not isinstance(value, str) else value[:30]
 
 
 class _Loader(yaml.SafeLoader):
@@ -191,11 +224,13 @@ def _expected(err: dict) -> str:
     ctx = err.get("ctx") or {}
     kind = err["type"]
     if kind == "extra_forbidden":
-        return "no such key (unknown field)"
+        return _valid_keys(tuple(err["loc"]))
+    if kind.startswith("date_"):
+        return "a date written YYYY-MM-DD"
     if kind == "missing":
         return "this required field"
     if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
-        return f"a value {err['msg'].split('be ', 1)[-1]}"
+        return _range(tuple(err["loc"])) or f"a value {err['msg'].split('be ', 1)[-1]}"
     if kind == "literal_error":
         return err["msg"].replace("Input should be ", "one of ")
     if kind == "finite_number":
@@ -204,6 +239,56 @@ def _expected(err: dict) -> str:
         return str(ctx["error"])
     msg = err["msg"].removeprefix("Input should be ")
     return msg[0].lower() + msg[1:]
+
+
+def _model_at(loc: tuple) -> Any:
+    """Return the pydantic model whose field ``loc`` names (None if it is not a model field)."""
+    import typing
+
+    from pydantic import BaseModel
+
+    model: Any = Scenario
+    for part in loc:
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            if not isinstance(part, str) or part not in model.model_fields:
+                return None
+            model = model.model_fields[part].annotation
+        elif typing.get_origin(model) is tuple and isinstance(part, int):
+            model = typing.get_args(model)[0]
+        else:
+            return None
+        args = [a for a in typing.get_args(model) if a is not type(None)]
+        if typing.get_origin(model) not in (tuple, dict, typing.Literal) and len(args) == 1:
+            model = args[0]  # Optional[X] -> X
+    return model
+
+
+def _range(loc: tuple) -> str | None:
+    """Say the range of a bounded number field, e.g. "a number from 0 to 1"."""
+    model = _model_at(loc[:-1])
+    field = getattr(model, "model_fields", {}).get(loc[-1]) if loc else None
+    if field is None:
+        return None
+    lo = next((m.ge for m in field.metadata if getattr(m, "ge", None) is not None), None)
+    hi = next((m.le for m in field.metadata if getattr(m, "le", None) is not None), None)
+    if lo is not None and hi is not None:
+        return f"a number from {lo:g} to {hi:g}"
+    return None
+
+
+def _valid_keys(loc: tuple) -> str:
+    """Say which keys are valid where an unknown key ``loc[-1]`` was written."""
+    import difflib
+
+    from pydantic import BaseModel
+
+    model = _model_at(loc[:-1])
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return "no such key (unknown field)"
+    valid = list(model.model_fields)
+    close = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.6)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    return f"a known key, not an unknown one ({hint}valid keys here: {', '.join(valid)})"
 
 
 def _check_inject(
@@ -215,8 +300,10 @@ def _check_inject(
     names: list[str],
     lines: dict,
     file: str,
+    fronts: dict[str, tuple[str, ...]] | None = None,
 ) -> None:
-    """Check an inject's date lies in [lo, hi] and that the faction it names exists."""
+    """Check an inject's date lies in [lo, hi] and that the faction (and front) it names exist."""
+    fronts = fronts or {}
     field = _fmt(path)
     if not (lo <= inj.date <= hi):
         raise ScenarioError(
@@ -229,8 +316,16 @@ def _check_inject(
         raise ScenarioError(
             *_at(lines, path + ("faction",), file),
             f"{field}.faction",
-            f"a faction of the roster {names}",
-            repr(inj.faction),
+            f"a faction of the roster ({', '.join(names)})",
+            _quote(inj.faction),
+        )
+    own = fronts.get(inj.faction or "", ())
+    if inj.kind == "attack" and inj.claim is not None and inj.claim not in own:
+        raise ScenarioError(
+            *_at(lines, path + ("claim",), file),
+            f"{field}.claim",
+            f"one of the fronts of {inj.faction} ({', '.join(own) or 'none'})",
+            f"'{inj.claim}'",
         )
     if inj.kind in ("us_strike", "arrest") and inj.faction is None:
         raise ScenarioError(
@@ -243,6 +338,7 @@ def _check_inject(
 
 def _check_references(sc: Scenario, lines: dict, file: str) -> None:
     names = [f.name for f in sc.factions]
+    fronts = {f.name: f.fronts for f in sc.factions}
     seen: set[str] = set()
     for i, n in enumerate(names):
         if n in seen:
@@ -250,7 +346,7 @@ def _check_references(sc: Scenario, lines: dict, file: str) -> None:
                 *_at(lines, ("factions", i, "name"), file),
                 f"factions[{i}].name",
                 "unique faction names",
-                f"a second faction named {n!r}",
+                f"a second faction named '{n}'",
             )
         seen.add(n)
     if sc.end < sc.start:
@@ -271,18 +367,20 @@ def _check_references(sc: Scenario, lines: dict, file: str) -> None:
                 *_at(lines, ("iran", "agencies", i, "name"), file),
                 f"iran.agencies[{i}].name",
                 "each agency once",
-                f"a second {a.name!r}",
+                f"a second '{a.name}'",
             )
         for fname in a.control:
             if fname not in seen:
                 raise ScenarioError(
                     *_at(lines, ("iran", "agencies", i, "control", fname), file),
                     f"iran.agencies[{i}].control.{fname}",
-                    f"a faction of the roster {names}",
-                    repr(fname),
+                    f"a faction of the roster ({', '.join(names)})",
+                    _quote(fname),
                 )
     for i, inj in enumerate(sc.injects):
-        _check_inject(inj, ("injects", i), sc.start, sc.end, "the horizon", names, lines, file)
+        _check_inject(
+            inj, ("injects", i), sc.start, sc.end, "the horizon", names, lines, file, fronts
+        )
     for i, f in enumerate(sc.factions):
         if f.drones_from is not None and (f.drones_from - sc.end).days > 36500:
             raise ScenarioError(
@@ -303,7 +401,7 @@ def _check_references(sc: Scenario, lines: dict, file: str) -> None:
         for i, inj in enumerate(pol.injects):
             where = ("policy", "injects", i)
             span = "the policy start to the end"
-            _check_inject(inj, where, pol.start, sc.end, span, names, lines, file)
+            _check_inject(inj, where, pol.start, sc.end, span, names, lines, file, fronts)
         sections = {
             "us": USParams,
             "pm": PMParams,
@@ -320,7 +418,7 @@ def _check_references(sc: Scenario, lines: dict, file: str) -> None:
                         *_at(lines, ("policy", sec, key), file),
                         f"policy.{sec}.{key}",
                         f"a scalar parameter of '{sec}'",
-                        repr(key),
+                        _quote(key),
                     )
             try:
                 model.model_validate({**base.model_dump(), **overrides})
@@ -340,22 +438,6 @@ def _check_references(sc: Scenario, lines: dict, file: str) -> None:
             f"a date within the horizon {sc.start}..{sc.end}",
             str(sc.outcome_start),
         )
-
-
-def _merge(base: Any, over: Any, base_lines: dict, over_lines: dict, prefix: tuple) -> Any:
-    """Deep-merge ``over`` onto ``base`` (mappings merge, everything else is replaced)."""
-    if isinstance(base, dict) and isinstance(over, dict):
-        out = dict(base)
-        for k, v in over.items():
-            out[k] = _merge(base.get(k), v, base_lines, over_lines, prefix + (k,))
-        return out
-    # replaced: drop provenance of the old subtree, take the new one
-    for key in [k for k in base_lines if k[: len(prefix)] == prefix]:
-        del base_lines[key]
-    for key, val in over_lines.items():
-        if key[: len(prefix)] == prefix:
-            base_lines[key] = val
-    return over
 
 
 # a scenario (or an included file) is read only if it is a regular file of at most this size:
@@ -421,18 +503,29 @@ def _read_referenced(path: Path, file: str, line: int | None, key: str) -> str:
     return _read_text(path)
 
 
-def _resolve(text: str, file: str, depth: int = 0) -> tuple[Any, dict, list[tuple[str, str]]]:
-    """Parse a file and the files it names in ``extends`` and ``calibration``.
+@dataclass
+class _Calibration:
+    """A calibration overlay waiting for the end of the ``extends:`` chain."""
 
-    Returns the merged data, a map from field path to (file, line), and every file read with its
-    text (for the manifest).
-    """
-    data, raw_lines = parse_yaml(text, file)
-    lines = {k: (file, v) for k, v in raw_lines.items()}
-    texts = [(file, text)]
-    if not isinstance(data, dict):
-        return data, lines, texts
-    here = Path(file).parent
+    data: dict
+    lines: dict  # field path -> line in the calibration file
+    file: str
+    protected: set = _field(default_factory=set)  # paths set by files extending its declarer
+
+
+@dataclass
+class _Resolved:
+    """A file merged with the files it extends, before the calibration overlay."""
+
+    data: Any
+    lines: dict  # field path -> (file, line)
+    texts: list[tuple[str, str]]
+    calibration: _Calibration | None = None
+    warnings: list[str] = _field(default_factory=list)
+    calibrated_to: dt.date | None = None  # end of the applied calibration's fitting window
+
+
+def _check_references_key(data: dict, raw_lines: dict, file: str, depth: int) -> None:
     for key in ("extends", "calibration"):
         ref = data.get(key)
         if ref is None:
@@ -449,79 +542,95 @@ def _resolve(text: str, file: str, depth: int = 0) -> tuple[Any, dict, list[tupl
                 "at most 8 nested files",
                 "a deeper (or circular) chain",
             )
+
+
+def _read_calibration(path: Path, file: str, line: int | None) -> tuple[_Calibration, str]:
+    ctext = _read_referenced(path, file, line, "calibration")
+    cdata, craw = parse_yaml(ctext, str(path))
+    if not isinstance(cdata, dict):
+        raise ScenarioError(
+            str(path), 1, "(document)", "a mapping of fitted parameters", type(cdata).__name__
+        )
+    return _Calibration(cdata, craw, str(path)), ctext
+
+
+def _resolve(text: str, file: str, depth: int = 0) -> _Resolved:
+    """Parse a file and merge it onto the file it ``extends`` (see ``sim.scenario.compose``).
+
+    The calibration overlay is not applied here but carried up the chain: it applies to the
+    roster that results from the whole chain (``_finish``).
+    """
+    data, raw_lines = parse_yaml(text, file)
+    lines = {k: (file, v) for k, v in raw_lines.items()}
+    if not isinstance(data, dict):
+        return _Resolved(data, lines, [(file, text)])
+    _check_references_key(data, raw_lines, file, depth)
+    here = Path(file).parent
     base_ref = data.pop("extends", None)
     cal_ref = data.pop("calibration", None)
-    merged, merged_lines = data, lines
     if base_ref is not None:
         bpath = here / base_ref
         btext = _read_referenced(bpath, file, raw_lines.get(("extends",)), "extends")
-        bdata, blines, btexts = _resolve(btext, str(bpath), depth + 1)
-        if not isinstance(bdata, dict):
+        res = _resolve(btext, str(bpath), depth + 1)
+        if not isinstance(res.data, dict):
             raise ScenarioError(
-                str(bpath), 1, "(document)", "a mapping of scenario fields", type(bdata).__name__
+                str(bpath), 1, "(document)", "a mapping of scenario fields", type(res.data).__name__
             )
-        merged_lines = dict(blines)
-        merged = _merge(bdata, data, merged_lines, lines, ())
-        texts += btexts
+        before = compose.faction_names(res.data)
+        merged_lines = dict(res.lines)
+        merged = compose.merge(res.data, data, merged_lines, lines, ())
+        merged = compose.drop_removed_factions(merged, before, res.warnings, file)
+        res = _Resolved(
+            merged, merged_lines, [(file, text)] + res.texts, res.calibration, res.warnings
+        )
+        if res.calibration is not None:
+            res.calibration.protected |= compose.leaf_paths(data)
+    else:
+        merged = compose.rosters_as_lists(data, lines)
+        res = _Resolved(merged, lines, [(file, text)])
     if cal_ref is not None:
         cpath = here / cal_ref
-        ctext = _read_referenced(cpath, file, raw_lines.get(("calibration",)), "calibration")
-        cdata, craw = parse_yaml(ctext, str(cpath))
-        clines = {k: (str(cpath), v) for k, v in craw.items()}
-        if not isinstance(cdata, dict):
-            raise ScenarioError(
-                str(cpath), 1, "(document)", "a mapping of fitted parameters", type(cdata).__name__
-            )
-        cdata = dict(cdata)
-        cdata.pop("fit", None)  # provenance block of the calibration, not a parameter
-        clines = {k: v for k, v in clines.items() if not (k and k[0] == "fit")}
-        factions = cdata.pop("factions", None)
-        merged = _merge(merged, cdata, merged_lines, clines, ())
-        if factions is not None:
-            merged = _overlay_factions(merged, factions, str(cpath), craw, merged_lines)
-        texts.append((str(cpath), ctext))
-    return merged, merged_lines, texts
+        res.calibration, ctext = _read_calibration(cpath, file, raw_lines.get(("calibration",)))
+        res.texts.append((str(cpath), ctext))
+    return res
 
 
-def _overlay_factions(
-    data: dict, overlay: Any, file: str, lines: dict, merged_lines: dict | None = None
-) -> dict:
-    """Apply a calibration's per-faction values (a mapping name -> fields) onto the roster.
+def _finish(res: _Resolved) -> _Resolved:
+    """Apply the calibration overlay carried up the chain to the merged scenario."""
+    cal = res.calibration
+    if cal is None or not isinstance(res.data, dict):
+        return res
+    data = compose.apply_calibration(
+        res.data, cal.data, cal.protected, cal.file, cal.lines, res.lines, res.warnings
+    )
+    fit = cal.data.get("fit")
+    window = fit.get("date_range") if isinstance(fit, dict) else None
+    window = window[-1] if isinstance(window, list) and window else None
+    try:
+        end = dt.date.fromisoformat(str(window)) if window else None
+    except ValueError:
+        end = None
+    return _Resolved(data, res.lines, res.texts, None, res.warnings, end)
 
-    ``merged_lines`` (field path -> (file, line)) is updated so that an invalid overlaid value
-    is reported at its line in the calibration file.
-    """
-    line = lines.get(("factions",))
-    if not isinstance(overlay, dict):
-        raise ScenarioError(
-            file, line, "factions", "a mapping of faction name to fields", type(overlay).__name__
-        )
-    roster = data.get("factions")
-    if not isinstance(roster, list):
-        raise ScenarioError(file, line, "factions", "a scenario with a faction roster", "no roster")
-    names = [f.get("name") if isinstance(f, dict) else None for f in roster]
-    out = []
-    for i, f in enumerate(roster):
-        name = f.get("name") if isinstance(f, dict) else None
-        if isinstance(name, str) and name in overlay:  # a bad name is reported by validation
-            f = _merge(f, overlay[name], {}, {}, ())
-            if merged_lines is not None:
-                for key, line in lines.items():
-                    if key[:2] == ("factions", name) and len(key) > 2:
-                        merged_lines[("factions", i) + key[2:]] = (file, line)
-        out.append(f)
-    for name in overlay:
-        if name not in names:
-            raise ScenarioError(
-                file,
-                lines.get(("factions", name), line),
-                f"factions.{name}",
-                f"a faction of the roster {names}",
-                repr(name),
-            )
-    data = dict(data)
-    data["factions"] = out
-    return data
+
+def _all_errors(errors: list[dict], where) -> ScenarioError:
+    """Return one ScenarioError holding every validation error, sorted by file and line."""
+    found, missing = [], set()
+    for err in errors:
+        loc = tuple(err["loc"])
+        f, line = where(loc)
+        what = _describe(err.get("input"))
+        if err["type"] == "extra_forbidden":
+            what = f"the key '{loc[-1]}'"
+        found.append(ScenarioError(f, line, _fmt(loc), _expected(err), what))
+        if err["type"] == "missing":
+            missing.add(id(found[-1]))
+    # a missing field (often the other half of a typo) has no line of its own: it goes last
+    found.sort(key=lambda e: (id(e) in missing, e.file, e.line or 0))
+    first = found[0]
+    return ScenarioError(
+        first.file, first.line, first.field, first.expected, first.found, tuple(found[1:])
+    )
 
 
 def _validate(data: Any, lines: dict, file: str) -> Scenario:
@@ -542,14 +651,7 @@ def _validate(data: Any, lines: dict, file: str) -> Scenario:
     try:
         sc = Scenario.model_validate(data)
     except ValidationError as exc:
-        errors = exc.errors()
-        # an unknown key is usually the typo of a missing one: name it, at its own line
-        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-        loc = tuple(err["loc"])
-        f, line = where(loc)
-        raise ScenarioError(
-            f, line, _fmt(loc), _expected(err), _describe(err.get("input"))
-        ) from None
+        raise _all_errors(exc.errors(), where) from None
     _check_references(sc, lines, file)
     return sc
 
@@ -562,8 +664,8 @@ def parse_scenario(text: str, file: str = "<string>") -> Scenario:
     ScenarioError
         For any invalid input, naming the file, line and field.
     """
-    data, lines, _ = _resolve(text, file)
-    return _validate(data, lines, file)
+    res = _finish(_resolve(text, file))
+    return _validate(res.data, res.lines, file)
 
 
 def load_scenario(path: str | Path) -> LoadedScenario:
@@ -586,5 +688,7 @@ def load_scenario(path: str | Path) -> LoadedScenario:
     """
     p = Path(path)
     text = _read_text(p)
-    data, lines, texts = _resolve(text, str(p))
-    return LoadedScenario(_validate(data, lines, str(p)), str(p), text, tuple(texts))
+    res = _finish(_resolve(text, str(p)))
+    sc = _validate(res.data, res.lines, str(p))
+    res.warnings += compose.trap_warnings(sc, res.calibrated_to, str(p), res.lines)
+    return LoadedScenario(sc, str(p), text, tuple(res.texts), tuple(res.warnings))

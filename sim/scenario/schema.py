@@ -706,12 +706,19 @@ InjectKind = Literal[
     "new_pm",
     "negotiation",
     "regional_war",
+    "attack",
 ]
 
 
 class Inject(_Strict):
     """A documented event forced at its date in every replicate."""
 
+    name: str | None = Field(
+        None,
+        max_length=80,
+        description="a name by which a child file edits or removes the inject (optional)",
+        json_schema_extra={"units": "name", "source": "scenario composition (extends:)"},
+    )
     date: dt.date = Field(
         description="the day the event is forced",
         json_schema_extra={"units": "date", "source": "the inject's source"},
@@ -758,8 +765,41 @@ class Inject(_Strict):
         description="crackdown disposition of a new PM",
         json_schema_extra={"units": "prob/day", "source": "S4"},
     )
+    weapon: Literal["rocket", "ied", "drone", "small_arms"] | None = Field(
+        None,
+        description="weapon of a forced attack",
+        json_schema_extra={"units": "choice", "source": "the inject's source"},
+    )
+    target: Literal["us_base", "us_embassy", "convoy", "iraqi_state", "pm", "activist"] | None = (
+        Field(
+            None,
+            description="target of a forced attack",
+            json_schema_extra={"units": "choice", "source": "the inject's source"},
+        )
+    )
+    claim: str | None = Field(
+        None,
+        description="front that claims a forced attack (one of the faction's fronts; null: none)",
+        json_schema_extra={"units": "name", "source": "the inject's source"},
+    )
     note: str = Field("", description="free text")
     source: str = Field("", description="where the event is documented")
+
+    @model_validator(mode="after")
+    def _attack_fields(self) -> Inject:
+        if self.kind == "attack":
+            missing = [k for k in ("faction", "weapon", "target") if getattr(self, k) is None]
+            if missing:
+                raise ValueError(f"an attack inject needs {', '.join(missing)}")
+            w, t = V.WEAPONS.index(self.weapon), V.TARGETS.index(self.target)
+            if not V.COMPAT[t][w]:
+                usable = [x for i, x in enumerate(V.WEAPONS) if V.COMPAT[t][i]]
+                raise ValueError(
+                    f"a weapon usable on {self.target} ({', '.join(usable)}), not {self.weapon}"
+                )
+        elif self.weapon is not None or self.target is not None or self.claim is not None:
+            raise ValueError("weapon, target and claim only for an attack inject")
+        return self
 
 
 class Overrides(_Strict):
@@ -841,6 +881,7 @@ class LoadedScenario:
     path: str
     text: str
     files: tuple[tuple[str, str], ...] = ()
+    warnings: tuple[str, ...] = ()  # composition notes: uncalibrated factions, removed injects
 
     @property
     def sha256(self) -> str:

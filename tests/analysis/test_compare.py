@@ -1,6 +1,7 @@
 """Paired comparison statistics: known answers, pairing checks, outputs and the CLI."""
 
 import copy
+import datetime as dt
 import json
 
 import numpy as np
@@ -201,23 +202,35 @@ def test_same_scenario_twice_gives_zero_difference_and_no_capability_gives_no_at
 
 
 def test_windows_must_match(tmp_path):
+    """Horizons must match; intervention dates may differ (outcomes from the earliest)."""
     a = write_scenario(tmp_path / "a.yaml", name="a", policy={"start": "2020-06-01"})
     b = write_scenario(tmp_path / "b.yaml", name="b", policy={"start": "2020-07-01"})
     c = write_scenario(tmp_path / "c.yaml", name="c", end="2020-11-30")
-    with pytest.raises(CompareError, match="outcome window starts 2020-07-01"):
-        check_windows([load_scenario(a), load_scenario(b)])
+    assert check_windows([load_scenario(b), load_scenario(a)])[1] == dt.date(2020, 6, 1)
+    a2 = write_scenario(tmp_path / "a2.yaml", name="a", policy={"start": "2020-07-01"})
+    with pytest.raises(CompareError, match="scenario name 'a' is also the name of"):
+        check_windows([load_scenario(a), load_scenario(a2)])
     with pytest.raises(CompareError, match="horizon"):
         check_windows([load_scenario(write_scenario(tmp_path / "d.yaml")), load_scenario(c)])
 
 
-def test_cli_refuses_different_windows_with_exit_2_and_writes_nothing(tmp_path):
+def test_cli_compares_different_intervention_dates_from_the_earliest(tmp_path):
+    """Issue 16: different intervention dates are a supported comparison, said in the header."""
     a = write_scenario(tmp_path / "a.yaml", name="a", policy={"start": "2020-06-01"})
     b = write_scenario(tmp_path / "b.yaml", name="b", policy={"start": "2020-07-01"})
     out = tmp_path / "out"
-    res = runner.invoke(app, ["compare", str(a), str(b), "--runs", "3", "--out", str(out)])
-    assert res.exit_code == 2
-    assert "outcome window" in res.output and "Traceback" not in res.output
-    assert not out.exists()
+    args = ["compare", str(a), str(b), "--runs", "3", "--out", str(out), "--no-plots", "-q"]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    meta = json.loads((out / "comparison.json").read_text())
+    assert meta["outcome_from"] == "2020-06-01"
+    assert meta["policy_starts"] == {"a": "2020-06-01", "b": "2020-07-01"}
+    manifest = json.loads((out / "b" / "manifest.json").read_text())
+    assert manifest["outcome_from"] == "2020-06-01"
+    assert (
+        "Intervention dates differ (a 2020-06-01, b 2020-07-01)"
+        in (out / "comparison.md").read_text()
+    )
 
 
 def test_cli_compares_policy_scenarios(tmp_path):

@@ -84,3 +84,43 @@ def test_bad_option_value_exits_2(tmp_path):
         ],
     )
     assert res.exit_code == 2 and "--runs" in res.output and not (tmp_path / "o").exists()
+
+
+def test_summary_tables_use_labels_and_full_names_at_80_columns(monkeypatch):
+    """Issue 16 item 8: labels, no median of a yes/no outcome, scenario names never cut."""
+    # the run summary itself (labels, shares) is sim.cli.common.summary_table, from main
+    import numpy as np
+    import pyarrow as pa
+    from rich.console import Console
+
+    from sim.analysis.compare import compare_outcomes, outcome_frame
+    from sim.cli import analysis, common
+    from sim.cli.common import summary_table
+    from sim.results.outcomes import METRICS, OUTCOMES
+
+    rng = np.random.default_rng(0)
+    cols = {m: rng.integers(0, 3, 20).astype(float) for m in METRICS}
+    cols["escalation_spiral"] = (np.arange(20) < 5).astype(float)  # 25% of replicates
+    cols["front_claim_share"] = rng.uniform(0, 1, 20)
+    table = pa.table({"run": np.arange(20), **cols})
+    console = Console(width=80, record=True)
+    console.print(summary_table(table, "t"))
+    text = console.export_text()
+    for o in OUTCOMES:
+        assert all(word in text for word in o.label.split()), o.label  # folded labels in full
+    spiral = next(line for line in text.splitlines() if "escalation spiral" in line)
+    cells = [c.strip() for c in spiral.split("│")[1:-1]]
+    assert cells[1:] == ["", "", "", "25.0%"]  # a share of replicates, no median
+    assert "attacks_us" not in text and "…" not in text
+    names = ["unified_iranian_command", "strong_us_retaliation", "us_withdrawal_by_mid_2021"]
+    frames = {n: outcome_frame(table.to_pandas()) for n in names}
+    comp = compare_outcomes(frames, 1)
+    console = Console(width=80, record=True)
+    monkeypatch.setattr(common, "out", console)
+    meta = {"runs": 20, "outcome_from": "2020-06-01", "end": "2021-12-31"}
+    analysis._print_comparison(comp, meta)
+    text = console.export_text()
+    assert "…" not in text and max(len(line) for line in text.splitlines()) <= 80
+    joined = "".join(text.split())  # a folded header reads in full once spaces are removed
+    for name in names:
+        assert name in joined or all(part in text for part in name.split("_")), name

@@ -1,5 +1,7 @@
 """Workshop figures: what they carry (labels, annotations, series) and the files they make."""
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -123,7 +125,7 @@ def test_fan_chart_carries_bands_median_events_policy_and_tallies():
     assert "observed tally, lower bound" in labels and "simulated: 90% of replicates" in labels
     assert "observed tally, approximate" not in labels  # no approximate tally was drawn
     caption = next(t for a in fig.axes for t in a.texts if t.get_gid() == "caption")
-    assert "count subsets" in caption.get_text()
+    assert "rocket and IED attacks on every US target" in caption.get_text()
 
 
 def test_fan_chart_without_tallies_has_no_tally_legend():
@@ -224,8 +226,13 @@ def test_load_run_counts_attacks_on_us_targets(compare_dir):
     assert run.policy_start == pd.Timestamp("2020-06-01")
     assert set(run.documented["kind"]) >= {"decapitation", "truce_start", "election"}
     # observed tallies are drawn only where the run replays history (before the policy start)
-    t = rundata.load_tallies_for(run)
-    assert len(t) and (t["end"] < run.policy_start).all()
+    # and only those that count what the chart shows (rockets and IEDs on every US target)
+    assert len(rundata.load_tallies_for(run)) == 0  # none of those ends before June 2020
+    replay = dataclasses.replace(run, policy_start=None)
+    kept = rundata.load_tallies_for(replay)
+    assert {"T09", "T12", "T17"} <= set(kept["id"]) and not {"T01", "T10", "T16"} & set(kept["id"])
+    for ws, ts in zip(kept["weapons"], kept["targets"], strict=True):
+        assert {"rocket", "ied"} <= set(ws) and set(ts) == {"us_base", "us_embassy", "convoy"}
 
 
 def test_plot_command_redraws_a_comparison_and_a_run(compare_dir):

@@ -73,8 +73,12 @@ def attack(
     fi: np.ndarray,
     ev: np.ndarray,
     ep: np.ndarray,
+    forced: int = 0,
 ) -> None:
     """Carry out faction ``i``'s attack: spend a load, raise its excitation, record and log it.
+
+    ``forced`` is 1 for an ``attack`` inject (a documented attack forced at its date, ODD 6.2):
+    the same effect, logged as forced.
 
     Source: ``use_weapon`` (ODD 7.1.5); the excitation jump is the self-excitation of Hawkes
     models of violence (Mohler et al. 2011; attacks cluster: tallies T09-T12); the record is what
@@ -98,7 +102,7 @@ def attack(
         killed,
         -1,
         V.D_NONE,
-        0,
+        forced,
         intercepted,
         us_killed,
     )
