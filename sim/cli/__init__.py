@@ -40,9 +40,9 @@ def _main(
 
 def _register_commands() -> None:
     """Add the commands defined in their own modules (each has ``register(app)``)."""
-    from sim.cli import analysis, calibrate, maintenance, run
+    from sim.cli import analysis, calibrate, maintenance, run, workshop
 
-    for module in (run, calibrate, analysis, maintenance):
+    for module in (run, calibrate, analysis, maintenance, workshop):
         module.register(app)
 
 
