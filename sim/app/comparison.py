@@ -11,6 +11,7 @@ it).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import html
 import io
@@ -46,6 +47,9 @@ DEFAULT_RUNS = 300
 MAX_SCENARIOS = 4
 APP_ARGV = ["escsim", "app"]
 FIGURE_DPI = 55
+RECENT = 16
+"""Comparisons kept in memory (the statistics and loaded runs of recent lever settings)."""
+_recent: dict[Path, PageComparison] = {}
 _locks: dict[Path, threading.Lock] = {}
 _locks_guard = threading.Lock()
 
@@ -115,6 +119,8 @@ def run_page_comparison(
     t0 = time.perf_counter()
     out = Path(workspace) / "compare" / comparison_key(loaded, runs, seed)
     with _lock_for(out):
+        if out in _recent:
+            return dataclasses.replace(_recent[out], seconds=time.perf_counter() - t0, reused=True)
         reused = (out / META_FILE).exists()
         if reused:
             meta = json.loads((out / META_FILE).read_text())
@@ -125,8 +131,12 @@ def run_page_comparison(
         else:
             comp = run_comparison(loaded, out, runs, seed=seed, overwrite=True, argv=APP_ARGV)
             meta = json.loads((out / META_FILE).read_text())
-    loaded_runs = tuple(load_run(out / s["dir"], s["name"]) for s in meta["scenarios"])
-    return PageComparison(out, comp, meta, loaded_runs, time.perf_counter() - t0, reused)
+        loaded_runs = tuple(load_run(out / s["dir"], s["name"]) for s in meta["scenarios"])
+        pc = PageComparison(out, comp, meta, loaded_runs, time.perf_counter() - t0, reused)
+        _recent[out] = pc
+        while len(_recent) > RECENT:
+            _recent.pop(next(iter(_recent)))
+    return pc
 
 
 def comparison_html(comp: Comparison) -> str:
@@ -176,14 +186,13 @@ def png(fig: Figure, dpi: int = FIGURE_DPI) -> bytes:
 
 
 def page_figures(pc: PageComparison) -> dict[str, bytes]:
-    """Return the Compare tab's figures as PNG: fans, thresholds and (2+ scenarios) differences."""
-    figs = {
-        "fans": fig_fans_annotated(pc.runs),
-        "thresholds": fig_thresholds(pc.runs),
-    }
-    if len(pc.comp.names) > 1:
-        figs["differences"] = fig_differences(pc.comp)
-    return {name: png(fig) for name, fig in figs.items()}
+    """Return the Compare tab's figures as PNG: the fan charts and the threshold curves."""
+    return {"fans": png(fig_fans_annotated(pc.runs)), "thresholds": png(fig_thresholds(pc.runs))}
+
+
+def differences_figure(pc: PageComparison) -> bytes:
+    """Return the distributions of paired differences (``fig_differences``) as PNG."""
+    return png(fig_differences(pc.comp))
 
 
 def ensure_plots(pc: PageComparison) -> Path:

@@ -42,6 +42,7 @@ from sim.app.comparison import (
     DEFAULT_RUNS,
     MAX_SCENARIOS,
     PageComparison,
+    differences_figure,
     export_brief,
     export_zip,
     page_figures,
@@ -257,7 +258,7 @@ def CompareTab() -> None:
     result = compare_task.value
     if compare_task.pending:
         solara.ProgressLinear(True)
-        solara.Text("Running the paired replicates...", classes=["escsim-status"])
+        solara.Text("Running the paired replicates...", classes=["escsim-running"])
     if result is None:
         return
     pc, figs, error, seconds = result
@@ -276,8 +277,21 @@ def CompareTab() -> None:
         tag="div", unsafe_innerHTML=TABLE_STYLE + pc.html, classes=["escsim-table"], style=TABLE_CSS
     )
     solara.Image(figs["thresholds"], width="100%", classes=["escsim-thresholds"])
-    if "differences" in figs:
-        solara.Image(figs["differences"], width="100%", classes=["escsim-differences"])
+    if len(pc.comp.names) > 1:
+        DifferencesFigure(pc)
+
+
+@solara.component
+def DifferencesFigure(pc: PageComparison) -> None:
+    """Show, on request, the distributions of the paired differences."""
+    shown, set_shown = solara.use_state(False)
+    image = solara.use_memo(lambda: differences_figure(pc) if shown else None, [pc.out, shown])
+    if image is None:
+        solara.Button(
+            "Show the distributions of paired differences", on_click=lambda: set_shown(True)
+        )
+        return
+    solara.Image(image, width="100%", classes=["escsim-differences"])
 
 
 def _date_axis(ax) -> None:

@@ -129,6 +129,8 @@ def model_series(model: EscalationModel) -> pd.DataFrame:
 
 def faction_grievance(model: EscalationModel) -> pd.DataFrame:
     """Return each faction's grievance per day (columns: faction names), indexed by date."""
+    if model.day < 0:
+        return pd.DataFrame()
     dc = model.datacollector
     if Militia in getattr(dc, "agenttype_reporters", {}):
         df = dc.get_agenttype_vars_dataframe(Militia)
