@@ -95,8 +95,10 @@ def _load_cached(path: str, mtime: float) -> LoadedScenario:
     return load_scenario(path)
 
 
-def available_scenarios(directory: Path = SCENARIOS_DIR) -> tuple[dict[str, LoadedScenario], dict]:
+def available_scenarios(directory: Path | None = None) -> tuple[dict[str, LoadedScenario], dict]:
     """Return the valid scenario files of ``directory`` (by file name) and the invalid ones.
+
+    ``directory`` defaults to the page's scenario directory (``ESCSIM_APP_SCENARIOS``).
 
     Returns
     -------
@@ -105,7 +107,7 @@ def available_scenarios(directory: Path = SCENARIOS_DIR) -> tuple[dict[str, Load
     """
     good: dict[str, LoadedScenario] = {}
     bad: dict[str, str] = {}
-    for p in sorted(Path(directory).glob("*.yaml")):
+    for p in sorted(Path(directory or SCENARIOS_DIR).glob("*.yaml")):
         try:
             good[p.name] = _load_cached(str(p), p.stat().st_mtime)
         except ScenarioError as exc:
