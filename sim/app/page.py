@@ -207,7 +207,11 @@ def LeverPanel(file: str, loaded: LoadedScenario, index: int) -> None:
     """Show the levers of one chosen scenario, with its own values until moved."""
     sc = loaded.scenario
     with solara.Card(style={"min-width": "260px", "flex": "1"}):
-        solara.HTML(tag="b", unsafe_innerHTML=html.escape(sc.name), style={"color": colour(index)})
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=f"<b>{html.escape(sc.name)}</b>",
+            style={"color": colour(index), "font-size": "16px"},
+        )
         solara.Text(sc.description[:160] + ("..." if len(sc.description) > 160 else ""))
         if not has_policy(loaded):
             solara.Info("No policy block: this scenario has no levers.")
