@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -232,23 +232,28 @@ def edited_text(loaded: LoadedScenario, changed: Mapping[str, Any], extends: str
     return head + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
 
 
-def _rebuilt_copy(loaded: LoadedScenario, workspace: Path) -> LoadedScenario:
-    """Return a copy of the scenario and its included files, rebuilt under ``workspace``."""
-    where = Path(workspace) / "scenarios" / loaded.sha256[:16]
-    manifest = {
-        "scenario": {
-            "files": [{"path": p, "text": t} for p, t in loaded.files],
-            "path": loaded.path,
-            "text": loaded.text,
-            "sha256": loaded.sha256,
-        }
-    }
-    first = where / "ready"
-    if first.exists():
-        copy = Path(first.read_text())
-        return load_scenario(copy)
+def workspace_copy(
+    loaded: LoadedScenario | Sequence[LoadedScenario], workspace: Path
+) -> LoadedScenario:
+    """Return a copy of the scenario(s) and their included files, rebuilt under ``workspace``.
+
+    The copy keeps the files' relative layout, so a scenario written next to it can ``extends:``
+    it (or, given several scenarios of one directory, any of them) and name the same
+    ``calibration:`` file. Returns the copy of the first scenario, loaded.
+    """
+    group = [loaded] if isinstance(loaded, LoadedScenario) else list(loaded)
+    key = hashlib.sha256("".join(ls.sha256 for ls in group).encode()).hexdigest()[:16]
+    where = Path(workspace) / "scenarios" / key
+    ready = where / "ready"
+    if ready.exists():
+        return load_scenario(Path(ready.read_text()))
+    files: dict[str, str] = {}
+    for ls in group:
+        for p, t in ls.files or ((ls.path, ls.text),):
+            files.setdefault(p, t)
+    manifest = {"scenario": {"files": [{"path": p, "text": t} for p, t in files.items()]}}
     copy = rebuild_scenario(manifest, where)
-    write_text_atomic(copy.path, first)
+    write_text_atomic(copy.path, ready)
     return copy
 
 
@@ -281,7 +286,7 @@ def apply_levers(
     changed = changed_levers(loaded, values)
     if not changed:
         return loaded
-    copy = _rebuilt_copy(loaded, workspace)
+    copy = workspace_copy(loaded, workspace)
     base = Path(copy.path)
     text = edited_text(loaded, changed, base.name)
     digest = hashlib.sha256(text.encode()).hexdigest()[:12]
@@ -292,6 +297,35 @@ def apply_levers(
         return load_scenario(path)
     except ScenarioError as exc:
         raise LeverError(lever_message(exc, loaded.scenario.name)) from None
+
+
+def add_scenario_text(
+    text: str,
+    beside: LoadedScenario | Sequence[LoadedScenario],
+    workspace: Path,
+    label: str = "edited scenario",
+) -> LoadedScenario:
+    """Validate scenario YAML typed or uploaded on the page and return it loaded.
+
+    The text is written next to a workspace copy of the scenario files ``beside``
+    (``workspace_copy``), so ``extends: historical.yaml`` and relative ``calibration:`` paths
+    resolve as they do in ``scenarios/``.
+
+    Raises
+    ------
+    LeverError
+        If the scenario is invalid: the loader's message (line, field, expected, found), with
+        the workspace path replaced by ``label``.
+    """
+    copy = workspace_copy(beside, workspace)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+    path = Path(copy.path).with_name(f"page-{digest}.yaml")
+    if not path.exists():
+        write_text_atomic(text, path)
+    try:
+        return load_scenario(path)
+    except ScenarioError as exc:
+        raise LeverError(str(exc).replace(str(path), label)) from None
 
 
 def lever_message(exc: ScenarioError, name: str) -> str:

@@ -52,6 +52,7 @@ from sim.app.levers import (
     LEVER_BY_KEY,
     LEVERS,
     LeverError,
+    add_scenario_text,
     apply_levers,
     has_policy,
     lever_values,
@@ -149,7 +150,10 @@ def build_scenarios(
 
 
 def compute(
-    files: list[str], levers: dict[str, dict[str, Any]], runs: int
+    files: list[str],
+    levers: dict[str, dict[str, Any]],
+    runs: int,
+    extra: dict[str, LoadedScenario] | None = None,
 ) -> tuple[PageComparison | None, dict[str, bytes], str]:
     """Run the comparison and draw its figures; return (comparison, PNGs, error message).
 
@@ -158,7 +162,7 @@ def compute(
     """
     try:
         scenarios, _ = available_scenarios()
-        loaded = build_scenarios(files, levers, scenarios)
+        loaded = build_scenarios(files, levers, {**scenarios, **(extra or {})})
         pc = run_page_comparison(loaded, WORKSPACE, runs)
         return pc, page_figures(pc), ""
     except KNOWN_ERRORS as exc:
@@ -169,16 +173,22 @@ def compute(
 
 
 @solara.lab.task(prefer_threaded=True)
-def compare_task(files: list[str], levers: dict[str, dict[str, Any]], runs: int):
+def compare_task(
+    files: list[str],
+    levers: dict[str, dict[str, Any]],
+    runs: int,
+    extra: dict[str, LoadedScenario],
+):
     """Background task of the Compare tab (the kernel runs off the UI thread)."""
     t0 = time.perf_counter()
-    pc, figs, error = compute(files, levers, runs)
+    pc, figs, error = compute(files, levers, runs, extra)
     return pc, figs, error, time.perf_counter() - t0
 
 
 # --- page state ---------------------------------------------------------------------------------
 
 selection = solara.reactive(list(DEFAULT_SELECTION))
+custom: solara.Reactive[dict[str, LoadedScenario]] = solara.reactive({})
 lever_state: solara.Reactive[dict[str, dict[str, Any]]] = solara.reactive({})
 tab_index = solara.reactive(0)
 replicate_file = solara.reactive("")
@@ -244,11 +254,16 @@ def LeverInput(file: str, key: str, value: Any) -> None:
 @solara.component
 def CompareTab() -> None:
     """Scenarios, levers, and the comparison's figures and table."""
-    scenarios, bad = available_scenarios()
+    on_disk, bad = available_scenarios()
+    scenarios = {**on_disk, **custom.value}
     files = [f for f in selection.value if f in scenarios]
     solara.use_effect(
-        lambda: compare_task(list(files), dict(lever_state.value), RUNS),
-        [tuple(files), repr(sorted((k, sorted(v.items())) for k, v in lever_state.value.items()))],
+        lambda: compare_task(list(files), dict(lever_state.value), RUNS, dict(custom.value)),
+        [
+            tuple(files),
+            repr(sorted((k, sorted(v.items())) for k, v in lever_state.value.items())),
+            tuple(sorted((k, v.sha256) for k, v in custom.value.items())),
+        ],
     )
     solara.SelectMultiple(
         "Scenarios (the first is the base of the differences)",
@@ -258,6 +273,7 @@ def CompareTab() -> None:
     )
     for name, message in bad.items():
         solara.Warning(f"{name} is not offered: {message}")
+    ScenarioEditor(on_disk)
     with solara.Row(style={"flex-wrap": "wrap", "align-items": "stretch"}):
         for i, f in enumerate(files):
             LeverPanel(f, scenarios[f], i)
@@ -285,6 +301,48 @@ def CompareTab() -> None:
     solara.Image(figs["thresholds"], width="100%", classes=["escsim-thresholds"])
     if len(pc.comp.names) > 1:
         DifferencesFigure(pc)
+
+
+@solara.component
+def ScenarioEditor(on_disk: dict[str, LoadedScenario]) -> None:
+    """Edit a scenario's YAML (or upload one) and add it to the scenarios offered."""
+    start, set_start = solara.use_state("")
+    text, set_text = solara.use_state("")
+    message, set_message = solara.use_state("")
+
+    def load_file(name: str) -> None:
+        set_start(name)
+        set_text(on_disk[name].text)
+
+    def uploaded(info: dict) -> None:
+        set_text(info["data"].decode("utf-8", errors="replace"))
+
+    def add() -> None:
+        try:
+            loaded = add_scenario_text(text, list(on_disk.values()), WORKSPACE)
+        except LeverError as exc:
+            set_message(str(exc))
+            return
+        label = f"{loaded.scenario.name} (page)"
+        custom.value = {**custom.value, label: loaded}
+        files = [f for f in selection.value if f != label][: MAX_SCENARIOS - 1]
+        selection.value = [*files, label]
+        set_message("")
+
+    with solara.Details("Edit or upload a scenario"):
+        solara.Text(
+            "Start from a file (or drop a YAML file), edit, and add it: it is checked like any "
+            "scenario file and may `extends:` the files of scenarios/."
+        )
+        with solara.Row():
+            solara.Select(
+                "Start from a file", value=start, values=list(on_disk), on_value=load_file
+            )
+            solara.FileDrop(label="or drop a scenario file here", on_file=uploaded, lazy=False)
+        solara.InputTextArea("Scenario YAML", value=text, on_value=set_text, rows=12)
+        solara.Button("Add to the scenarios", on_click=add, disabled=not text.strip())
+        if message:
+            solara.Error(message, classes=["escsim-error", "escsim-editor-error"])
 
 
 @solara.component
@@ -414,7 +472,8 @@ def ReplicateTab() -> None:
     """Mesa's SolaraViz playing one replicate of a chosen scenario (with its levers)."""
     from mesa.visualization import SolaraViz, make_plot_component
 
-    scenarios, _ = available_scenarios()
+    on_disk, _ = available_scenarios()
+    scenarios = {**on_disk, **custom.value}
     files = [f for f in selection.value if f in scenarios] or list(scenarios)
     file = replicate_file.value if replicate_file.value in files else files[0]
     with solara.Row():

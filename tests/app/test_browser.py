@@ -171,6 +171,12 @@ def test_page_loads_offline(browser_page, shots):
     assert any("/static" in u or "_solara" in u for u in page.requests)  # assets came from us
 
 
+def test_the_server_fetched_nothing_from_a_cdn(browser_page, server):
+    # Solara's server proxies /_solara/cdn/ to jsdelivr for assets solara-assets lacks
+    log = server[3].read_text()
+    assert "Could not load URL" not in log and "jsdelivr" not in log, log[-2000:]
+
+
 def test_lever_change_updates_table_and_figure(browser_page, shots):
     page = browser_page
     before_status = status(page)

@@ -7,7 +7,13 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from sim.app.levers import LeverError, apply_levers, changed_levers, lever_values
+from sim.app.levers import (
+    LeverError,
+    add_scenario_text,
+    apply_levers,
+    changed_levers,
+    lever_values,
+)
 from sim.model import layout as L
 from sim.model.world import compile_world
 from sim.replay import rebuild_scenario
@@ -112,3 +118,19 @@ def test_bad_lever_values_name_the_lever(status_quo, tmp_path, values, message):
 def test_a_scenario_without_policy_has_no_levers(historical):
     with pytest.raises(LeverError, match="no policy block"):
         lever_values(historical)
+
+
+def test_a_scenario_typed_on_the_page_extends_the_scenario_files(status_quo, tmp_path):
+    text = (
+        "name: my_policy\nextends: status_quo.yaml\n"
+        "policy:\n  start: 2020-06-01\n  us: {doctrine: none}\n"
+    )
+    loaded = add_scenario_text(text, status_quo, tmp_path)
+    assert loaded.scenario.name == "my_policy"
+    assert loaded.scenario.policy.us == {"doctrine": "none"}
+    assert loaded.scenario.factions == status_quo.scenario.factions
+    bad = text.replace("doctrine: none", "doctrine: nuclear")
+    with pytest.raises(LeverError) as err:
+        add_scenario_text(bad, status_quo, tmp_path, label="your scenario")
+    assert str(err.value).startswith("your scenario:5: field 'policy.us.doctrine'")
+    assert "nuclear" in str(err.value) and str(tmp_path) not in str(err.value)

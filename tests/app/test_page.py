@@ -120,3 +120,23 @@ def test_a_small_comparison_exports_what_escsim_compare_writes(workspace):
     for sc in ("status_quo", "truce"):
         for f in ("manifest.json", "events.parquet", "runs.parquet"):
             assert f"{root}/{sc}/{f}" in names
+
+
+def test_the_editor_adds_a_valid_scenario_and_explains_an_invalid_one():
+    page.custom.set({})
+    page.selection.set(["status_quo.yaml", "truce.yaml"])
+    box, rc = solara.render(page.ScenarioEditor(scenarios()), handle_error=False)
+    area = rc.find(v.Textarea).widget
+    area.v_model = "name: calm\nextends: truce.yaml\niran: {revenge: 0.5}\n"
+    area.fire_event("focusout")
+    rc.find(v.Btn, children=["Add to the scenarios"]).widget.click()
+    assert list(page.custom.value) == ["calm (page)"]
+    assert page.selection.value == ["status_quo.yaml", "truce.yaml", "calm (page)"]
+    assert page.custom.value["calm (page)"].scenario.iran.revenge == 0.5
+    area.v_model = "name: calm\nextends: truce.yaml\niran: {revenge: -3}\n"
+    area.fire_event("focusout")
+    rc.find(v.Btn, children=["Add to the scenarios"]).widget.click()
+    error = rc.find(v.Alert).widget.children[0]
+    assert error.startswith("edited scenario:3: field 'iran.revenge'") and "-3" in error
+    rc.close()
+    page.custom.set({})
