@@ -16,6 +16,8 @@ import hashlib
 import html
 import io
 import json
+import os
+import shutil
 import threading
 import time
 import zipfile
@@ -33,6 +35,7 @@ from sim.analysis.compare import (
     Comparison,
     compare_outcomes,
     difference_matrix,
+    directory_names,
     level_matrix,
     load_runs,
     outcome_frame,
@@ -50,6 +53,8 @@ FIGURE_DPI = 55
 RECENT = 16
 """Comparisons kept in memory (the statistics and loaded runs of recent lever settings)."""
 _recent: dict[Path, PageComparison] = {}
+_finished: dict[tuple[str, int, int], Path] = {}
+"""Finished scenario results of this server: (scenario hash, replicates, seed) -> directory."""
 _locks: dict[Path, threading.Lock] = {}
 _locks_guard = threading.Lock()
 
@@ -122,6 +127,8 @@ def run_page_comparison(
         if out in _recent:
             return dataclasses.replace(_recent[out], seconds=time.perf_counter() - t0, reused=True)
         reused = (out / META_FILE).exists()
+        if not reused:
+            _link_finished(loaded, out, runs, seed)
         if reused:
             meta = json.loads((out / META_FILE).read_text())
             frames = {
@@ -129,8 +136,11 @@ def run_page_comparison(
             }
             comp = compare_outcomes(frames, int(meta["seed"]))
         else:
-            comp = run_comparison(loaded, out, runs, seed=seed, overwrite=True, argv=APP_ARGV)
+            # resume: scenarios linked from earlier comparisons are not run again
+            comp = run_comparison(loaded, out, runs, seed=seed, resume=True, argv=APP_ARGV)
             meta = json.loads((out / META_FILE).read_text())
+        for ls, s in zip(loaded, meta["scenarios"], strict=True):
+            _finished[(ls.sha256, runs, int(meta["seed"]))] = out / s["dir"]
         loaded_runs = tuple(load_run(out / s["dir"], s["name"]) for s in meta["scenarios"])
         pc = PageComparison(out, comp, meta, loaded_runs, time.perf_counter() - t0, reused)
         _recent[out] = pc
@@ -162,6 +172,30 @@ def comparison_html(comp: Comparison) -> str:
         ]
     parts.append(f"<p style='font-size:85%'>Definitions: {html.escape(DEFINITIONS)}</p>")
     return "\n".join(parts)
+
+
+def _link_finished(
+    loaded: Sequence[LoadedScenario], out: Path, runs: int, seed: int | None
+) -> None:
+    """Link the finished results of scenarios run before into a new comparison directory.
+
+    A lever change alters one scenario; the others are the same files with the same seed and
+    replicates, so their results directories (event log, runs, manifest) are hard-linked from
+    the earlier comparison, and ``run_comparison(..., resume=True)`` accepts them after checking
+    their manifest (scenario hash, seed, engine, replicates, chunk size) against the plan.
+    """
+    seed = loaded[0].scenario.seed if seed is None else seed
+    for ls, name in zip(loaded, directory_names(loaded), strict=True):
+        src = _finished.get((ls.sha256, runs, seed))
+        target = out / name
+        if src is None or not (src / "manifest.json").exists() or target.exists():
+            continue
+        target.mkdir(parents=True)
+        for f in ("events.parquet", "runs.parquet", "manifest.json"):  # the manifest last
+            try:
+                os.link(src / f, target / f)
+            except OSError:
+                shutil.copy2(src / f, target / f)
 
 
 def fig_fans_annotated(runs: Sequence[RunData]) -> Figure:

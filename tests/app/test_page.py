@@ -106,6 +106,16 @@ def test_a_small_comparison_exports_what_escsim_compare_writes(workspace):
     assert "truce - status_quo" in pc.html and "Days under truce" in pc.html
     again = run_page_comparison(loaded, workspace, runs=12)
     assert again.reused and again.comp.table.equals(pc.comp.table)
+    # a lever change reruns only the scenario it changed: the other is linked, not rerun
+    moved = [page.apply_levers(loaded[0], {"us.red_line": "4"}, workspace), loaded[1]]
+    changed = run_page_comparison(moved, workspace, runs=12)
+    assert changed.out != pc.out and not changed.reused
+    old, new = pc.out / "truce" / "events.parquet", changed.out / "truce" / "events.parquet"
+    assert old.stat().st_ino == new.stat().st_ino
+    truce_rows = changed.comp.table[changed.comp.table["scenario"] == "truce"]
+    assert (
+        truce_rows["mean"].tolist() == pc.comp.table.query("scenario == 'truce'")["mean"].tolist()
+    )
     with zipfile.ZipFile(io.BytesIO(export_zip(pc))) as zf:
         names = set(zf.namelist())
     root = f"escsim-compare-{pc.out.name}"
