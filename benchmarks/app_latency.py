@@ -6,7 +6,9 @@ Two measurements, both with numba's cache warm (an untimed comparison runs first
   task runs after a lever moves: write and load the edited scenario, run the paired replicates of
   every chosen scenario with the kernel (``run_comparison``: results directories, bootstrap
   table), load them and draw the fan charts and threshold curves as PNG. Each repeat moves the
-  US strike rate of the base scenario to a new value, so nothing is reused.
+  US strike rate of the base scenario to a new value: that scenario is run anew, the two
+  unchanged ones are linked from the previous comparison (as on the page), and the table and
+  figures are computed again for all three.
 * ``browser`` (``--browser``; needs /usr/bin/chromium): ``escsim app`` in a subprocess and
   chromium driven by Playwright; the time from pressing Enter in the strike-rate box to the new
   status line (the figures and table are drawn before it): what a participant waits.
@@ -59,7 +61,7 @@ def measure_compute(runs: int, repeats: int) -> dict:
         pc, figs, error = page.compute(list(SCENARIOS), levers, runs)
         totals.append(time.perf_counter() - t0)
         if error or pc is None or pc.reused:
-            raise RuntimeError(error or "a comparison was reused: the measurement is void")
+            raise RuntimeError(error or "a whole comparison was reused: the measurement is void")
         kernel_and_table.append(pc.seconds)
         figures.append(totals[-1] - pc.seconds)
         comparison._recent.clear()

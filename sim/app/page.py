@@ -291,7 +291,8 @@ def CompareTab() -> None:
     solara.Text(
         f"{pc.meta['runs']} paired replicates per scenario, seed {pc.meta['seed']}, kernel; "
         f"outcomes {pc.meta['outcome_from']} to {pc.meta['end']}; updated in {seconds:.1f} s"
-        + (" (reused)" if pc.reused else ""),
+        + (" (reused)" if pc.reused else "")
+        + f"; comparison {pc.out.name}",
         classes=["escsim-status"],
     )
     solara.Image(figs["fans"], width="100%", classes=["escsim-fans"])
