@@ -6,7 +6,6 @@ The module is not named ``app.py``: ``sim.cli.app`` is the typer application its
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -69,11 +68,9 @@ def app(
             "--no-open",
         ]
         typer.echo(f"escsim app: http://{host}:{port}  (results in {ws}; Ctrl-C stops)")
-        try:
-            code = subprocess.call(command, env=env)
-        except KeyboardInterrupt:
-            code = 0
-        raise typer.Exit(code)
+        sys.stdout.flush()
+        # become the server: a signal to this process (Ctrl-C, terminate) reaches it directly
+        os.execve(sys.executable, command, env)
 
 
 def register(app_: typer.Typer) -> None:
