@@ -1,12 +1,12 @@
 """Where the time goes: micro-costs of the kernel's primitives and a profile of a results run.
 
 Micro-benchmarks call the real jitted functions (``sim.model.rng.draw``, ``sim.model.rules``, the
-kernel's event emitter) in tight loops. ``accounting`` multiplies each cost by how often one
-replicate incurs it, to estimate the kernel's time per replicate by component; the estimate is
-compared with the measured single-thread time. ``pipeline_profile`` times each step of a results
-run (simulate, build the Arrow table, outcome metrics, Parquet writes, consolidation, manifest)
-with the runner's own functions; ``parquet_variants`` times other Parquet writer settings on the
-same table."""
+event emitter ``sim.model.effects.common.emit``) in tight loops. ``accounting`` multiplies each
+cost by how often one replicate incurs it, to estimate the kernel's time per replicate by
+component; the estimate is compared with the measured single-thread time. ``pipeline_profile``
+times each step of a results run (simulate, build the Arrow table, outcome metrics, Parquet
+writes, consolidation, manifest) with the runner's own functions; ``parquet_variants`` times other
+Parquet writer settings on the same table."""
 
 from __future__ import annotations
 
@@ -22,10 +22,11 @@ import pyarrow.parquet as pq
 from numba import njit, prange
 
 from sim import vocab as V
-from sim.engines.kernel import _emit
 from sim.model import layout as L
 from sim.model import rng
 from sim.model import rules as R
+from sim.model import state as S
+from sim.model.effects.common import emit
 from sim.model.world import World
 from sim.results.events import records_to_table
 from sim.results.files import write_parquet_atomic
@@ -71,12 +72,13 @@ def _exp_chained(n):
 @njit(cache=True)
 def _emits(n, cap):
     ev = np.empty((cap, L.N_ECOLS), dtype=np.int32)
-    k = 0
+    ep = np.zeros(S.N_EP, dtype=np.int64)
+    ep[S.EP_CAP] = cap
     for i in range(n):
-        if k >= cap:
-            k = 0
-        k = _emit(ev, 0, cap, k, i, i & 7, V.K_ATTACK, 0, 1, -1, 0, -1, V.D_NONE, 0, 0, 0)
-    return ev[0, 0] + k
+        if ep[S.EP_COUNT] >= cap:
+            ep[S.EP_COUNT] = 0
+        emit(ev, ep, i, i & 7, V.K_ATTACK, 0, 1, -1, 0, -1, V.D_NONE, 0, 0, 0)
+    return ev[0, 0] + ep[S.EP_COUNT]
 
 
 @njit(cache=True)
