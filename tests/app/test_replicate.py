@@ -18,7 +18,7 @@ from sim.app.replicate import (
 )
 from sim.engines.mesa.model import EscalationModel
 from sim.model.world import compile_world
-from sim.results.events import STATE_TARGET_NAMES, US_TARGET_NAMES
+from sim.vocab import STATE_TARGET_NAMES, US_TARGET_NAMES
 from tests.conftest import build
 
 
