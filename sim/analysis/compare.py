@@ -816,17 +816,25 @@ def _interval(pair, kind: str) -> str:
     return f"[{f * pair[0]:+.3g}, {f * pair[1]:+.3g}]"
 
 
+def _fixed_cell(r: dict) -> str:
+    m = r["difference_mean_fixed"]
+    if m is None:
+        return "-"
+    f = 100.0 if r["kind"] == "share" else 1.0
+    return f"{f * m:+.3g} {_interval(r['mc_ci95'], r['kind'])}"
+
+
 def answer_matrix(meta: dict) -> tuple[list[str], list[list[str]]]:
     """Return the header and rows of the answer table from ``comparison.json`` metadata.
 
-    Columns: outcome, pair, difference_mean, mc_ci95, total_interval90, p_scenario_lower
-    (percentage points for probabilities).
+    Columns: outcome, pair, difference_mean, the fitted point's mean with ``mc_ci95``,
+    total_interval90, p_scenario_lower (percentage points for probabilities).
     """
     head = [
         "outcome",
         "scenario - reference",
         "mean difference",
-        "MC 95% CI (fitted point)",
+        "fitted point: mean [MC 95% CI]",
         "total 90% (posterior)",
         "P(scenario lower)",
     ]
@@ -842,7 +850,7 @@ def answer_matrix(meta: dict) -> tuple[list[str], list[list[str]]]:
                 o.label,
                 f"{r['scenario']} - {r['reference']}",
                 "-" if m is None else f"{f * m:+.3g}{unit}",
-                _interval(r["mc_ci95"], r["kind"]),
+                _fixed_cell(r),
                 _interval(r["total_interval90"], r["kind"]),
                 "-" if p is None else f"{100 * p:.0f}%",
             ]
