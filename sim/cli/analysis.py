@@ -156,7 +156,15 @@ def compare(
 
     with handle_errors(resumable=True):
         t0 = time.perf_counter()
-        loaded = [load_scenario(p) for p in with_reference(scenarios, reference)]
+        paths = with_reference(scenarios, reference)
+        if reference is None and paths and not paths[0].exists():
+            out.print(
+                f"{paths[0]} not found: the first scenario is the reference (pass --reference)",
+                markup=False,
+                highlight=False,
+            )
+            paths = list(scenarios)
+        loaded = [load_scenario(p) for p in paths]
         target = out_dir or Path("results") / "compare"
         try:
             post, note = _choose_posterior(posterior, fixed_parameters)
