@@ -19,7 +19,6 @@ from matplotlib.figure import Figure
 from sim.analysis.compare import (
     DEFINITIONS,
     OUTCOMES,
-    TOTAL_FOOTNOTE,
     Comparison,
     answer_matrix,
     difference_matrix,
@@ -51,12 +50,19 @@ SEPARATE_MAX = 3
 """Up to this many scenarios, differences get their own columns; beyond, they share the cell."""
 
 
+POSTERIOR_NOTE = (
+    "Levels at the fitted point: median [5%, 95%]. Differences: posterior mean [total 90% "
+    "interval over draws] % of draws lower; fit: fitted-point mean [95% MC CI]. "
+    "Definitions: comparison.md."
+)
+
+
 def posterior_difference_matrix(comp: Comparison, meta: dict) -> list[list[str]] | None:
     """Return difference cells over the posterior, or None for a fixed-parameter comparison.
 
-    Each cell reads "mean over the posterior; total 90% [lo, hi]; lower in p% of draws" on its
-    first line and "fitted point [MC 95% CI]" on its second (``comparison.json`` rows; see
-    ``sim.analysis.compare.TOTAL_FOOTNOTE``).
+    Each cell reads "mean over the posterior [total 90% interval] share of draws lower; fit
+    fitted-point mean [MC 95% CI]" (``comparison.json`` rows; see
+    ``sim.analysis.compare.TOTAL_FOOTNOTE``, shortened on the page as ``POSTERIOR_NOTE``).
     """
     rows = meta.get("differences") or []
     if not meta.get("posterior") or not rows:
@@ -72,7 +78,7 @@ def posterior_difference_matrix(comp: Comparison, meta: dict) -> list[list[str]]
             if c is None or by[(o.key, name)]["difference_mean"] is None:
                 line.append("-")
                 continue
-            line.append(f"{c[2]}, total {c[4]}, lower {c[5]}\nfit {c[3]}")
+            line.append(f"{c[2]} {c[4]} {c[5]}; fit {c[3]}")
         out.append(line)
     return out
 
@@ -87,7 +93,7 @@ def answer_lines(meta: dict, outcome: str = "attacks_us") -> list[str]:
     for r in meta.get("differences") or []:
         if r["outcome"] != outcome or r["difference_mean"] is None:
             continue
-        label = OUTCOME_BY_KEY[outcome].label.lower()
+        label = OUTCOME_BY_KEY[outcome].label
         head = f"{r['scenario']} vs {r['reference']}, {label}: {r['difference_mean']:+.3g}"
         if r["total_interval90"] is not None and r["p_scenario_lower"] is not None:
             lo, hi = r["total_interval90"]
@@ -217,8 +223,7 @@ def fig_brief(comp: Comparison, meta: dict, runs: Sequence[RunData]) -> Figure:
     note, note_size = TABLE_NOTE, 8
     if meta.get("posterior"):
         tab.set_fontsize(min(size, 6.5))
-        note = "\n".join(textwrap.wrap("Differences: " + TOTAL_FOOTNOTE, 240))
-        note_size = 6.5
+        note = POSTERIOR_NOTE
     ax_t.text(0.0, 0.0, note, fontsize=note_size, va="bottom", ha="left", transform=ax_t.transAxes)
     from sim.report.scoreboard import standing_line
 
