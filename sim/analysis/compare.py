@@ -723,9 +723,9 @@ TOTAL_FOOTNOTE = (
     "noise only. total_interval90: 5% and 95% quantiles over posterior draws of the per-draw "
     "difference (the mean of the paired difference over the R replicates sharing that draw; "
     "replicate k runs draw k // R in every scenario): parameter uncertainty plus the noise of "
-    "R replicates. p_scenario_lower: share of draws whose per-draw difference is below 0 (the "
-    "scenario lower than the reference). Days to de-escalation: only replicates where both "
-    "de-escalated."
+    "R replicates. p_scenario_lower (p_scenario_higher): share of draws whose per-draw "
+    "difference is below (above) 0; the rest are ties. Days to de-escalation: only replicates "
+    "where both de-escalated."
 )
 
 
@@ -820,8 +820,8 @@ def _fixed_cell(r: dict) -> str:
     m = r["difference_mean_fixed"]
     if m is None:
         return "-"
-    f = 100.0 if r["kind"] == "share" else 1.0
-    return f"{f * m:+.3g} {_interval(r['mc_ci95'], r['kind'])}"
+    f, unit = (100.0, " pp") if r["kind"] == "share" else (1.0, "")
+    return f"{f * m:+.3g}{unit} {_interval(r['mc_ci95'], r['kind'])}"
 
 
 def answer_matrix(meta: dict) -> tuple[list[str], list[list[str]]]:
@@ -836,7 +836,7 @@ def answer_matrix(meta: dict) -> tuple[list[str], list[list[str]]]:
         "mean difference",
         "fitted point: mean [MC 95% CI]",
         "total 90% (posterior)",
-        "P(scenario lower)",
+        "P(lower) / P(higher)",
     ]
     rows = []
     for r in meta.get("differences", []):
@@ -844,7 +844,7 @@ def answer_matrix(meta: dict) -> tuple[list[str], list[list[str]]]:
         f = 100.0 if r["kind"] == "share" else 1.0
         m = r["difference_mean"]
         unit = " pp" if r["kind"] == "share" else ""
-        p = r["p_scenario_lower"]
+        p, ph = r["p_scenario_lower"], r.get("p_scenario_higher")
         rows.append(
             [
                 o.label,
@@ -852,7 +852,7 @@ def answer_matrix(meta: dict) -> tuple[list[str], list[list[str]]]:
                 "-" if m is None else f"{f * m:+.3g}{unit}",
                 _fixed_cell(r),
                 _interval(r["total_interval90"], r["kind"]),
-                "-" if p is None else f"{100 * p:.0f}%",
+                "-" if p is None or ph is None else f"{100 * p:.0f}% / {100 * ph:.0f}%",
             ]
         )
     return head, rows

@@ -27,7 +27,9 @@ Statistics, per outcome and scenario against the reference (``posterior_statisti
   single history; with R = 1 it is the predictive interval of the paired difference in one
   replicate;
 * ``p_scenario_lower``: the share of draws whose per-draw difference is below 0 (the scenario's
-  outcome lower than the reference's); ties count as not lower.
+  outcome lower than the reference's); ties count as not lower. ``p_scenario_higher`` is the
+  share above 0: for a 0/1 outcome with one replicate per draw most draws tie, so both are
+  reported.
 
 For time to de-escalation (NaN = never) a draw's difference averages only the replicates where
 both scenarios de-escalated; draws with none are left out (``n_draws`` says how many remain).
@@ -232,7 +234,8 @@ def posterior_difference(base: np.ndarray, other: np.ndarray, draw: np.ndarray) 
     dict
         ``difference_mean`` (mean over replicates with both values finite),
         ``total_interval90`` ([5%, 95%] quantiles over draws of the per-draw difference),
-        ``p_scenario_lower`` (share of draws with a per-draw difference < 0), ``n_draws``
+        ``p_scenario_lower`` (share of draws with a per-draw difference < 0),
+        ``p_scenario_higher`` (> 0; the rest are ties, common for probabilities), ``n_draws``
         (draws with a finite per-draw difference).
     """
     d = np.asarray(other, float) - np.asarray(base, float)
@@ -245,6 +248,7 @@ def posterior_difference(base: np.ndarray, other: np.ndarray, draw: np.ndarray) 
             "difference_mean": nan,
             "total_interval90": [nan, nan],
             "p_scenario_lower": nan,
+            "p_scenario_higher": nan,
             "n_draws": 0,
         }
     q = np.quantile(per, TOTAL_QUANTILES)
@@ -252,6 +256,7 @@ def posterior_difference(base: np.ndarray, other: np.ndarray, draw: np.ndarray) 
         "difference_mean": float(d.mean()),
         "total_interval90": [float(q[0]), float(q[1])],
         "p_scenario_lower": float((per < 0).mean()),
+        "p_scenario_higher": float((per > 0).mean()),
         "n_draws": int(per.size),
     }
 
@@ -309,6 +314,7 @@ def posterior_statistics(
                 "difference_mean": fx["mean"],
                 "total_interval90": None,
                 "p_scenario_lower": None,
+                "p_scenario_higher": None,
                 "n_draws": None,
             }
             if post is not None and draw is not None:

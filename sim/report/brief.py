@@ -52,7 +52,7 @@ SEPARATE_MAX = 3
 
 POSTERIOR_NOTE = (
     "Levels at the fitted point: median [5%, 95%]. Differences: posterior mean [total 90% "
-    "interval over draws] % of draws lower; fit: fitted-point mean [95% MC CI]. "
+    "interval over draws] % of draws lower / higher; fit: fitted-point mean [95% MC CI]. "
     "Definitions: comparison.md."
 )
 
@@ -97,11 +97,11 @@ def answer_lines(meta: dict, outcome: str = "attacks_us") -> list[str]:
         head = f"{r['scenario']} vs {r['reference']}, {label}: {r['difference_mean']:+.3g}"
         if r["total_interval90"] is not None and r["p_scenario_lower"] is not None:
             lo, hi = r["total_interval90"]
-            verdict = "lower" if r["p_scenario_lower"] >= 0.5 else "higher"
-            sure = max(r["p_scenario_lower"], 1 - r["p_scenario_lower"])
+            hi_share = r.get("p_scenario_higher")
+            higher = "" if hi_share is None else f", higher in {100 * hi_share:.0f}%"
             lines.append(
                 f"{head} (total 90% interval {lo:+.3g} to {hi:+.3g} over parameter draws); "
-                f"{verdict} in {100 * sure:.0f}% of draws."
+                f"lower in {100 * r['p_scenario_lower']:.0f}% of draws{higher}."
             )
         else:
             lo, hi = r["mc_ci95"]
