@@ -288,7 +288,7 @@ def test_cli_compares_policy_scenarios(tmp_path):
 
 
 def test_cli_falls_back_to_the_fixed_point_without_a_posterior(tmp_path, monkeypatch):
-    write_scenario(tmp_path / "status_quo.yaml", name="status_quo")
+    write_scenario(tmp_path / "status_quo.yaml", name="status_quo", policy={"start": "2020-06-01"})
     b = write_scenario(
         tmp_path / "b.yaml", name="b", policy={"start": "2020-06-01", "us": {"strike_rate": 0.9}}
     )

@@ -137,7 +137,7 @@ def test_replicate_k_runs_draw_k_in_every_scenario():
 
 
 def test_comparison_json_in_posterior_and_fixed_modes(tmp_path):
-    a = load_scenario(write_scenario(tmp_path / "a.yaml", name="a"))
+    a = load_scenario(write_scenario(tmp_path / "a.yaml", name="a", policy={"start": "2020-06-01"}))
     b = load_scenario(
         write_scenario(
             tmp_path / "b.yaml",
