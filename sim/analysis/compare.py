@@ -758,7 +758,8 @@ def posterior_answer(
     -------
     dict
         ``parameters`` (how the parameters were chosen), ``posterior`` (path, draws,
-        replicates per draw; None without one) and ``differences`` (one dict per outcome and
+        replicates per draw, wall seconds of the posterior runs; None without one) and
+        ``differences`` (one dict per outcome and
         scenario against the reference, the first scenario: see ``TOTAL_FOOTNOTE``).
     """
     import pyarrow as pa
@@ -772,6 +773,9 @@ def posterior_answer(
     info = None
     (Path(out) / POSTERIOR_FILE).unlink(missing_ok=True)
     if posterior is not None:
+        import time
+
+        t0 = time.perf_counter()
         draw = draw_of_replicate(runs, per_draw)
         rows = resample_draws(posterior, runs // per_draw, seed)
         post_frames = {}
@@ -794,6 +798,7 @@ def posterior_answer(
             "replicates_per_draw": per_draw,
             "parameters": list(posterior.names),
             "resampling": "systematic, seeded by the comparison seed",
+            "seconds": round(time.perf_counter() - t0, 1),
         }
     answer = posterior_statistics(fixed, post_frames, draw, seed, OUTCOMES)
     label = (
