@@ -52,16 +52,17 @@ SEPARATE_MAX = 3
 
 POSTERIOR_NOTE = (
     "Levels at the fitted point: median [5%, 95%]. Differences: posterior mean [total 90% "
-    "interval over draws] % of draws lower / higher; fit: fitted-point mean [95% MC CI]. "
-    "Definitions: comparison.md."
+    "interval over draws] % of draws lower / higher; fit (up to two scenarios): fitted-point "
+    "mean [95% MC CI]. Definitions: comparison.md."
 )
 
 
 def posterior_difference_matrix(comp: Comparison, meta: dict) -> list[list[str]] | None:
     """Return difference cells over the posterior, or None for a fixed-parameter comparison.
 
-    Each cell reads "mean over the posterior [total 90% interval] share of draws lower; fit
-    fitted-point mean [MC 95% CI]" (``comparison.json`` rows; see
+    Each cell reads "mean over the posterior [total 90% interval] shares of draws lower /
+    higher; fit fitted-point mean [MC 95% CI]" (the fit part with two scenarios only, for the
+    page's width) (``comparison.json`` rows; see
     ``sim.analysis.compare.TOTAL_FOOTNOTE``, shortened on the page as ``POSTERIOR_NOTE``).
     """
     rows = meta.get("differences") or []
@@ -78,7 +79,8 @@ def posterior_difference_matrix(comp: Comparison, meta: dict) -> list[list[str]]
             if c is None or by[(o.key, name)]["difference_mean"] is None:
                 line.append("-")
                 continue
-            line.append(f"{c[2]} {c[4]} {c[5]}; fit {c[3]}")
+            fit = f"; fit {c[3]}" if len(comp.names) <= 2 else ""  # the page's width
+            line.append(f"{c[2]} {c[4]} {c[5]}{fit}")
         out.append(line)
     return out
 
@@ -100,7 +102,7 @@ def answer_lines(meta: dict, outcome: str = "attacks_us") -> list[str]:
             hi_share = r.get("p_scenario_higher")
             higher = "" if hi_share is None else f", higher in {100 * hi_share:.0f}%"
             lines.append(
-                f"{head} (total 90% interval {lo:+.3g} to {hi:+.3g} over parameter draws); "
+                f"{head} (total 90% over draws {lo:+.3g} to {hi:+.3g}); "
                 f"lower in {100 * r['p_scenario_lower']:.0f}% of draws{higher}."
             )
         else:
