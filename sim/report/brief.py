@@ -51,9 +51,9 @@ SEPARATE_MAX = 3
 
 
 POSTERIOR_NOTE = (
-    "Levels at the fitted point: median [5%, 95%]. Differences: posterior mean [total 90% "
-    "interval over draws] % of draws lower / higher; fit (up to two scenarios): fitted-point "
-    "mean [95% MC CI]. Definitions: comparison.md."
+    "Levels: fitted point, median [5%, 95%]. Differences: posterior mean [total 90% over "
+    "draws] % of draws lower / higher; fit (<= 2 scenarios): fitted-point mean [95% MC CI]. "
+    "See comparison.md."
 )
 
 
