@@ -800,7 +800,7 @@ def posterior_answer(
             "resampling": "systematic, seeded by the comparison seed",
             "seconds": round(time.perf_counter() - t0, 1),
         }
-    answer = posterior_statistics(fixed, post_frames, draw, seed, OUTCOMES)
+    answer = posterior_statistics(fixed, post_frames, draw, seed, OUTCOMES, paired_difference)
     label = (
         f"posterior draws ({info['draws']} from {posterior.path}, {per_draw} replicate(s) "
         "per draw) and the fixed (fitted) point"

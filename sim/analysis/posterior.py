@@ -37,7 +37,7 @@ both scenarios de-escalated; draws with none are left out (``n_draws`` says how 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -267,6 +267,7 @@ def posterior_statistics(
     draw: np.ndarray | None,
     seed: int,
     outcomes: Sequence,
+    paired: Callable[..., dict],
 ) -> list[dict]:
     """Return the answer rows: per outcome and scenario against the reference (the first).
 
@@ -282,6 +283,8 @@ def posterior_statistics(
         Bootstrap seed of ``mc_ci95``.
     outcomes : sequence of Outcome
         The compared outcomes (``sim.analysis.compare.OUTCOMES``).
+    paired : callable
+        ``sim.analysis.compare.paired_difference`` (passed in: ``compare`` imports this module).
 
     Returns
     -------
@@ -291,14 +294,12 @@ def posterior_statistics(
         ``p_scenario_lower``, ``n_draws`` (without one, ``difference_mean`` is the fixed
         point's and the posterior fields are None).
     """
-    from sim.analysis.compare import paired_difference
-
     names = list(fixed)
     ref = names[0]
     rows = []
     for i, o in enumerate(outcomes):
         for j, name in enumerate(names[1:], start=1):
-            fx = paired_difference(
+            fx = paired(
                 fixed[ref][o.key].to_numpy(float),
                 fixed[name][o.key].to_numpy(float),
                 o.kind,

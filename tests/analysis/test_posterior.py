@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.analysis.compare import OUTCOMES, POSTERIOR_FILE, run_comparison, with_reference
+from sim.analysis.compare import (
+    OUTCOMES,
+    POSTERIOR_FILE,
+    paired_difference,
+    run_comparison,
+    with_reference,
+)
 from sim.analysis.design import DesignScenario
 from sim.analysis.posterior import (
     Posterior,
@@ -55,6 +61,7 @@ def test_sign_flipping_clusters_give_a_total_interval_spanning_zero():
         draw,
         seed=1,
         outcomes=OUTCOMES[:1],
+        paired=paired_difference,
     )
     (row,) = rows
     assert row["mc_ci95"][0] > 4 and row["total_interval90"][0] < 0 < row["total_interval90"][1]
