@@ -39,6 +39,14 @@ import pandas as pd
 import pyarrow.parquet as pq
 from scipy import stats
 
+from sim.analysis.posterior import (
+    Posterior,
+    PosteriorError,
+    draw_of_replicate,
+    posterior_statistics,
+    resample_draws,
+    run_posterior,
+)
 from sim.results.outcomes import COMPARED, OUTCOME_BY_KEY, Kind, Outcome, definitions
 from sim.scenario import LoadedScenario
 
@@ -438,7 +446,15 @@ def common_window(loaded: Sequence[LoadedScenario], outcome_from: dt.date) -> li
 
 # names of the comparison's own files and folders: no scenario directory may take them
 RESERVED_NAMES = frozenset(
-    {META_FILE, "comparison.csv", "comparison.md", "brief.pdf", "plots", ".lock"}
+    {
+        META_FILE,
+        "comparison.csv",
+        "comparison.md",
+        "brief.pdf",
+        "plots",
+        ".lock",
+        "posterior_outcomes.parquet",
+    }
 )
 
 
@@ -504,6 +520,9 @@ def run_comparison(
     resume: bool = False,
     progress: Callable[[str], AbstractContextManager] | None = None,
     argv: list[str] | None = None,
+    posterior: Posterior | None = None,
+    per_draw: int = 1,
+    parameters_note: str = "",
 ) -> Comparison:
     """Run scenarios on common random numbers and compare their paired outcomes.
 
@@ -527,6 +546,16 @@ def run_comparison(
         callback (or None) for that scenario's run, e.g. ``sim.cli.progress_bar``.
     argv : list of str, optional
         Command line recorded in the manifests.
+    posterior : Posterior, optional
+        A posterior sample (``sim.analysis.posterior``): the same replicates are also run with
+        replicate k at resampled draw ``k // per_draw`` in every scenario, and
+        ``comparison.json`` lists the posterior answer (``posterior_answer``). None: the fixed
+        (fitted) point only.
+    per_draw : int
+        Replicates per posterior draw (``runs`` must be a multiple).
+    parameters_note : str
+        Recorded in ``comparison.json`` as how the parameters were chosen (e.g. why a
+        comparison fell back to the fixed point).
 
     Returns
     -------
@@ -548,6 +577,16 @@ def run_comparison(
     _, outcome_from, _ = check_windows(loaded)
     loaded = common_window(loaded, outcome_from)  # different intervention dates: the earliest
     seed = loaded[0].scenario.seed if seed is None else seed
+    if posterior is not None:
+        if engine != "kernel":
+            raise CompareError(
+                f"--engine {engine}: comparisons over the posterior run on the kernel; "
+                "pass --fixed-parameters or --engine kernel"
+            )
+        try:
+            draw_of_replicate(runs, per_draw)
+        except PosteriorError as exc:
+            raise CompareError(str(exc)) from None
     names = directory_names(loaded)
     out = Path(out)
     if not (overwrite or resume):
@@ -574,11 +613,23 @@ def run_comparison(
         ) from None
     with directory_lock(out):
         return _run_locked(
-            loaded, names, out, runs, seed, engine, overwrite, resume, progress, argv
+            loaded,
+            names,
+            out,
+            runs,
+            seed,
+            engine,
+            overwrite,
+            resume,
+            progress,
+            argv,
+            (posterior, per_draw, parameters_note),
         )
 
 
-def _run_locked(loaded, names, out, runs, seed, engine, overwrite, resume, progress, argv):
+def _run_locked(
+    loaded, names, out, runs, seed, engine, overwrite, resume, progress, argv, post_args
+):
     """Run the scenarios and write the comparison (``out`` is locked and checked)."""
     from sim.results.files import write_text_atomic
     from sim.runner import run_scenario
@@ -605,7 +656,8 @@ def _run_locked(loaded, names, out, runs, seed, engine, overwrite, resume, progr
                 argv=argv if argv is not None else sys.argv,
             )
         results[name] = res.runs.to_pandas()
-    comp = compare_outcomes({n: outcome_frame(r) for n, r in results.items()}, seed)
+    frames = {n: outcome_frame(r) for n, r in results.items()}
+    comp = compare_outcomes(frames, seed)
     meta = {
         "scenarios": [
             {"name": n, "dir": n, "path": ls.path, "sha256": ls.sha256}
@@ -621,6 +673,7 @@ def _run_locked(loaded, names, out, runs, seed, engine, overwrite, resume, progr
         "end": end.isoformat(),
         "confidence": CONFIDENCE,
     }
+    meta.update(posterior_answer(loaded, names, out, frames, seed, *post_args))
     write_outputs(comp, out, meta)
     write_text_atomic(json.dumps(meta, indent=2), out / META_FILE)
     return comp
@@ -650,7 +703,10 @@ def write_outputs(comp: Comparison, out: Path, meta: dict) -> None:
     from sim.results.files import write_text_atomic
 
     write_text_atomic(comp.table.to_csv(index=False), Path(out) / "comparison.csv")
-    write_text_atomic(to_markdown(comp, markdown_header(meta)), Path(out) / "comparison.md")
+    text = to_markdown(comp, markdown_header(meta))
+    if meta.get("differences"):
+        text += "\n" + answer_markdown(meta) + "\n"
+    write_text_atomic(text, Path(out) / "comparison.md")
 
 
 def load_comparison(out: Path) -> tuple[Comparison, dict]:
@@ -685,3 +741,192 @@ def load_comparison(out: Path) -> tuple[Comparison, dict]:
             raise CompareError(f"{path}: missing; rerun `escsim compare`")
         frames[s["name"]] = outcome_frame(load_runs(out / s["dir"]))
     return compare_outcomes(frames, int(meta["seed"])), meta
+
+
+# --- the answer over the posterior (sim.analysis.posterior) ---------------------------------
+
+POSTERIOR_FILE = "posterior_outcomes.parquet"
+
+TOTAL_FOOTNOTE = (
+    "difference_mean: mean over replicates of the paired difference scenario - reference (over "
+    "the posterior draws when a posterior was used, else at the fixed point). mc_ci95: "
+    "bootstrap 95% CI of the mean paired difference at the fixed (fitted) point: Monte Carlo "
+    "noise only. total_interval90: 5% and 95% quantiles over posterior draws of the per-draw "
+    "difference (the mean of the paired difference over the R replicates sharing that draw; "
+    "replicate k runs draw k // R in every scenario): parameter uncertainty plus the noise of "
+    "R replicates. p_scenario_lower (p_scenario_higher): share of draws whose per-draw "
+    "difference is below (above) 0; the rest are ties. Days to de-escalation: only replicates "
+    "where both de-escalated."
+)
+
+
+def _finite_or_none(x):
+    if isinstance(x, list):
+        return [_finite_or_none(v) for v in x]
+    if isinstance(x, float) and not np.isfinite(x):
+        return None
+    return x
+
+
+def posterior_answer(
+    loaded: Sequence[LoadedScenario],
+    names: Sequence[str],
+    out: Path,
+    fixed: dict[str, pd.DataFrame],
+    seed: int,
+    posterior: Posterior | None,
+    per_draw: int = 1,
+    note: str = "",
+) -> dict:
+    """Run the posterior replicates (if a posterior is given) and return the answer metadata.
+
+    The same replicates ``0 .. runs-1`` as the fixed run are run with replicate k at the
+    resampled draw ``k // per_draw`` in every scenario (``sim.analysis.posterior``); their
+    outcomes are written to ``out/posterior_outcomes.parquet`` (columns ``scenario``, ``run``,
+    ``draw``, ``draw_row`` = row of the posterior file, and the outcomes).
+
+    Returns
+    -------
+    dict
+        ``parameters`` (how the parameters were chosen), ``posterior`` (path, draws,
+        replicates per draw, wall seconds of the posterior runs; None without one) and
+        ``differences`` (one dict per outcome and
+        scenario against the reference, the first scenario: see ``TOTAL_FOOTNOTE``).
+    """
+    import pyarrow as pa
+
+    from sim.analysis.design import DesignScenario
+    from sim.results.files import write_parquet_atomic
+    from sim.results.outcomes import METRICS
+
+    runs = len(next(iter(fixed.values())))
+    post_frames = draw = None
+    info = None
+    (Path(out) / POSTERIOR_FILE).unlink(missing_ok=True)
+    if posterior is not None:
+        import time
+
+        t0 = time.perf_counter()
+        draw = draw_of_replicate(runs, per_draw)
+        rows = resample_draws(posterior, runs // per_draw, seed)
+        post_frames = {}
+        parts = []
+        for ls, name in zip(loaded, names, strict=True):
+            ds = DesignScenario.of(ls.scenario, seed=seed)
+            metrics = run_posterior(ds, posterior, rows, per_draw)
+            frame = outcome_frame(
+                pd.DataFrame(metrics, columns=list(METRICS)).assign(run=np.arange(runs))
+            )
+            post_frames[name] = frame
+            parts.append(frame.reset_index().assign(scenario=name, draw=draw, draw_row=rows[draw]))
+        table = pd.concat(parts, ignore_index=True)
+        write_parquet_atomic(
+            pa.Table.from_pandas(table, preserve_index=False), Path(out) / POSTERIOR_FILE
+        )
+        info = {
+            "path": posterior.path,
+            "draws": runs // per_draw,
+            "replicates_per_draw": per_draw,
+            "parameters": list(posterior.names),
+            "resampling": "systematic, seeded by the comparison seed",
+            "seconds": round(time.perf_counter() - t0, 1),
+        }
+    answer = posterior_statistics(fixed, post_frames, draw, seed, OUTCOMES, paired_difference)
+    label = (
+        f"posterior draws ({info['draws']} from {posterior.path}, {per_draw} replicate(s) "
+        "per draw) and the fixed (fitted) point"
+        if info
+        else "fixed (fitted) point only" + (f": {note}" if note else "")
+    )
+    return {
+        "parameters": label,
+        "posterior": info,
+        "differences": [{k: _finite_or_none(v) for k, v in r.items()} for r in answer],
+    }
+
+
+def _interval(pair, kind: str) -> str:
+    if pair is None or pair[0] is None or pair[1] is None:
+        return "-"
+    f = 100.0 if kind == "share" else 1.0
+    return f"[{f * pair[0]:+.3g}, {f * pair[1]:+.3g}]"
+
+
+def _fixed_cell(r: dict) -> str:
+    m = r["difference_mean_fixed"]
+    if m is None:
+        return "-"
+    f, unit = (100.0, " pp") if r["kind"] == "share" else (1.0, "")
+    return f"{f * m:+.3g}{unit} {_interval(r['mc_ci95'], r['kind'])}"
+
+
+def answer_matrix(meta: dict) -> tuple[list[str], list[list[str]]]:
+    """Return the header and rows of the answer table from ``comparison.json`` metadata.
+
+    Columns: outcome, pair, difference_mean, the fitted point's mean with ``mc_ci95``,
+    total_interval90, p_scenario_lower (percentage points for probabilities).
+    """
+    head = [
+        "outcome",
+        "scenario - reference",
+        "mean difference",
+        "fitted point: mean [MC 95% CI]",
+        "total 90% (posterior)",
+        "P(lower) / P(higher)",
+    ]
+    rows = []
+    for r in meta.get("differences", []):
+        o = OUTCOME_BY_KEY[r["outcome"]]
+        f = 100.0 if r["kind"] == "share" else 1.0
+        m = r["difference_mean"]
+        unit = " pp" if r["kind"] == "share" else ""
+        p, ph = r["p_scenario_lower"], r.get("p_scenario_higher")
+        rows.append(
+            [
+                o.label,
+                f"{r['scenario']} - {r['reference']}",
+                "-" if m is None else f"{f * m:+.3g}{unit}",
+                _fixed_cell(r),
+                _interval(r["total_interval90"], r["kind"]),
+                "-" if p is None or ph is None else f"{100 * p:.0f}% / {100 * ph:.0f}%",
+            ]
+        )
+    return head, rows
+
+
+def answer_markdown(meta: dict) -> str:
+    """Return the Markdown section of the answer table with its footnote."""
+    head, rows = answer_matrix(meta)
+    lines = [
+        f"## Differences against the reference `{meta['base']}` "
+        f"(parameters: {meta.get('parameters', 'fixed')})",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "|".join([":---", ":---"] + ["---:"] * (len(head) - 2)) + "|",
+    ]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    lines += ["", TOTAL_FOOTNOTE]
+    return "\n".join(lines)
+
+
+def with_reference(paths: Sequence[Path], reference: Path | None = None) -> list[Path]:
+    """Return the scenario paths with the reference first (added if it is not given).
+
+    Parameters
+    ----------
+    paths : sequence of Path
+        Scenario files as given.
+    reference : Path, optional
+        The reference scenario (default ``status_quo.yaml`` in the first scenario's directory).
+
+    Returns
+    -------
+    list of Path
+        ``reference`` followed by the other paths; a path resolving to the reference is moved
+        to the front rather than repeated.
+    """
+    if not paths:
+        return []
+    ref = Path(reference) if reference is not None else Path(paths[0]).parent / "status_quo.yaml"
+    rest = [p for p in paths if Path(p).resolve() != ref.resolve()]
+    return [ref, *rest]

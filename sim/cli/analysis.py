@@ -46,6 +46,48 @@ def _print_comparison(comp, meta: dict) -> None:
         out.print(dif)
 
 
+def _print_answer(meta: dict) -> None:
+    """Print the differences against the reference with both intervals side by side."""
+    from rich.table import Table
+
+    from sim.analysis.compare import TOTAL_FOOTNOTE, answer_matrix
+    from sim.cli.common import out
+
+    if not meta.get("differences"):
+        return
+    head, rows = answer_matrix(meta)
+    tab = Table(
+        title=f"Differences against {meta['base']} (parameters: {meta['parameters']})",
+        title_justify="left",
+        caption=TOTAL_FOOTNOTE,
+        caption_justify="left",
+    )
+    for i, h in enumerate(head):
+        tab.add_column(h, justify="left" if i < 2 else "right")
+    for row in rows:
+        tab.add_row(*row)
+    out.print(tab)
+
+
+def _choose_posterior(posterior: Path | None, fixed: bool):
+    """Return (Posterior or None, note): the sample to draw from, or why there is none."""
+    from sim.analysis.posterior import DEFAULT_POSTERIOR, read_posterior
+    from sim.cli.common import out
+
+    if fixed:
+        return None, "--fixed-parameters"
+    if posterior is None and not DEFAULT_POSTERIOR.exists():
+        note = f"{DEFAULT_POSTERIOR} not found"
+        out.print(
+            f"{note}: comparing at the fixed (fitted) parameters only (run `escsim calibrate`, "
+            "or pass --posterior FILE)",
+            markup=False,
+            highlight=False,
+        )
+        return None, note
+    return read_posterior(posterior or DEFAULT_POSTERIOR), ""
+
+
 def compare(
     scenarios: Annotated[
         list[Path],
@@ -67,6 +109,28 @@ def compare(
     resume: Annotated[bool, typer.Option(help="Reuse finished scenario results in --out.")] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace results in --out.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    posterior: Annotated[
+        Path | None,
+        typer.Option(
+            help="Posterior sample to draw parameters from (default calibration/posterior.parquet)."
+        ),
+    ] = None,
+    fixed_parameters: Annotated[
+        bool,
+        typer.Option(
+            "--fixed-parameters", help="Compare at the scenarios' fixed (fitted) parameters only."
+        ),
+    ] = False,
+    per_draw: Annotated[
+        int, typer.Option("--replicates-per-draw", min=1, help="Replicates per posterior draw.")
+    ] = 1,
+    reference: Annotated[
+        Path | None,
+        typer.Option(
+            help="Reference scenario, always compared first (default status_quo.yaml next to "
+            "the first scenario)."
+        ),
+    ] = None,
 ) -> None:
     """Run scenarios on common random numbers and compare their paired outcomes.
 
@@ -77,20 +141,39 @@ def compare(
     comparison.md, plots/ (PNG, SVG, PDF) and brief.pdf to OUT. Scenarios must share their
     horizon and outcome window (policy start).
 
+    The reference (status quo) is always the first scenario. By default every replicate is run
+    twice: at the fitted point and at its own posterior draw (replicate k takes draw
+    k // replicates-per-draw in every scenario); the differences table gives the Monte Carlo CI
+    at the fitted point and the total 90% interval over the posterior side by side, with the
+    probability over draws that a scenario's outcome is lower than the reference's.
+
     Example: `escsim compare scenarios/strong_us_retaliation.yaml scenarios/truce.yaml -o cmp`
     """
-    from sim.analysis.compare import CompareError, run_comparison
+    from sim.analysis.compare import CompareError, run_comparison, with_reference
+    from sim.analysis.posterior import PosteriorError
     from sim.cli.common import InputError, handle_errors, out, progress_bar
     from sim.scenario import load_scenario
 
     with handle_errors(resumable=True):
         t0 = time.perf_counter()
-        loaded = [load_scenario(p) for p in scenarios]
+        paths = with_reference(scenarios, reference)
+        if reference is None and paths and not paths[0].exists():
+            out.print(
+                f"{paths[0]} not found: the first scenario is the reference (pass --reference)",
+                markup=False,
+                highlight=False,
+            )
+            paths = list(scenarios)
+        loaded = [load_scenario(p) for p in paths]
         from sim.cli.run import print_warnings
 
         for ls in loaded:
             print_warnings(ls.warnings)
         target = out_dir or Path("results") / "compare"
+        try:
+            post, note = _choose_posterior(posterior, fixed_parameters)
+        except PosteriorError as exc:
+            raise InputError(str(exc)) from None
         try:
             comp = run_comparison(
                 loaded,
@@ -102,6 +185,9 @@ def compare(
                 resume=resume,
                 progress=lambda name: progress_bar(runs, name, quiet),
                 argv=sys.argv,
+                posterior=post,
+                per_draw=per_draw,
+                parameters_note=note,
             )
         except CompareError as exc:
             raise InputError(str(exc)) from None
@@ -109,6 +195,7 @@ def compare(
 
         _, meta = load_comparison(target)
         _print_comparison(comp, meta)
+        _print_answer(meta)
         written = ""
         if plots:
             from sim.report.plotting import plot_compare_dir

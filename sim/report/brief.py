@@ -18,10 +18,18 @@ import yaml
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from sim.analysis.compare import DEFINITIONS, Comparison, difference_matrix, level_matrix
+from sim.analysis.compare import (
+    DEFINITIONS,
+    OUTCOMES,
+    Comparison,
+    answer_matrix,
+    difference_matrix,
+    level_matrix,
+)
 from sim.report.figures import draw_overlay, exceedance, threshold_grid, worst_months
 from sim.report.rundata import RunData
 from sim.report.style import colour, text_colour
+from sim.results.outcomes import OUTCOME_BY_KEY
 
 A4_LANDSCAPE = (11.69, 8.27)
 TABLE_NOTE = (
@@ -44,15 +52,82 @@ SEPARATE_MAX = 3
 """Up to this many scenarios, differences get their own columns; beyond, they share the cell."""
 
 
-def brief_table_rows(comp: Comparison) -> tuple[list[str], list[list[str]]]:
+POSTERIOR_NOTE = (
+    "Levels: fitted point, median [5%, 95%]. Differences: posterior mean [total 90% over "
+    "draws] % of draws lower / higher; fit (<= 2 scenarios): fitted-point mean [95% MC CI]. "
+    "See comparison.md."
+)
+
+
+def posterior_difference_matrix(comp: Comparison, meta: dict) -> list[list[str]] | None:
+    """Return difference cells over the posterior, or None for a fixed-parameter comparison.
+
+    Each cell reads "mean over the posterior [total 90% interval] shares of draws lower /
+    higher; fit fitted-point mean [MC 95% CI]" (the fit part with two scenarios only, for the
+    page's width) (``comparison.json`` rows; see
+    ``sim.analysis.compare.TOTAL_FOOTNOTE``, shortened on the page as ``POSTERIOR_NOTE``).
+    """
+    rows = meta.get("differences") or []
+    if not meta.get("posterior") or not rows:
+        return None
+    by = {(r["outcome"], r["scenario"]): r for r in rows}
+    _, cells = answer_matrix(meta)
+    cell = {(r["outcome"], r["scenario"]): c for r, c in zip(rows, cells, strict=True)}
+    out = []
+    for o in OUTCOMES:
+        line = [o.label]
+        for name in comp.names[1:]:
+            c = cell.get((o.key, name))
+            if c is None or by[(o.key, name)]["difference_mean"] is None:
+                line.append("-")
+                continue
+            fit = f"; fit {c[3]}" if len(comp.names) <= 2 else ""  # the page's width
+            line.append(f"{c[2]} {c[4]} {c[5]}{fit}")
+        out.append(line)
+    return out
+
+
+def answer_lines(meta: dict, outcome: str = "attacks_us") -> list[str]:
+    """Return the brief's lead: one sentence per scenario on ``outcome`` against the reference.
+
+    Over the posterior: the mean difference, its total 90% interval and the share of draws in
+    which the scenario is lower; at a fixed point: the mean and its Monte Carlo CI, labelled.
+    """
+    lines = []
+    for r in meta.get("differences") or []:
+        if r["outcome"] != outcome or r["difference_mean"] is None:
+            continue
+        label = OUTCOME_BY_KEY[outcome].label
+        head = f"{r['scenario']} vs {r['reference']}, {label}: {r['difference_mean']:+.3g}"
+        if r["total_interval90"] is not None and r["p_scenario_lower"] is not None:
+            lo, hi = r["total_interval90"]
+            hi_share = r.get("p_scenario_higher")
+            higher = "" if hi_share is None else f", higher in {100 * hi_share:.0f}%"
+            lines.append(
+                f"{head} (total 90% over draws {lo:+.3g} to {hi:+.3g}); "
+                f"lower in {100 * r['p_scenario_lower']:.0f}% of draws{higher}."
+            )
+        else:
+            lo, hi = r["mc_ci95"]
+            lines.append(
+                f"{head} (95% MC CI {lo:+.3g} to {hi:+.3g}) at the fitted point only: "
+                "parameter uncertainty not included."
+            )
+    return lines
+
+
+def brief_table_rows(
+    comp: Comparison, meta: dict | None = None
+) -> tuple[list[str], list[list[str]]]:
     """Return the header and rows of the brief's table.
 
     Up to ``SEPARATE_MAX`` scenarios: a column per scenario (median [90% interval]) and a column
     per difference against the base. Beyond that, one column per scenario whose cell holds the
     level and, on a second line, the difference against the base, so the page stays legible.
+    With a posterior in ``meta`` the difference cells are ``posterior_difference_matrix``'s.
     """
     levels = level_matrix(comp)
-    diffs = difference_matrix(comp)
+    diffs = (meta and posterior_difference_matrix(comp, meta)) or difference_matrix(comp)
     if len(comp.names) <= SEPARATE_MAX:
         head = ["outcome", *comp.names] + [f"{n} - {comp.base}" for n in comp.names[1:]]
         return head, [lv + df[1:] for lv, df in zip(levels, diffs, strict=True)]
@@ -155,7 +230,10 @@ def fig_brief(comp: Comparison, meta: dict, runs: Sequence[RunData]) -> Figure:
                 0.03, y, line, fontsize=8.5, va="top", color=text_colour(i), gid="brief-scenario"
             )
             y -= 0.024
-    head, rows = brief_table_rows(comp)
+    for line in answer_lines(meta):
+        fig.text(0.03, y, line, fontsize=9, va="top", fontweight="bold", gid="brief-answer")
+        y -= 0.024
+    head, rows = brief_table_rows(comp, meta)
     n_cols = len(head)
     first = 0.24 if n_cols <= 4 else 0.16
     widths = [first] + [(1.0 - first) / (n_cols - 1)] * (n_cols - 1)
@@ -195,7 +273,11 @@ def fig_brief(comp: Comparison, meta: dict, runs: Sequence[RunData]) -> Figure:
             cell.set_text_props(ha="left")
             cell.PAD = 0.02
     tab.set_gid("brief-table")
-    ax_t.text(0.0, 0.0, TABLE_NOTE, fontsize=8, va="bottom", ha="left", transform=ax_t.transAxes)
+    note, note_size = TABLE_NOTE, 8
+    if meta.get("posterior"):
+        tab.set_fontsize(min(size, 6.5))
+        note = POSTERIOR_NOTE
+    ax_t.text(0.0, 0.0, note, fontsize=note_size, va="bottom", ha="left", transform=ax_t.transAxes)
     from sim.report.scoreboard import standing_line
 
     fig.text(

@@ -247,11 +247,14 @@ def test_cli_compares_policy_scenarios(tmp_path):
             str(out),
             "--no-plots",
             "-q",
+            "--fixed-parameters",
         ],
         env={"COLUMNS": "200"},
     )
     assert res.exit_code == 0, res.output
-    assert "Attacks on US targets" in res.output and "truce - strong_us_retaliation" in res.output
+    # the status quo is added as the reference and compared first
+    assert "Attacks on US targets" in res.output and "truce - status_quo" in res.output
+    assert "strong_us_retaliation - status_quo" in res.output
     meta = json.loads((out / "comparison.json").read_text())
     assert meta["outcome_from"] == "2020-06-01" and meta["runs"] == 12
     md = (out / "comparison.md").read_text()
@@ -262,7 +265,16 @@ def test_cli_compares_policy_scenarios(tmp_path):
     # a second call without --resume refuses to overwrite finished results
     res = runner.invoke(
         app,
-        ["compare", str(SCENARIOS / "truce.yaml"), "--runs", "12", "--out", str(out), "-q"],
+        [
+            "compare",
+            str(SCENARIOS / "truce.yaml"),
+            "--runs",
+            "12",
+            "--out",
+            str(out),
+            "-q",
+            "--fixed-parameters",
+        ],
     )
     assert res.exit_code == 2 and "already holds finished results" in res.output
     assert (out / "comparison.json").exists()  # refused before touching anything
@@ -281,7 +293,30 @@ def test_cli_compares_policy_scenarios(tmp_path):
             "--resume",
             "--no-plots",
             "-q",
+            "--fixed-parameters",
         ],
     )
     assert res.exit_code == 0, res.output
     assert (out / "comparison.csv").read_text() == before
+
+
+def test_cli_falls_back_to_the_fixed_point_without_a_posterior(tmp_path, monkeypatch):
+    write_scenario(tmp_path / "status_quo.yaml", name="status_quo", policy={"start": "2020-06-01"})
+    b = write_scenario(
+        tmp_path / "b.yaml", name="b", policy={"start": "2020-06-01", "us": {"strike_rate": 0.9}}
+    )
+    monkeypatch.chdir(tmp_path)  # no calibration/posterior.parquet here
+    out = tmp_path / "cmp"
+    args = ["compare", str(b), "--runs", "4", "--out", str(out), "--no-plots", "-q"]
+    res = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    line = "calibration/posterior.parquet not found: comparing at the fixed (fitted) parameters"
+    assert line in res.output
+    meta = json.loads((out / "comparison.json").read_text())
+    assert meta["base"] == "status_quo" and meta["posterior"] is None
+    assert meta["parameters"].startswith("fixed (fitted) point only: calibration/posterior")
+    assert "b - status_quo" in res.output
+    # an explicit --posterior that does not exist is an input error, before anything runs
+    res = runner.invoke(app, [*args, "--overwrite", "--posterior", str(tmp_path / "no.parquet")])
+    assert res.exit_code == 2 and "no.parquet: no posterior sample" in res.output
+    assert "Traceback" not in res.output

@@ -1,0 +1,328 @@
+"""Policy comparisons over the calibration's posterior: one parameter draw per replicate.
+
+``escsim calibrate`` writes ``posterior.parquet``: one row per draw, one column per estimated
+parameter (names of ``sim.analysis.calibrate.parameters.TARGETS``, plus detection rates
+``detect.*`` that act in the observation model only), and a ``weight`` column. A comparison over
+the posterior:
+
+1. resamples ``D`` draws from the weighted sample, deterministically from the seed
+   (``resample_draws``);
+2. gives replicate ``k`` the draw ``k // R`` (``R`` replicates per draw; ``draw_of_replicate``),
+   identically in every scenario, so replicate k of every scenario shares both its random draws
+   and its parameter point (common random numbers and common parameters);
+3. writes each draw into the scenario's arrays with ``apply_params`` (the one mapping of a name
+   to an array slot), except that a value the scenario's policy sets itself stays the policy's
+   after its start (``draw_world``: the rule of ``sim.analysis.design.apply_point``);
+4. runs all replicates in one kernel call per chunk (``sim.engines.kernel.run_kernel_design``).
+
+Statistics, per outcome and scenario against the reference (``posterior_statistics``):
+
+* ``difference_mean``: the mean over all posterior replicates of the paired difference
+  (scenario - reference);
+* ``mc_ci95``: the Monte Carlo (bootstrap) 95% CI of the mean paired difference at the fitted
+  point (the fixed-parameter run of the same replicates; ``sim.analysis.compare``);
+* ``total_interval90``: the 5% and 95% quantiles over the D draws of the per-draw difference,
+  where the per-draw difference is the mean over the R replicates sharing that draw of the
+  paired difference. It spans parameter uncertainty and (for small R) Monte Carlo noise of a
+  single history; with R = 1 it is the predictive interval of the paired difference in one
+  replicate;
+* ``p_scenario_lower``: the share of draws whose per-draw difference is below 0 (the scenario's
+  outcome lower than the reference's); ties count as not lower. ``p_scenario_higher`` is the
+  share above 0: for a 0/1 outcome with one replicate per draw most draws tie, so both are
+  reported.
+
+For time to de-escalation (NaN = never) a draw's difference averages only the replicates where
+both scenarios de-escalated; draws with none are left out (``n_draws`` says how many remain).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from sim.analysis.calibrate.parameters import TARGETS, apply_params
+from sim.analysis.design import DesignScenario
+from sim.engines.design import Design
+from sim.model import layout as L
+from sim.model.world import World
+
+WEIGHT = "weight"
+TOTAL_QUANTILES = (0.05, 0.95)
+DEFAULT_POSTERIOR = Path("calibration") / "posterior.parquet"
+CHUNK = 250
+"""Design rows per kernel call (bounds the event buffer's memory)."""
+
+
+class PosteriorError(ValueError):
+    """A posterior sample that cannot be used (missing, unreadable, no model parameter)."""
+
+
+@dataclass(frozen=True)
+class Posterior:
+    """A weighted posterior sample of model parameters.
+
+    Attributes
+    ----------
+    names : tuple of str
+        Model-parameter names (keys of ``TARGETS``), in column order.
+    values : ndarray (n, len(names))
+        One row per draw.
+    weights : ndarray (n,)
+        Normalised weights (sum 1).
+    path : str
+        Where the sample was read.
+    """
+
+    names: tuple[str, ...]
+    values: np.ndarray
+    weights: np.ndarray
+    path: str = ""
+
+
+def read_posterior(path: Path) -> Posterior:
+    """Read a ``posterior.parquet`` written by ``escsim calibrate``.
+
+    Columns that are not model parameters (``detect.*``, unknown names) are ignored: they do not
+    reach the simulator. A missing ``weight`` column means equal weights.
+
+    Raises
+    ------
+    PosteriorError
+        If the file is missing or unreadable, holds no draw, no model parameter, a non-finite
+        value or a negative or all-zero weight.
+    """
+    path = Path(path)
+    try:
+        df = pq.read_table(path).to_pandas()
+    except FileNotFoundError:
+        raise PosteriorError(f"{path}: no posterior sample (run `escsim calibrate`)") from None
+    except Exception as exc:  # pyarrow raises several types for a bad file
+        raise PosteriorError(f"{path}: unreadable posterior sample ({exc})") from None
+    names = tuple(c for c in df.columns if c in TARGETS)
+    if not names:
+        raise PosteriorError(
+            f"{path}: no model parameter column (expected some of {', '.join(sorted(TARGETS))})"
+        )
+    if df.empty:
+        raise PosteriorError(f"{path}: holds no draw")
+    values = df[list(names)].to_numpy(float)
+    if not np.isfinite(values).all():
+        raise PosteriorError(f"{path}: a parameter value is not finite")
+    w = df[WEIGHT].to_numpy(float) if WEIGHT in df else np.ones(len(df))
+    if not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
+        raise PosteriorError(f"{path}: weights must be finite, non-negative and not all zero")
+    return Posterior(names, values, w / w.sum(), str(path))
+
+
+def resample_draws(post: Posterior, n_draws: int, seed: int) -> np.ndarray:
+    """Return the indices of ``n_draws`` draws resampled by weight (systematic resampling).
+
+    Systematic resampling (one uniform offset from ``numpy.random.default_rng((seed, 12))``,
+    then evenly spaced points on the weights' CDF) takes each draw a number of times within one
+    of its expected count, so the resample follows the weights with less noise than independent
+    draws; the order is then shuffled with the same generator so draws are not sorted by row.
+    The result depends on the seed only.
+    """
+    rng = np.random.default_rng((int(seed), 12))
+    cdf = np.cumsum(post.weights)
+    cdf[-1] = 1.0
+    u = (rng.random() + np.arange(n_draws)) / n_draws
+    idx = np.searchsorted(cdf, u, side="right").astype(np.int64)
+    return rng.permutation(np.minimum(idx, len(cdf) - 1))
+
+
+def draw_of_replicate(runs: int, per_draw: int) -> np.ndarray:
+    """Return the draw of each replicate ``0 .. runs-1`` (replicate k: draw ``k // per_draw``)."""
+    if per_draw < 1 or runs % per_draw:
+        raise PosteriorError(
+            f"--runs ({runs}) must be a multiple of the replicates per draw ({per_draw})"
+        )
+    return np.arange(runs, dtype=np.int64) // per_draw
+
+
+def policy_set_indices(ds: DesignScenario) -> np.ndarray:
+    """Return the G indices whose value after the policy date the scenario's policy sets."""
+    return np.array(
+        sorted(L.G_INDEX[p.g_name] for p in ds.catalogue if p.path in ds.policy_paths),
+        dtype=np.int64,
+    )
+
+
+def draw_world(ds: DesignScenario, names: tuple[str, ...], values: np.ndarray) -> World:
+    """Return the scenario's World at one posterior draw.
+
+    ``apply_params`` writes the draw before and after the policy date; the values the policy
+    sets (``DesignScenario.policy_paths``) are then restored after its start, as
+    ``sim.analysis.design.apply_point`` does: the policy fixes its lever, the draw is about the
+    world it acts in.
+    """
+    w = apply_params(ds.world, names, values)
+    keep = policy_set_indices(ds)
+    if keep.size:
+        w.g_after[keep] = ds.world.g_after[keep]
+    return w
+
+
+def posterior_design(ds: DesignScenario, post: Posterior, draws: np.ndarray) -> Design:
+    """Return the Design whose point j is the posterior draw ``draws[j]`` in this scenario."""
+    d = Design.repeat(ds.world, len(draws))
+    for j, i in enumerate(draws):
+        w = draw_world(ds, post.names, post.values[i])
+        d.g_before[j], d.g_after[j], d.fp[j], d.ap[j] = w.g_before, w.g_after, w.fp, w.ap
+    return d
+
+
+def run_posterior(
+    ds: DesignScenario, post: Posterior, draws: np.ndarray, per_draw: int
+) -> np.ndarray:
+    """Run replicates ``0 .. runs-1``, replicate k at posterior row ``draws[k // per_draw]``.
+
+    Returns
+    -------
+    ndarray (runs, len(METRICS))
+        Per-replicate outcome metrics (``sim.results.outcomes.replicate_metrics``).
+    """
+    from sim.engines.kernel import run_kernel_design
+    from sim.results.outcomes import METRICS, replicate_metrics
+
+    design = posterior_design(ds, post, draws)
+    runs = len(draws) * per_draw
+    point = draw_of_replicate(runs, per_draw)
+    w = ds.world
+    out = np.empty((runs, len(METRICS)))
+    for a in range(0, runs, CHUNK):
+        b = min(runs, a + CHUNK)
+        reps = np.arange(a, b, dtype=np.int64)
+        records, rows = run_kernel_design(w, design, point[a:b], reps)
+        out[a:b] = replicate_metrics(
+            records, reps[rows], a, b - a, w.n_days, w.outcome_day, w.n_factions
+        )
+    return out
+
+
+def per_draw_difference(base: np.ndarray, other: np.ndarray, draw: np.ndarray) -> np.ndarray:
+    """Return per draw the mean over its replicates of ``other - base`` (NaN pairs left out).
+
+    A draw whose replicates are all NaN pairs gets NaN.
+    """
+    d = np.asarray(other, float) - np.asarray(base, float)
+    ok = ~np.isnan(d)
+    n = np.bincount(draw[ok], minlength=draw.max() + 1)
+    s = np.bincount(draw[ok], weights=d[ok], minlength=draw.max() + 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, s / np.maximum(n, 1), np.nan)
+
+
+def posterior_difference(base: np.ndarray, other: np.ndarray, draw: np.ndarray) -> dict:
+    """Return ``difference_mean``, ``total_interval90``, ``p_scenario_lower`` and counts.
+
+    Parameters
+    ----------
+    base, other : ndarray (runs,)
+        Posterior-run outcomes of the reference and the scenario, replicate k at draw
+        ``draw[k]`` in both.
+    draw : ndarray (runs,) int
+        The draw of each replicate (``draw_of_replicate``).
+
+    Returns
+    -------
+    dict
+        ``difference_mean`` (mean over replicates with both values finite),
+        ``total_interval90`` ([5%, 95%] quantiles over draws of the per-draw difference),
+        ``p_scenario_lower`` (share of draws with a per-draw difference < 0),
+        ``p_scenario_higher`` (> 0; the rest are ties, common for probabilities), ``n_draws``
+        (draws with a finite per-draw difference).
+    """
+    d = np.asarray(other, float) - np.asarray(base, float)
+    d = d[~np.isnan(d)]
+    per = per_draw_difference(base, other, draw)
+    per = per[~np.isnan(per)]
+    if not per.size:
+        nan = float("nan")
+        return {
+            "difference_mean": nan,
+            "total_interval90": [nan, nan],
+            "p_scenario_lower": nan,
+            "p_scenario_higher": nan,
+            "n_draws": 0,
+        }
+    q = np.quantile(per, TOTAL_QUANTILES)
+    return {
+        "difference_mean": float(d.mean()),
+        "total_interval90": [float(q[0]), float(q[1])],
+        "p_scenario_lower": float((per < 0).mean()),
+        "p_scenario_higher": float((per > 0).mean()),
+        "n_draws": int(per.size),
+    }
+
+
+def posterior_statistics(
+    fixed: dict[str, pd.DataFrame],
+    post: dict[str, pd.DataFrame] | None,
+    draw: np.ndarray | None,
+    seed: int,
+    outcomes: Sequence,
+    paired: Callable[..., dict],
+) -> list[dict]:
+    """Return the answer rows: per outcome and scenario against the reference (the first).
+
+    Parameters
+    ----------
+    fixed : dict of str to DataFrame
+        Fixed-point outcomes per scenario (``sim.analysis.compare.outcome_frame``).
+    post : dict of str to DataFrame, optional
+        Posterior-run outcomes, the same replicates; None for a fixed-parameter comparison.
+    draw : ndarray, optional
+        The draw of each replicate of the posterior run.
+    seed : int
+        Bootstrap seed of ``mc_ci95``.
+    outcomes : sequence of Outcome
+        The compared outcomes (``sim.analysis.compare.OUTCOMES``).
+    paired : callable
+        ``sim.analysis.compare.paired_difference`` (passed in: ``compare`` imports this module).
+
+    Returns
+    -------
+    list of dict
+        ``outcome``, ``kind``, ``scenario``, ``reference``, ``difference_mean_fixed``,
+        ``mc_ci95``, and with a posterior ``difference_mean``, ``total_interval90``,
+        ``p_scenario_lower``, ``n_draws`` (without one, ``difference_mean`` is the fixed
+        point's and the posterior fields are None).
+    """
+    names = list(fixed)
+    ref = names[0]
+    rows = []
+    for i, o in enumerate(outcomes):
+        for j, name in enumerate(names[1:], start=1):
+            fx = paired(
+                fixed[ref][o.key].to_numpy(float),
+                fixed[name][o.key].to_numpy(float),
+                o.kind,
+                (seed, i, j),
+            )
+            row = {
+                "outcome": o.key,
+                "kind": o.kind,
+                "scenario": name,
+                "reference": ref,
+                "difference_mean_fixed": fx["mean"],
+                "mc_ci95": [fx["ci_low"], fx["ci_high"]],
+                "difference_mean": fx["mean"],
+                "total_interval90": None,
+                "p_scenario_lower": None,
+                "p_scenario_higher": None,
+                "n_draws": None,
+            }
+            if post is not None and draw is not None:
+                row.update(
+                    posterior_difference(
+                        post[ref][o.key].to_numpy(float), post[name][o.key].to_numpy(float), draw
+                    )
+                )
+            rows.append(row)
+    return rows
