@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -105,6 +106,7 @@ def dask_client(
             threads_per_worker=1,
             processes=processes,
             dashboard_address=None,
+            silence_logs=logging.ERROR,
             env={"NUMBA_NUM_THREADS": "1"} if processes else None,
         ) as cluster,
         Client(cluster) as client,
