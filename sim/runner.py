@@ -751,15 +751,18 @@ def _numba_threads() -> int:
     return int(numba.get_num_threads())
 
 
-def _consolidate(out: Path, tasks: Sequence[ChunkTask]) -> dict[str, int]:
-    """Stream the chunk files into events.parquet and runs.parquet (memory: one chunk).
+def _consolidate(
+    out: Path, tasks: Sequence[ChunkTask], kinds: tuple[str, ...] | None = None
+) -> dict[str, int]:
+    """Stream the chunk files into the final files (memory: one chunk).
 
+    ``kinds`` defaults to the tasks' own (``runs``, ``monthly``, then ``events`` if kept).
     Returns the number of rows of each file.
     """
     chunk_dir = out / "chunks"
     rows = {}
     # events.parquet last: it appears only when all is written
-    for kind in tasks[0].kinds if len(tasks) else ():
+    for kind in kinds if kinds is not None else tasks[0].kinds if len(tasks) else ():
         final = out / f"{kind}.parquet"
         if len(tasks) == 1:  # one chunk: it already is the file (written and fsynced atomically)
             os.replace(chunk_dir / f"{kind}-{tasks[0].name}.parquet", final)
