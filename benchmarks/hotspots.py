@@ -347,7 +347,7 @@ def pipeline_profile(world: World, runs: int, chunk: int) -> dict[str, float]:
             t["write_runs"] += t5 - t4
             n_events += records.shape[0]
         t0 = time.perf_counter()
-        _consolidate(out, tasks)
+        _consolidate(out, tasks, kinds=("runs", "events"))
         t["consolidate"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         git_commit()

@@ -7,11 +7,18 @@ engine) with no global state: any executor could run it. Replicate k's draws dep
 Layout of a results directory::
 
     plan.json                 what is being run (written first; checked by --resume)
-    chunks/events-A-B.parquet finished chunks (each renamed into place when complete)
-    chunks/runs-A-B.parquet
-    events.parquet            the event log of all replicates   } written at the end,
+    chunks/events-A-B.parquet finished chunks (each renamed into place when complete;
+    chunks/runs-A-B.parquet   events only when --events is not "none")
+    chunks/monthly-A-B.parquet
+    chunks/A-B.json           a chunk's completion record (SHA-256 of its files)
+    events.parquet            the event log (--events all|attacks)} written at the end,
     runs.parquet              one row of outcome metrics each   } atomically, then
-    manifest.json             how to repeat the run exactly     } chunks/ is removed
+    monthly.parquet           counts per replicate and month    } chunks/ is removed
+    manifest.json             how to repeat the run exactly     }
+
+Chunks are computed by an executor (``execute_chunks`` here, one after another; ``sim.executors``
+farms them out to Dask workers): the chunk files are written by whoever computes them, the
+completion record by the driver.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ import pyarrow.parquet as pq
 
 from sim import __version__
 from sim.model.world import World, compile_world
-from sim.results.events import SCHEMA, records_to_table
+from sim.results.events import EVENT_MODES, SCHEMA, records_to_table, select_records
 from sim.results.files import (
     DiskError,
     RunError,
@@ -60,7 +67,7 @@ from sim.results.manifest import (
     read_own_json,
     versions,
 )
-from sim.results.outcomes import METRICS, replicate_metrics
+from sim.results.outcomes import METRICS, monthly_counts, replicate_metrics
 from sim.scenario import LoadedScenario
 
 ENGINES = ("kernel", "mesa")
@@ -89,11 +96,17 @@ class ChunkTask:
     rep_start: int
     n_reps: int
     engine: str
+    events: str = "all"
 
     @property
     def name(self) -> str:
         """File-name stem of this chunk."""
         return f"{self.rep_start:09d}-{self.rep_start + self.n_reps - 1:09d}"
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """The files this chunk writes (``events`` only when its events are kept)."""
+        return ("runs", "monthly") if self.events == "none" else ("runs", "monthly", "events")
 
 
 def simulate_records(task: ChunkTask) -> tuple[np.ndarray, np.ndarray]:
@@ -122,11 +135,25 @@ def runs_table(
     return pa.table(cols)
 
 
-def execute_chunk(task: ChunkTask) -> tuple[pa.Table, pa.Table]:
-    """Run a chunk; return (events table, runs table)."""
+def monthly_table(
+    world: World, records: np.ndarray, reps: np.ndarray, rep_start: int, n_reps: int
+) -> pa.Table:
+    """Return the monthly counts of a range of replicates as an Arrow table."""
+    cols = monthly_counts(records, reps, rep_start, n_reps, world.start, world.n_days)
+    return pa.table({k: pa.array(v) for k, v in cols.items()})
+
+
+def execute_chunk(task: ChunkTask) -> dict[str, pa.Table]:
+    """Run a chunk; return its tables by kind: ``runs``, ``monthly`` and ``events`` (if kept)."""
     records, reps = simulate_records(task)
-    events = records_to_table(task.world, records, reps)
-    return events, runs_table(task.world, records, reps, task.rep_start, task.n_reps)
+    tables = {
+        "runs": runs_table(task.world, records, reps, task.rep_start, task.n_reps),
+        "monthly": monthly_table(task.world, records, reps, task.rep_start, task.n_reps),
+    }
+    kept = select_records(records, reps, task.events)
+    if kept is not None:
+        tables["events"] = records_to_table(task.world, *kept)
+    return tables
 
 
 @dataclass(frozen=True)
@@ -140,6 +167,7 @@ class ChunkPlan(Sequence[ChunkTask]):
     runs: int
     chunk_size: int
     engine: str
+    events: str = "all"
 
     def __len__(self) -> int:
         return -(-self.runs // self.chunk_size)
@@ -150,23 +178,28 @@ class ChunkPlan(Sequence[ChunkTask]):
         if not 0 <= i < len(self):
             raise IndexError(i)
         start = i * self.chunk_size
-        return ChunkTask(self.world, start, min(self.chunk_size, self.runs - start), self.engine)
+        n = min(self.chunk_size, self.runs - start)
+        return ChunkTask(self.world, start, n, self.engine, self.events)
 
     def __iter__(self) -> Iterator[ChunkTask]:
         for i in range(len(self)):
             yield self[i]
 
 
-def plan_chunks(world: World, runs: int, chunk_size: int, engine: str) -> ChunkPlan:
+def plan_chunks(
+    world: World, runs: int, chunk_size: int, engine: str, events: str = "all"
+) -> ChunkPlan:
     """Split ``runs`` replicates into chunk tasks (lazily: nothing is made in advance)."""
-    return ChunkPlan(world, runs, chunk_size, engine)
+    return ChunkPlan(world, runs, chunk_size, engine, events)
 
 
 # --- what escsim owns in a results directory -----------------------------------------------------
 
 # chunk files and their completion records (``<name>.json``: the SHA-256 of both files)
-_CHUNK_FILE = re.compile(r"^(?:(?:events|runs)-\d{9}-\d{9}\.parquet(?:\.tmp)?|\d{9}-\d{9}\.json)$")
-_FINAL = ("events.parquet", "runs.parquet", "manifest.json", "plan.json")
+_CHUNK_FILE = re.compile(
+    r"^(?:(?:events|runs|monthly)-\d{9}-\d{9}\.parquet(?:\.tmp)?|\d{9}-\d{9}\.json)$"
+)
+_FINAL = ("events.parquet", "runs.parquet", "monthly.parquet", "manifest.json", "plan.json")
 # names refused when they are symbolic links (escsim never writes through a link)
 _NO_LINKS = ("chunks", ".lock", *_FINAL)
 # a run writing more than this says so first (and refuses more than the free space)
@@ -278,22 +311,31 @@ def inspect_results_dir(out: Path, plan: dict, resume: bool, overwrite: bool) ->
 # --- chunks: written, checksummed, verified ------------------------------------------------------
 
 
-def _write_chunk(chunk_dir: Path, task: ChunkTask, events: pa.Table, runs_tab: pa.Table) -> None:
-    ev_path = chunk_dir / f"events-{task.name}.parquet"
-    runs_path = chunk_dir / f"runs-{task.name}.parquet"
-    write_parquet_atomic(events, ev_path)
-    write_parquet_atomic(runs_tab, runs_path)
-    record = {
-        "written_by": WRITTEN_BY,
-        "runs": task.n_reps,
-        "events_sha256": sha256_file(ev_path),
-        "runs_sha256": sha256_file(runs_path),
-    }
-    write_text_atomic(json.dumps(record), chunk_dir / f"{task.name}.json")  # marks it complete
+def write_chunk_files(chunk_dir: Path, task: ChunkTask, tables: dict[str, pa.Table]) -> dict:
+    """Write a chunk's files atomically (temporary names start with "."); return its record.
+
+    Called by whoever computed the chunk (this process or a Dask worker); the record (the
+    SHA-256 of each file) is written by the driver with ``record_chunk``.
+    """
+    record: dict = {"written_by": WRITTEN_BY, "runs": task.n_reps}
+    for kind in task.kinds:
+        path = chunk_dir / f"{kind}-{task.name}.parquet"
+        write_parquet_atomic(tables[kind], path)
+        record[f"{kind}_sha256"] = sha256_file(path)
+    return record
 
 
-def _chunk_verified(chunk_dir: Path, task: ChunkTask) -> bool:
-    """Return True if a chunk's completion record exists and both files hash to it."""
+def record_chunk(chunk_dir: Path, task: ChunkTask, record: dict) -> None:
+    """Write a chunk's completion record (it marks the chunk as finished for ``--resume``)."""
+    write_text_atomic(json.dumps(record), chunk_dir / f"{task.name}.json")
+
+
+def _write_chunk(chunk_dir: Path, task: ChunkTask, tables: dict[str, pa.Table]) -> None:
+    record_chunk(chunk_dir, task, write_chunk_files(chunk_dir, task, tables))
+
+
+def chunk_verified(chunk_dir: Path, task: ChunkTask) -> bool:
+    """Return True if a chunk's completion record exists and its files hash to it."""
     record = read_own_json(chunk_dir / f"{task.name}.json")
     if record is None or record.get("runs") != task.n_reps:
         return False
@@ -301,13 +343,14 @@ def _chunk_verified(chunk_dir: Path, task: ChunkTask) -> bool:
         return all(
             not (p := chunk_dir / f"{kind}-{task.name}.parquet").is_symlink()
             and sha256_file(p) == record.get(f"{kind}_sha256")
-            for kind in ("events", "runs")
+            for kind in task.kinds
         )
     except OSError:
         return False
 
 
-def _parquet_size(table: pa.Table) -> int:
+def parquet_size(table: pa.Table) -> int:
+    """Return the size in bytes of ``table`` written as Parquet (in memory)."""
     buf = pa.BufferOutputStream()
     writer = pq.ParquetWriter(buf, table.schema, write_statistics=_statistics(table.schema))
     writer.write_table(table)
@@ -349,7 +392,7 @@ def execute_chunks(
     chunk_dir: Path,
     reuse_verified: bool,
     progress: Callable[[int, int], None] | None,
-    before_first_write: Callable[[ChunkTask, pa.Table, pa.Table, int], None],
+    before_first_write: Callable[[ChunkTask, dict[str, pa.Table], int], None],
 ) -> None:
     """Run every chunk not already finished and write it (the loop an executor replaces).
 
@@ -364,23 +407,23 @@ def execute_chunks(
     progress : callable, optional
         Called with (replicates done, total) after each chunk.
     before_first_write : callable
-        Called with the first computed chunk (task, events, runs, replicates already done)
-        before anything is written: it checks the free space and prepares the directory.
+        Called with the first computed chunk (task, its tables by kind, replicates already
+        done) before anything is written: it checks the free space and prepares the directory.
     """
     total = getattr(tasks, "runs", None) or sum(t.n_reps for t in tasks)
     done = 0
     first = True
     for task in tasks:
-        if reuse_verified and _chunk_verified(chunk_dir, task):
+        if reuse_verified and chunk_verified(chunk_dir, task):
             done += task.n_reps
             if progress:
                 progress(done, total)
             continue
-        events, runs_tab = _interruptible(execute_chunk, task)
+        tables = _interruptible(execute_chunk, task)
         if first:
-            before_first_write(task, events, runs_tab, done)
+            before_first_write(task, tables, done)
             first = False
-        _write_chunk(chunk_dir, task, events, runs_tab)
+        _write_chunk(chunk_dir, task, tables)
         done += task.n_reps
         if progress:
             progress(done, total)
@@ -402,7 +445,9 @@ class RunResult:
         return read_parquet(self.out / "runs.parquet")
 
 
-def _plan(loaded: LoadedScenario, runs: int, seed: int, engine: str, chunk: int) -> dict:
+def _plan(
+    loaded: LoadedScenario, runs: int, seed: int, engine: str, chunk: int, events: str
+) -> dict:
     return {
         "written_by": WRITTEN_BY,
         "run_id": uuid.uuid4().hex,
@@ -412,6 +457,7 @@ def _plan(loaded: LoadedScenario, runs: int, seed: int, engine: str, chunk: int)
         "engine": engine,
         "runs": runs,
         "chunk_size": chunk,
+        "events": events,
         "code": code_fingerprint(),
     }
 
@@ -423,13 +469,15 @@ def _check_resume(existing: dict, plan: dict, out: Path, finished: bool = False)
         "engine": "the engine",
         "runs": "the number of runs",
         "chunk_size": "the chunk size",
+        "events": "--events",
     }
     run = "finished" if finished else "unfinished"
     for key, label in what.items():
-        if existing.get(key) != plan[key]:
+        was = existing.get(key, "all" if key == "events" else None)  # before --events: all
+        if was != plan[key]:
             raise RunError(
                 f"{out}: cannot resume: {label} differs from the {run} run in this directory "
-                f"(was {existing.get(key)!r}, now {plan[key]!r}); use a new --out"
+                f"(was {was!r}, now {plan[key]!r}); use a new --out"
             )
     old = existing.get("code")
     if not isinstance(old, dict):
@@ -457,11 +505,18 @@ def _stderr_notice(text: str) -> None:
 
 
 def _setup(
-    loaded: LoadedScenario, runs: int, seed: int | None, engine: str, chunk_size: int | None
+    loaded: LoadedScenario,
+    runs: int,
+    seed: int | None,
+    engine: str,
+    chunk_size: int | None,
+    events: str = "all",
 ) -> tuple[World, int, dict]:
     """Check a run's arguments; return its world, chunk size and plan."""
     if engine not in ENGINES:
         raise RunError(f"--engine: expected one of {', '.join(ENGINES)}; found {engine!r}")
+    if events not in EVENT_MODES:
+        raise RunError(f"--events: expected one of {', '.join(EVENT_MODES)}; found {events!r}")
     if not 1 <= runs <= MAX_RUNS:
         raise RunError(f"--runs: expected 1 to {MAX_RUNS:,}; found {runs}")
     if chunk_size is not None and chunk_size < 1:  # 0 is an error, not "the default"
@@ -472,7 +527,7 @@ def _setup(
         raise RunError(f"--seed: expected an integer in [0, 2**62]; found {seed}")
     world = dataclasses.replace(compile_world(sc), seed=seed)
     chunk = default_chunk_size(world, engine) if chunk_size is None else chunk_size
-    return world, chunk, _plan(loaded, runs, seed, engine, chunk)
+    return world, chunk, _plan(loaded, runs, seed, engine, chunk, events)
 
 
 def preflight(
@@ -484,6 +539,7 @@ def preflight(
     chunk_size: int | None = None,
     resume: bool = False,
     overwrite: bool = False,
+    events: str = "all",
 ) -> str:
     """Check that ``run_scenario`` with these arguments may use ``out``; write nothing.
 
@@ -497,7 +553,7 @@ def preflight(
     RunError
         For the reasons ``run_scenario`` would refuse before running anything.
     """
-    _, _, plan = _setup(loaded, runs, seed, engine, chunk_size)
+    _, _, plan = _setup(loaded, runs, seed, engine, chunk_size, events)
     return inspect_results_dir(Path(out), plan, resume, overwrite)[0]
 
 
@@ -513,6 +569,8 @@ def run_scenario(
     progress: Callable[[int, int], None] | None = None,
     argv: list[str] | None = None,
     notice: Callable[[str], None] | None = None,
+    events: str = "all",
+    execute: Callable[..., None] | None = None,
 ) -> RunResult:
     """Run ``runs`` replicates of a scenario into the results directory ``out``.
 
@@ -546,6 +604,12 @@ def run_scenario(
         The command line, recorded in the manifest.
     notice : callable, optional
         Called with a one-line notice (a large output); default: printed on stderr.
+    events : {"all", "attacks", "none"}
+        Which events ``events.parquet`` holds: every event, attacks only, or none (no
+        ``events.parquet``); ``runs.parquet`` and ``monthly.parquet`` are always written.
+    execute : callable, optional
+        The chunk loop, with the signature of ``execute_chunks`` (the default: one chunk after
+        another in this process); ``sim.executors`` makes one that farms chunks out to Dask.
 
     Returns
     -------
@@ -558,7 +622,8 @@ def run_scenario(
         If the directory is in use, holds other results or files escsim did not write, a
         resume does not match, or the output would not fit.
     """
-    world, chunk, plan = _setup(loaded, runs, seed, engine, chunk_size)
+    world, chunk, plan = _setup(loaded, runs, seed, engine, chunk_size, events)
+    execute = execute or execute_chunks
     sc, seed = loaded.scenario, plan["seed"]
     notice = notice or _stderr_notice
     t0 = time.perf_counter()
@@ -588,18 +653,18 @@ def run_scenario(
             if state == "resume":
                 plan = existing
 
-            def before_first_write(task, events, runs_tab, done) -> None:
+            def before_first_write(task, tables, done) -> None:
                 nonlocal touched
-                per_rep = (_parquet_size(events) + _parquet_size(runs_tab)) / task.n_reps
+                per_rep = sum(parquet_size(t) for t in tables.values()) / task.n_reps
                 check_space(out, per_rep, runs - done, len(tasks), notice)
                 touched = True
                 _prepare(out, plan, fresh=state != "resume")
 
-            tasks = plan_chunks(world, runs, chunk, engine)
+            tasks = plan_chunks(world, runs, chunk, engine, events)
             if state == "resume":  # nothing to compute when every chunk is verified
                 touched = True
                 _prepare(out, plan, fresh=False)
-            execute_chunks(tasks, chunk_dir, state == "resume", progress, before_first_write)
+            execute(tasks, chunk_dir, state == "resume", progress, before_first_write)
             rows = _consolidate(out, tasks)
             manifest = {
                 "written_by": WRITTEN_BY,
@@ -616,6 +681,7 @@ def run_scenario(
                 "engine": engine,
                 "runs": runs,
                 "chunk_size": chunk,
+                "events": events,
                 "rows": rows,
                 "plan": plan,
                 "code": plan["code"],
@@ -655,7 +721,7 @@ def _prepare(out: Path, plan: dict, fresh: bool) -> None:
     if read_own_json(out / "manifest.json") is not None:
         (out / "manifest.json").unlink()  # of the run being replaced
     if fresh:
-        for name in ("events.parquet", "runs.parquet"):
+        for name in ("events.parquet", "runs.parquet", "monthly.parquet"):
             (out / name).unlink(missing_ok=True)
         _remove_own_chunks(out / "chunks")
     (out / "chunks").mkdir(exist_ok=True)
@@ -685,14 +751,18 @@ def _numba_threads() -> int:
     return int(numba.get_num_threads())
 
 
-def _consolidate(out: Path, tasks: Sequence[ChunkTask]) -> dict[str, int]:
-    """Stream the chunk files into events.parquet and runs.parquet (memory: one chunk).
+def _consolidate(
+    out: Path, tasks: Sequence[ChunkTask], kinds: tuple[str, ...] | None = None
+) -> dict[str, int]:
+    """Stream the chunk files into the final files (memory: one chunk).
 
+    ``kinds`` defaults to the tasks' own (``runs``, ``monthly``, then ``events`` if kept).
     Returns the number of rows of each file.
     """
     chunk_dir = out / "chunks"
     rows = {}
-    for kind in ("runs", "events"):  # events.parquet last: it appears only when all is written
+    # events.parquet last: it appears only when all is written
+    for kind in kinds if kinds is not None else tasks[0].kinds if len(tasks) else ():
         final = out / f"{kind}.parquet"
         if len(tasks) == 1:  # one chunk: it already is the file (written and fsynced atomically)
             os.replace(chunk_dir / f"{kind}-{tasks[0].name}.parquet", final)
@@ -738,7 +808,7 @@ def run_in_memory(
     world = dataclasses.replace(compile_world(sc), seed=sc.seed if seed is None else seed)
     events, runs_tabs = [], []
     for task in plan_chunks(world, runs, chunk_size or default_chunk_size(world, engine), engine):
-        ev, rt = execute_chunk(task)
-        events.append(ev)
-        runs_tabs.append(rt)
+        tables = execute_chunk(task)
+        events.append(tables["events"])
+        runs_tabs.append(tables["runs"])
     return pa.concat_tables(events), pa.concat_tables(runs_tabs)

@@ -32,6 +32,7 @@ def test_results_directory_contents(tmp_path):
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [
         "events.parquet",
         "manifest.json",
+        "monthly.parquet",
         "runs.parquet",
     ]
     m = json.loads((out / "manifest.json").read_text())

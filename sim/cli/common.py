@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -206,3 +207,36 @@ def progress_bar(total: int, label: str, quiet: bool) -> Iterator:
             prog.update(task, completed=done, rate=f"{done / dt_:,.0f}")
 
         yield update
+
+
+# --- options shared by commands that run chunks ----------------------------------------------
+
+ExecutorOption = Annotated[
+    str,
+    typer.Option(
+        "--executor",
+        help="Who computes the chunks: local (this process) or dask (Dask workers; same results).",
+    ),
+]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        help="Dask scheduler address (tcp://host:8786); default: a local cluster.",
+    ),
+]
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        help="Dask: local workers to start (default one per core), or workers to wait for.",
+    ),
+]
+EventsOption = Annotated[
+    str,
+    typer.Option(
+        "--events",
+        help="events.parquet holds all events, attacks only, or none (runs.parquet and "
+        "monthly.parquet are always written).",
+    ),
+]

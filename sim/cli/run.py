@@ -10,7 +10,18 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from sim.cli.common import err, handle_errors, out, progress_bar, shown, summary_table
+from sim.cli.common import (
+    EventsOption,
+    ExecutorOption,
+    SchedulerOption,
+    WorkersOption,
+    err,
+    handle_errors,
+    out,
+    progress_bar,
+    shown,
+    summary_table,
+)
 
 
 def print_warnings(warnings) -> None:
@@ -64,20 +75,28 @@ def run(
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run in --out.")] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace finished results in --out.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
+    events: EventsOption = "all",
+    executor: ExecutorOption = "local",
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = None,
 ) -> None:
     """Run replicates of a scenario and write a results directory.
 
-    Writes events.parquet (the event log), runs.parquet (outcome metrics per replicate) and
-    manifest.json (everything needed to repeat the run) to --out.
+    Writes events.parquet (the event log; none with --events none), runs.parquet (outcome
+    metrics per replicate), monthly.parquet (counts per replicate and month) and manifest.json
+    (everything needed to repeat the run) to --out.
 
-    Example: `escsim run scenarios/historical.yaml --runs 1000 --seed 7 --out results/hist`
+    Example: `escsim run scenarios/historical.yaml --runs 1000 --seed 7 --out results/hist`;
+    on Dask workers: `escsim run scenarios/historical.yaml --executor dask --workers 2`
     """
+    from sim.executors import make_executor
     from sim.runner import run_scenario
     from sim.scenario import load_scenario
 
     with handle_errors(resumable=True):
         loaded = load_scenario(scenario)
         print_warnings(loaded.warnings)
+        execute = make_executor(executor, scheduler, workers)
         target = out_dir or Path("results") / loaded.scenario.name
         if out_dir is None:
             check_default_out(target, loaded.scenario.name)
@@ -94,6 +113,8 @@ def run(
                 progress=cb,
                 argv=sys.argv,
                 notice=lambda text: err.print(escape(text), soft_wrap=True),
+                events=events,
+                execute=execute,
             )
         if not quiet:
             m = res.manifest

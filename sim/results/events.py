@@ -111,6 +111,34 @@ def records_to_table(world: World, records: np.ndarray, reps: np.ndarray) -> pa.
     return pa.Table.from_arrays(columns, schema=SCHEMA)
 
 
+EVENT_MODES = ("all", "attacks", "none")
+"""What a run writes of its event log: every event, attacks only, or nothing (``--events``)."""
+
+
+def select_records(
+    records: np.ndarray, reps: np.ndarray, mode: str
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Return the records an ``--events`` mode writes (None for ``none``).
+
+    Parameters
+    ----------
+    records : ndarray (N, N_ECOLS) int32
+        Event records.
+    reps : ndarray (N,) int64
+        Replicate index of each record.
+    mode : {"all", "attacks", "none"}
+        Every event, the attacks only (kind ``attack``), or none.
+    """
+    if mode == "all":
+        return records, reps
+    if mode == "attacks":
+        keep = records[:, L.E_KIND] == V.K_ATTACK
+        return records[keep], reps[keep]
+    if mode == "none":
+        return None
+    raise ValueError(f"unknown events mode {mode!r}; expected one of {EVENT_MODES}")
+
+
 def to_frame(table: pa.Table) -> pd.DataFrame:
     """Return the event log as a pandas DataFrame (categorical string columns, dates as dates)."""
     import pandas as pd

@@ -334,3 +334,61 @@ def replicate_metrics(records, reps, rep_start, n_reps, n_days, outcome_day, n_f
         out[r, C_PEAK_30D_US_ATTACKS] = _window_max(cum_us, outcome_day, n_days, PEAK_WINDOW)
         out[r, C_FRONT_CLAIM_SHARE] = claimed / attacks_all if attacks_all > 0 else np.nan
     return out
+
+
+# --- monthly counts (``monthly.parquet``: written by every run, whatever ``--events`` says) ------
+
+MONTHLY_COLUMNS = ("attacks_us", "attacks_state", "us_strikes")
+"""Count columns of ``monthly.parquet`` (after ``run`` and ``month``), over the whole horizon."""
+
+
+def monthly_counts(
+    records: np.ndarray,
+    reps: np.ndarray,
+    rep_start: int,
+    n_reps: int,
+    start: np.datetime64 | object,
+    n_days: int,
+) -> dict[str, np.ndarray]:
+    """Count attacks on US targets, on the state and US strikes per replicate and calendar month.
+
+    Parameters
+    ----------
+    records : ndarray (N, N_ECOLS) int32
+        Event records (``sim.model.layout`` E_* columns) of replicates ``rep_start ..``.
+    reps : ndarray (N,) int64
+        Replicate index of each record.
+    rep_start, n_reps : int
+        The replicates counted (every one gets a row per month, zeros included).
+    start : date
+        The scenario's first day (day 0).
+    n_days : int
+        Days simulated.
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``run`` (int64), ``month`` (datetime64[D], the first day of the month) and the
+        ``MONTHLY_COLUMNS`` counts (int32), ``n_reps * n_months`` rows, by run then month.
+    """
+    first = np.datetime64(start, "D")
+    month_of_day = (first + np.arange(n_days)).astype("datetime64[M]")
+    months = np.unique(month_of_day)
+    n_months = len(months)
+    index = (month_of_day - months[0]).astype(np.int64)
+    kind = records[:, L.E_KIND]
+    us_target = np.asarray(V.IS_US_TARGET, dtype=bool)[np.clip(records[:, L.E_TARGET], 0, None)]
+    attack = kind == V.K_ATTACK
+    slot = (reps.astype(np.int64) - rep_start) * n_months + index[records[:, L.E_DAY]]
+    size = n_reps * n_months
+    cols = {
+        "run": np.repeat(np.arange(rep_start, rep_start + n_reps, dtype=np.int64), n_months),
+        "month": np.tile(months.astype("datetime64[D]"), n_reps),
+    }
+    for name, mask in (
+        ("attacks_us", attack & us_target),
+        ("attacks_state", attack & ~us_target),
+        ("us_strikes", kind == V.K_US_STRIKE),
+    ):
+        cols[name] = np.bincount(slot[mask], minlength=size).astype(np.int32)
+    return cols
