@@ -178,7 +178,8 @@ class EscalationModel(mesa.Model):
             case P.PHASE_AGENCIES:
                 self.agents_by_type[IranianAgency].do("step")
             case P.PHASE_MILITIAS:
-                self.agents_by_type[Militia].do("step")
+                if Militia in self.agents_by_type:  # a scenario may have no factions
+                    self.agents_by_type[Militia].do("step")
             case P.PHASE_US:
                 self.agents_by_type[USForces].do("step")
             case P.PHASE_PM:
