@@ -86,8 +86,9 @@ def run(
     metrics per replicate), monthly.parquet (counts per replicate and month) and manifest.json
     (everything needed to repeat the run) to --out.
 
-    Example: `escsim run scenarios/historical.yaml --runs 1000 --seed 7 --out results/hist`;
-    on Dask workers: `escsim run scenarios/historical.yaml --executor dask --workers 2`
+    On Dask workers: `escsim run scenarios/historical.yaml --executor dask --workers 2`.
+
+    Example: `escsim run scenarios/historical.yaml --runs 1000 --seed 7 --out results/hist`
     """
     from sim.executors import make_executor
     from sim.runner import run_scenario

@@ -233,6 +233,11 @@ def fig_brief(comp: Comparison, meta: dict, runs: Sequence[RunData]) -> Figure:
     for line in answer_lines(meta):
         fig.text(0.03, y, line, fontsize=9, va="top", fontweight="bold", gid="brief-answer")
         y -= 0.024
+    from sim.report.scoreboard import standing_line
+
+    for line in textwrap.wrap(standing_line(), 190)[:2]:
+        fig.text(0.03, y, line, fontsize=7, va="top", gid="brief-standing")
+        y -= 0.018
     head, rows = brief_table_rows(comp, meta)
     n_cols = len(head)
     first = 0.24 if n_cols <= 4 else 0.16
@@ -278,16 +283,6 @@ def fig_brief(comp: Comparison, meta: dict, runs: Sequence[RunData]) -> Figure:
         tab.set_fontsize(min(size, 6.5))
         note = POSTERIOR_NOTE
     ax_t.text(0.0, 0.0, note, fontsize=note_size, va="bottom", ha="left", transform=ax_t.transAxes)
-    from sim.report.scoreboard import standing_line
-
-    fig.text(
-        0.03,
-        table_bottom - 0.012,
-        "\n".join(textwrap.wrap(standing_line(), 230)[:2]),
-        fontsize=7,
-        va="top",
-        gid="brief-standing",
-    )
     ax_f = fig.add_axes((0.07, plot_bottom, 0.50, plot_height))
     draw_overlay(ax_f, runs)
     ax_f.set_title(

@@ -204,11 +204,21 @@ def fit_multipliers(cdata: dict) -> dict[str, float]:
     params = (cdata.get("fit") or {}).get("parameters") if isinstance(cdata, dict) else None
     out: dict[str, float] = {}
     if isinstance(params, dict):
-        for name in ("rate_scale", "convoy_scale"):
-            value = params.get(name)
-            value = value.get("value") if isinstance(value, dict) else None
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                out[name] = float(value)
+        # the posterior summary names them by what they scale (median); older fits by
+        # rate_scale / convoy_scale (value)
+        names = {
+            "rate_scale": ("scale.factions.base_rate", "rate_scale"),
+            "convoy_scale": ("scale.factions.targets.convoy", "convoy_scale"),
+        }
+        for name, keys in names.items():
+            for key in keys:
+                entry = params.get(key)
+                value = None
+                if isinstance(entry, dict):
+                    value = entry.get("median", entry.get("value"))
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    out[name] = float(value)
+                    break
     return out
 
 

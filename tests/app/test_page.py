@@ -45,7 +45,6 @@ def test_every_scenario_file_is_offered():
             {"status_quo.yaml": {"us.red_line": "many"}},
             "status_quo: US red line: expected a number; found 'many'",
         ),
-        (["historical.yaml", "truce.yaml"], {}, "outcome window starts 2020-06-01"),
     ],
 )
 def test_bad_input_comes_back_as_a_message(files, levers, message):

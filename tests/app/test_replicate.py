@@ -37,7 +37,7 @@ def finished(world):
 
 def test_same_events_as_the_mesa_engine(world, finished):
     assert finished.day == world.n_days - 1
-    assert finished.events == EscalationModel(world, 2).run()
+    assert np.array_equal(finished.events, EscalationModel(world, 2).run())
     finished.step()  # past the horizon: nothing happens
     assert finished.day == world.n_days - 1
 

@@ -6,7 +6,9 @@ import json
 import os
 from pathlib import Path
 
+import pandas as pd
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from sim.cli import app
@@ -90,7 +92,10 @@ def test_warning_for_a_horizon_past_the_documented_period(tmp_path):
     )
     w = load_scenario(p).warnings
     assert len(w) == 1 and "after the last documented event (2024-12-23" in w[0]
-    assert "fitted up to 2021-04-01" in w[0] and f"{p}:2" in w[0]
+    fitted = yaml.safe_load((ROOT / "calibration" / "fitted.yaml").read_text())["fit"]["tallies"]
+    tallies = pd.read_csv(ROOT / "calibration" / "data" / "tallies.csv")
+    last = tallies[tallies["id"].isin(fitted)]["window_end"].max()  # the fit's last window
+    assert f"fitted up to {last}" in w[0] and f"{p}:2" in w[0]
     assert load_scenario(ROOT / "scenarios" / "historical.yaml").warnings == ()
 
 

@@ -44,10 +44,10 @@ class Log:
 @pytest.fixture(scope="session")
 def historical() -> Log:
     """The historical replay (Oct 2019 - Dec 2021) with the fitted parameters."""
-    return Log(run(SCENARIOS / "historical.yaml", runs=RUNS), RUNS)
+    return Log(run(SCENARIOS / "historical.yaml", runs=RUNS).events, RUNS)
 
 
 @pytest.fixture(scope="session")
 def episode() -> Log:
     """The 2023-24 episode with the fitted parameters."""
-    return Log(run(SCENARIOS / "episode_2023_2024.yaml", runs=RUNS), RUNS)
+    return Log(run(SCENARIOS / "episode_2023_2024.yaml", runs=RUNS).events, RUNS)

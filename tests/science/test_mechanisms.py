@@ -27,7 +27,8 @@ def _variant(**blocks) -> Log:
     sc = loaded.scenario
     update = {k: getattr(sc, k).model_copy(update=v) for k, v in blocks.items()}
     return Log(
-        run(dataclasses.replace(loaded, scenario=sc.model_copy(update=update)), runs=RUNS), RUNS
+        run(dataclasses.replace(loaded, scenario=sc.model_copy(update=update)), runs=RUNS).events,
+        RUNS,
     )
 
 
