@@ -25,12 +25,14 @@ the rule used for each parameter.
 from __future__ import annotations
 
 import dataclasses
+import io
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import annotated_types
 import numpy as np
+import pandas as pd
 
 from sim import vocab as V
 from sim.model import layout as L
@@ -372,3 +374,10 @@ def unit_to_values(params: Sequence[Parameter], unit: np.ndarray) -> np.ndarray:
         else:
             out[:, i] = p.lo + u * (p.hi - p.lo)
     return out
+
+
+def csv_text(table: pd.DataFrame) -> str:
+    """Return a design table as CSV text (6 significant digits), as studies write their tables."""
+    buf = io.StringIO()
+    table.to_csv(buf, index=False, float_format="%.6g")
+    return buf.getvalue()

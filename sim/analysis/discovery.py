@@ -16,7 +16,6 @@ densest; later peels add restrictions that buy little density and are mostly fit
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import logging
 import time
@@ -32,6 +31,7 @@ from sim import __version__
 from sim.analysis.design import (
     DesignScenario,
     Parameter,
+    csv_text,
     evaluate_design,
     paired_difference,
     policy_levers,
@@ -163,12 +163,6 @@ def discovery_parameters(pair: Sequence[DesignScenario]) -> list[Parameter]:
     return levers + rest
 
 
-def _csv(df: pd.DataFrame) -> str:
-    buf = io.StringIO()
-    df.to_csv(buf, index=False, float_format="%.6g")
-    return buf.getvalue()
-
-
 def run_discovery(
     a: LoadedScenario,
     b: LoadedScenario,
@@ -254,7 +248,7 @@ def run_discovery(
         ("box.csv", result.box),
         ("ranges.csv", ranges),
     ):
-        write_text_atomic(_csv(df), out / fname)
+        write_text_atomic(csv_text(df), out / fname)
         files.append(out / fname)
     label = f"{sb.name} {'below' if case == 'lower' else 'above'} {sa.name} on {outcome}"
     if draw is not None:

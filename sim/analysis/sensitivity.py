@@ -23,7 +23,6 @@ the others held at the scenario's values. The same functions pass the known answ
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -38,6 +37,7 @@ from sim import __version__
 from sim.analysis.design import (
     DesignScenario,
     Parameter,
+    csv_text,
     evaluate_design,
     paired_difference,
     range_table,
@@ -209,12 +209,6 @@ class SensitivityResult:
     seconds: float
 
 
-def _csv(df: pd.DataFrame) -> str:
-    buf = io.StringIO()
-    df.to_csv(buf, index=False, float_format="%.6g")
-    return buf.getvalue()
-
-
 def run_sensitivity(
     a: LoadedScenario,
     b: LoadedScenario,
@@ -291,7 +285,7 @@ def run_sensitivity(
     )
     files = []
     for fname, df in (("morris.csv", morris), ("sobol.csv", sobol), ("ranges.csv", ranges)):
-        write_text_atomic(_csv(df), out / fname)
+        write_text_atomic(csv_text(df), out / fname)
         files.append(out / fname)
     if draw is not None:
         files += draw(morris, sobol, f"{sb.name} - {sa.name}: {outcome}", out)
