@@ -38,7 +38,7 @@ from sim import vocab as V
 from sim.model import layout as L
 from sim.model.world import World, compile_world
 from sim.results.outcomes import METRICS, replicate_metrics
-from sim.scenario import Scenario
+from sim.scenario import LoadedScenario, Scenario
 from sim.scenario.schema import IranParams, MilitiaParams, PMParams, TruceParams, USParams
 
 # schema block -> (pydantic model, prefix of its entries in layout.G_NAMES)
@@ -381,3 +381,18 @@ def csv_text(table: pd.DataFrame) -> str:
     buf = io.StringIO()
     table.to_csv(buf, index=False, float_format="%.6g")
     return buf.getvalue()
+
+
+def paired_design(
+    a: LoadedScenario, b: LoadedScenario, seed: int | None, error: type[Exception]
+) -> tuple[list[DesignScenario], int]:
+    """Return the two scenarios of a paired study and its seed (default: the first's).
+
+    Raises ``error`` when the scenarios do not share start, end and outcome window: their
+    replicates could not be paired on common random numbers.
+    """
+    sa, sb = a.scenario, b.scenario
+    if (sa.start, sa.end, sa.outcome_from) != (sb.start, sb.end, sb.outcome_from):
+        raise error(f"{a.path} and {b.path} must share start, end and outcome window to be paired")
+    seed = sa.seed if seed is None else seed
+    return [DesignScenario.of(sa, seed), DesignScenario.of(sb, seed)], seed

@@ -33,6 +33,7 @@ from sim.analysis.design import (
     Parameter,
     csv_text,
     evaluate_design,
+    paired_design,
     paired_difference,
     policy_levers,
     range_table,
@@ -218,13 +219,8 @@ def run_discovery(
             f"--n must be at least 10 and --replicates at least 1 ({n}, {replicates})"
         )
     sa, sb = a.scenario, b.scenario
-    if (sa.start, sa.end, sa.outcome_from) != (sb.start, sb.end, sb.outcome_from):
-        raise DiscoveryError(
-            f"{a.path} and {b.path} must share start, end and outcome window to be paired"
-        )
-    seed = sa.seed if seed is None else seed
     t0 = time.perf_counter()
-    pair = [DesignScenario.of(sa, seed), DesignScenario.of(sb, seed)]
+    pair, seed = paired_design(a, b, seed, DiscoveryError)
     params = discovery_parameters(pair)
     values = latin_hypercube(params, n, seed)
     diff = paired_difference(evaluate_design(pair, params, values, replicates), outcome)

@@ -39,6 +39,7 @@ from sim.analysis.design import (
     Parameter,
     csv_text,
     evaluate_design,
+    paired_design,
     paired_difference,
     range_table,
     unit_to_values,
@@ -257,13 +258,8 @@ def run_sensitivity(
     if n < 2 or n & (n - 1):
         raise SensitivityError(f"--n must be a power of 2 (Sobol base sample), got {n}")
     sa, sb = a.scenario, b.scenario
-    if (sa.start, sa.end, sa.outcome_from) != (sb.start, sb.end, sb.outcome_from):
-        raise SensitivityError(
-            f"{a.path} and {b.path} must share start, end and outcome window to be paired"
-        )
-    seed = sa.seed if seed is None else seed
     t0 = time.perf_counter()
-    pair = [DesignScenario.of(sa, seed), DesignScenario.of(sb, seed)]
+    pair, seed = paired_design(a, b, seed, SensitivityError)
     params = uncertainties(pair)
     names = [p.path for p in params]
     counter = [0]
