@@ -186,7 +186,7 @@ class Ingarch(B.Baseline):
         return {"omega": self.omega, "alpha": self.alpha, "beta": self.beta, "nb_size": self.r}
 
 
-class DatedHawkes(B.Baseline):
+class DatedHawkes(B.Hawkes):
     """Hawkes process fitted by maximum likelihood to the dated attacks before the origin."""
 
     name = "hawkes_dated"
@@ -206,21 +206,9 @@ class DatedHawkes(B.Baseline):
         self.ratio = max(float(np.sum(ctx.recon)), 1.0) / max(len(self.times), 1)
 
     def future_moments(self, lo, hi, ctx):
-        """Return moments of simulated counts (times the reporting ratio) on each window."""
-        windows = np.stack([lo, hi + 1], axis=1).astype(float)
-        end = float(max(np.max(hi) + 1, ctx.holdout_day + 1))
-        sims = B.simulate_hawkes_counts(
-            self.mu,
-            self.n,
-            self.beta,
-            self.times,
-            float(ctx.holdout_day),
-            end,
-            windows,
-            self.paths,
-            self.seed,
-        ).astype(float)
-        return self.ratio * sims.mean(axis=0), self.ratio**2 * sims.var(axis=0, ddof=1)
+        """Return the simulated Hawkes moments on each window, times the reporting ratio."""
+        mean, var = super().future_moments(lo, hi, ctx)
+        return self.ratio * mean, self.ratio**2 * var
 
     def params(self) -> dict[str, float]:
         """Return mu, branching ratio, decay and the reporting ratio."""
