@@ -49,13 +49,13 @@ from sim.results.files import (
     RunError,
     _directory_errors,
     _statistics,
+    atomic_file,
     directory_lock,
     is_temp_name,
     read_parquet,
     refuse_if_locked,
     refuse_links,
     sha256_file,
-    temp_path,
     write_parquet_atomic,
     write_text_atomic,
 )
@@ -769,11 +769,10 @@ def _consolidate(
             with open(final, "rb") as fh:
                 rows[kind] = pq.ParquetFile(fh).metadata.num_rows
             continue
-        tmp = temp_path(final)
         writer = None
         rows[kind] = 0
         try:
-            with open(tmp, "wb") as sink:
+            with atomic_file(final) as tmp, open(tmp, "wb") as sink:
                 for task in tasks:
                     table = read_parquet(chunk_dir / f"{kind}-{task.name}.parquet")
                     if writer is None:
@@ -784,14 +783,10 @@ def _consolidate(
                     writer.write_table(table)
                     rows[kind] += table.num_rows
                 writer.close()
-                sink.flush()
-                os.fsync(sink.fileno())
-            os.replace(tmp, final)
         except BaseException:
             if writer is not None:
                 with contextlib.suppress(Exception):
                     writer.close()
-            tmp.unlink(missing_ok=True)
             raise
     return rows
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -69,7 +68,7 @@ def save_figure(
     Each file is drawn into a new temporary file of a unique name (made with ``O_EXCL``: never
     through a link, never shared by two ``escsim plot`` at once), then renamed into place.
     """
-    from sim.results.files import temp_path
+    from sim.results.files import atomic_file
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -77,13 +76,8 @@ def save_figure(
     with workshop_style():
         for i, fmt in enumerate(formats):
             path = directory / f"{stem}.{fmt}"
-            tmp = temp_path(path)
-            try:
+            with atomic_file(path, fsync=False) as tmp:
                 fig.savefig(tmp, format=fmt)
-                os.replace(tmp, path)
-            except BaseException:
-                tmp.unlink(missing_ok=True)
-                raise
             paths.append(path)
             if i == 0 and fig.get_layout_engine() is not None:
                 fig.set_layout_engine("none")  # laid out once: the other formats reuse it

@@ -13,7 +13,7 @@ import fcntl
 import hashlib
 import os
 import re
-import tempfile
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,7 +41,7 @@ class DiskError(RunError):
 # Column statistics (min/max per row group) are kept for the columns readers filter on; the
 # others cost a third of the write time and no reader uses them.
 STATISTICS = ["run", "date", "day"]
-# temporary names made by `temp_path`: ".<final name>.<random>.tmp"
+# temporary names made by `atomic_file`: ".<final name>.<random>.tmp"
 _TEMP = re.compile(r"^\..+\.[A-Za-z0-9_]{6,}\.tmp$")
 
 
@@ -57,43 +57,43 @@ def is_temp_name(name: str, final: str | None = None) -> bool:
     return bool(_TEMP.match(name))
 
 
-def temp_path(path: Path) -> Path:
-    """Create an empty, unique temporary file next to ``path`` (``O_EXCL``); return its path."""
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    return Path(name)
+@contextlib.contextmanager
+def atomic_file(path: Path, fsync: bool = True) -> Iterator[Path]:
+    """Yield a new temporary file beside ``path``; when the block ends well, rename it into place.
 
-
-def _fsync_replace(tmp: Path, path: Path) -> None:
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    The temporary name (``.<name>.<random>.tmp``) is chosen before the file is created
+    (``O_EXCL``: never through a link, never shared by two writers), so whatever stops the block
+    (an error, a full disk, Ctrl-C or SIGTERM landing at any bytecode, even just after the file
+    was created) removes it: nothing half-written is ever left. ``fsync`` flushes the finished
+    file to disk before the rename.
+    """
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    try:
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666))
+        yield tmp
+        if fsync:
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # 48 random bits: the name is ours
+        raise
 
 
 def write_parquet_atomic(table: pa.Table, path: Path) -> None:
     """Write a Parquet file under a temporary name, fsync it, then rename it into place."""
-    tmp = temp_path(path)
-    try:
-        with open(tmp, "wb") as fh:  # opened here: pyarrow cannot open a non-UTF-8 path
-            pq.write_table(table, fh, write_statistics=_statistics(table.schema))
-        _fsync_replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)  # a full disk or an interrupt leaves no partial file
-        raise
+    with atomic_file(path) as tmp, open(tmp, "wb") as fh:
+        # opened here: pyarrow cannot open a non-UTF-8 path
+        pq.write_table(table, fh, write_statistics=_statistics(table.schema))
 
 
 def write_text_atomic(text: str, path: Path) -> None:
     """Write a text file atomically (temporary file, fsync, rename)."""
-    tmp = temp_path(path)
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
 
 
 def read_parquet(path: Path, **kwargs: object) -> pa.Table:
