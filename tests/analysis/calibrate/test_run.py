@@ -37,8 +37,9 @@ def test_posterior_has_one_column_per_parameter_and_weights(quick):
     assert post["weight"].sum() == pytest.approx(1.0)
     for p in quick.problem.params:
         assert post[p.name].between(p.lo, p.hi).all(), p.name
-    model = [n for n in names if not n.startswith("detection.")]
+    model = [n for n in names if not n.startswith(("detection.", "discrepancy."))]
     assert set(model) == set(P.TARGETS)
+    assert names[-1] == P.DISCREPANCY_PARAMETER.name
     det = [n for n in names if n.startswith("detection.")]
     counters = set(quick.problem.fitted.loc[quick.problem.fitted["bound"] != "lower", "counter_id"])
     assert {n.split(".", 1)[1] for n in det} == counters
@@ -63,6 +64,11 @@ def test_coverage_counts_exact_and_approx_only(quick):
     assert ck.loc[ck["bound"] == "lower", "covered"].isna().all()
     assert ck.loc[ck["bound"] != "lower", "covered"].notna().all()
     assert 0.0 <= quick.coverage90 <= 1.0
+    model = quick.fitted_check_model
+    assert list(model["id"]) == list(ck["id"]) and 0.0 <= quick.coverage90_model <= 1.0
+    # the discrepancy only widens: the model-alone interval lies inside the predictive one
+    # up to Monte Carlo noise, so at least the same number of tallies is covered on average
+    assert (ck["q95"] - ck["q05"]).sum() >= (model["q95"] - model["q05"]).sum()
     pr, n = quick.participation
     assert 1.0 <= pr <= n
 
