@@ -412,10 +412,13 @@ def report_markdown(cal) -> str:
                 "",
                 _table(_check_rows(hk, hm)),
                 "",
-                "Held-out tallies the model misses:",
+                "Held-out tallies the posterior predictive misses:",
                 "",
             ]
             lines += _misses(hk) or ["- none."]
+            if cal.has_discrepancy:
+                lines += ["", "Held-out tallies the model alone misses:", ""]
+                lines += _misses(hm) or ["- none."]
     nf = _not_fitted(cal)
     nf = nf[nf["status"] != "held_out"]
     lines += [

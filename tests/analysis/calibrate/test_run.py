@@ -146,3 +146,19 @@ def test_loglik_noise_is_zero_for_a_deterministic_likelihood_and_positive_otherw
 def test_quick_run_reports_the_likelihood_noise(quick):
     assert quick.loglik_sd.shape == (quick.settings.noise_draws,)
     assert (quick.loglik_sd > 0).all()  # independent replicate sets differ
+
+
+def test_report_gives_the_discrepancy_posterior_and_both_coverages(quick):
+    from sim.report.calibration import report_markdown, results_json
+
+    text = report_markdown(quick)
+    assert "## Model discrepancy" in text
+    assert f"the model alone: **{quick.coverage90_model:.0%}**" in text
+    d = results_json(quick)["discrepancy"]
+    x = quick.posterior[P.DISCREPANCY_PARAMETER.name]
+    assert d["posterior_median"] == pytest.approx(float(x.median()))
+    assert d["coverage90_with"] == quick.coverage90
+    assert d["coverage90_model_alone"] == quick.coverage90_model
+    model, pred = quick.fitted_check_model, quick.fitted_check
+    need = set(pred["id"][(pred["covered"] == 1.0) & (model["covered"] == 0.0)])
+    assert set(d["needed_by"]) == need
