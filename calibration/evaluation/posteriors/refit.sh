@@ -8,7 +8,7 @@
 set -e
 NUMBA_NUM_THREADS=1 nice -n 10 uv run escsim calibrate --data-until 2020-01-31 \
   --particles 48 --runs 20 --check-draws 20 --out calibration/evaluation/posteriors/2020-01-31 -q
-for d in 2020-06-30 2020-09-30; do
+for d in 2020-06-30 2020-09-30 2020-12-31 2021-04-30; do
   NUMBA_NUM_THREADS=1 nice -n 10 uv run escsim calibrate --data-until "$d" \
     --particles 32 --runs 12 --check-draws 10 --out "calibration/evaluation/posteriors/$d" -q
 done

@@ -97,7 +97,7 @@ def fit_for(fits: list[Fit], origin: dt.date) -> Fit | None:
 class Settings:
     """Budget of an evaluation."""
 
-    runs: int = 500
+    runs: int = 1000
     draws: int = 25
     paths: int = 2000
     timeline: bool = False

@@ -53,6 +53,8 @@ def test_committed_fits_end_before_the_origins_that_use_them():
     assert fits, "no posterior found"
     for f in fits:
         assert f.data_end < dt.date(2021, 12, 31) and "weight" in f.posterior
+        if "posteriors/" in f.label:  # a refit never used data after its --data-until date
+            assert f.data_end <= dt.date.fromisoformat(f.label.rsplit("/", 1)[1])
     main = [f for f in fits if f.label == "calibration"]
     assert main and main[0].data_end == dt.date(2021, 7, 6)
 
