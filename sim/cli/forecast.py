@@ -169,11 +169,11 @@ def register(app: typer.Typer) -> None:
             )
             s = sc.seed if seed is None else seed
             t0 = time.time()
-            ens = A.simulate(run_sc, windows, runs, s, end, post, draws)
-            lw = A.log_weights(ens.column(tuple(known["id"])), known, all_t)
+            ens = A.particle_filter(run_sc, windows, known, runs, s, end, post, draws, all_t)
+            lw = np.log(np.maximum(ens.weights, 1e-300))
             for c in conds:
                 hit = ens.column((c["id"][0],))[:, 0] > 0
-                if not hit.any():
+                if not (hit & (ens.weights > 0)).any():
                     raise InputError(f"--condition: no trajectory contains {c['id'][0]}")
                 lw = np.where(hit, lw, -np.inf)
             w = A.normalise(lw)
@@ -199,8 +199,9 @@ def register(app: typer.Typer) -> None:
                 "seed": s,
                 "conditions": condition or [],
                 "wall_seconds": time.time() - t0,
-                "weighting": "sequential importance resampling over whole trajectories "
-                "(engines cannot restart from a saved state)",
+                "weighting": "particle filter over replicate states (resampling when the "
+                f"effective sample size < {A.RESAMPLE_BELOW} x runs; "
+                f"{ens.resamples} resamplings, {ens.roots} distinct initial particles left)",
             }
             m = _write_forecast(target, ens, w, windows, known, o, end, label, meta)
             out.print(
@@ -219,7 +220,11 @@ def register(app: typer.Typer) -> None:
         ] = None,
         runs: Annotated[int | None, typer.Option(help="Trajectories per origin.")] = None,
         scenario: Annotated[
-            Path | None, typer.Option(help="Scenario (default scenarios/historical.yaml).")
+            Path | None,
+            typer.Option(
+                help="One scenario (default: scenarios/historical.yaml and "
+                "scenarios/episode_2023_2024.yaml)."
+            ),
         ] = None,
     ) -> None:
         """Rolling-origin evaluation of the model against baselines; writes the scoreboard.
@@ -229,20 +234,23 @@ def register(app: typer.Typer) -> None:
         with handle_errors():
             import dataclasses
 
+            from sim.analysis.calibrate import parameters as P
             from sim.analysis.forecast import evaluate as E
             from sim.api import load_scenario
             from sim.report.scoreboard import SCOREBOARD, write_scoreboard
 
-            path = scenario or REPO / "scenarios" / "historical.yaml"
-            sc = load_scenario(path).scenario
+            paths = [scenario] if scenario else [REPO / "scenarios" / n for n in E.SCENARIOS]
+            pairs = [(load_scenario(p).scenario, P.base_scenario(p)) for p in paths]
             st = E.Settings.quick_settings() if quick else E.Settings()
             if runs is not None:
                 if runs < 10:
                     raise InputError(f"--runs: expected an integer >= 10; found {runs}")
                 st = dataclasses.replace(st, runs=runs)
-            org = st.origins or E.origins(sc)
+            org = [
+                o for sc, _ in pairs for o in (st.origins or E.origins(sc)) if sc.start < o < sc.end
+            ]
             t0 = time.time()
-            scores = E.evaluate(sc, st, progress=lambda o: err.print(f"origin {o} done"))
+            scores = E.evaluate(pairs, st, progress=lambda o: err.print(f"origin {o} done"))
             paired = E.paired(scores)
             cmd = (
                 "escsim evaluate"
@@ -260,8 +268,9 @@ def register(app: typer.Typer) -> None:
                     "quick": quick,
                     "parameters": E.PARAMETERS_LABEL,
                     "runs": st.runs,
-                    "origins": f"{org[0]}..{org[-1]} ({len(org)})",
-                    "scenario_end": sc.end,
+                    "origins": f"{min(org)}..{max(org)} ({len(org)} month ends)",
+                    "scenarios": ", ".join(str(p.name) for p in paths),
+                    "draws": st.draws,
                 },
             )
             out.print(f"scoreboard written to {target} in {time.time() - t0:.0f} s")

@@ -137,6 +137,67 @@ def _figures(scores: pd.DataFrame, paired: pd.DataFrame, out: Path) -> list[Path
     return paths
 
 
+def _pit_lines(scores: pd.DataFrame) -> list[str]:
+    out = ["## PIT of the model", ""]
+    unc = scores[(scores["method"] == "model") & (scores["bound"] != "lower")]
+    for h, g in unc.groupby("horizon"):
+        p = g["pit"].to_numpy(float)
+        hist = np.histogram(p, bins=5, range=(0.0, 1.0))[0]
+        out.append(
+            f"- {h} month(s), n = {len(p)}: mean PIT {p.mean():.2f} (0.5 if calibrated); "
+            f"share below 0.2: {np.mean(p < 0.2):.0%}, above 0.8: {np.mean(p > 0.8):.0%}; "
+            f"counts per fifth {hist.tolist()} (mass at low PIT = forecasts too high)."
+        )
+    return [*out, ""]
+
+
+def _scenario_lines(scores: pd.DataFrame) -> list[str]:
+    if "scenario" not in scores or scores["scenario"].nunique() < 2:
+        return []
+    unc = scores[scores["bound"] != "lower"]
+    t = unc.groupby(["scenario", "horizon", "method"])["crps"].agg(["mean", "size"]).reset_index()
+    out = [
+        "## Mean CRPS per scenario",
+        "",
+        "| scenario | horizon | method | n | mean CRPS |",
+        "|---|---|---|---|---|",
+    ]
+    for _, r in t.iterrows():
+        out.append(
+            f"| {r['scenario']} | {r['horizon']} | {r['method']} | {r['size']} | {r['mean']:.2f} |"
+        )
+    return [*out, ""]
+
+
+def _assimilation_lines(scores: pd.DataFrame, meta: dict) -> list[str]:
+    out = ["## Assimilation", ""]
+    for m, what in (
+        ("model", "particle filter, final weights"),
+        ("model_isw", "whole-trajectory importance weights"),
+    ):
+        g = scores.loc[scores["method"] == m].groupby("origin").first()
+        if g.empty:
+            continue
+        out.append(
+            f"- Effective sample size per origin ({what}, of {meta.get('runs')}): median "
+            f"{g['ess'].median():.1f}, min {g['ess'].min():.1f}, max {g['ess'].max():.1f}."
+        )
+        if m == "model" and "stage_ess_min" in g:
+            out.append(
+                f"- Particle filter: lowest effective sample size after one report day's "
+                f"reweighting (before resampling), median over origins "
+                f"{g['stage_ess_min'].median():.1f} (min {g['stage_ess_min'].min():.1f}); "
+                f"resamplings per origin median {g['resamples'].median():.0f}; distinct initial "
+                f"particles at the origin median {g['roots'].median():.0f}; distinct posterior "
+                f"draws left median {g['draws_left'].median():.0f} of {meta.get('draws')}."
+            )
+    if "parameters" in scores:
+        used = scores.loc[scores["method"] == "model"].groupby("parameters")["origin"]
+        for lab, o in used:
+            out.append(f"- Parameters {lab}: origins {o.min()}..{o.max()} ({o.nunique()}).")
+    return [*out, "", "![mean CRPS](figures/crps.png)", ""]
+
+
 def write_scoreboard(
     scores: pd.DataFrame, paired: pd.DataFrame, out: Path, meta: dict
 ) -> list[Path]:
@@ -173,16 +234,22 @@ def write_scoreboard(
         f"(wall time {meta.get('wall_seconds', float('nan')):.0f} s on this machine).",
         "",
         f"- {meta.get('parameters', '')}",
-        f"- Origins: {meta.get('origins', '')}; horizons 1 and 3 months (target windows ending in "
-        "the calendar month h months after the origin); scenario horizon ends "
-        f"{meta.get('scenario_end', '')} (the 2023-24 episode scenario is not on this branch).",
-        "- Targets: fitted tallies of calibration/data/tallies.csv. Monthly counts per counter: "
-        "calibration/data/monthly.csv has no month inside 2019-10..2021-12, so none is scored.",
+        f"- Scenarios: {meta.get('scenarios', '')}; origins: {meta.get('origins', '')} (those "
+        "with a target are scored); horizons 1 and 3 months (target windows ending in the "
+        "calendar month h months after the origin). No scenario covers 2022-01..2023-09, so the "
+        "one fitted tally ending there (2022-01) is no target.",
+        "- Targets: fitted tallies of calibration/data/tallies.csv (use = fit, inside a "
+        "scenario's horizon). Monthly counts per counter (calibration/data/monthly.csv) are "
+        "not scored.",
         "- Lower bounds are scored apart: log score of P(X >= N) only (`mean_log_score_lower`); "
         "CRPS, WIS, PIT and the differences below use exact and approximate reports only.",
-        "- `model`: no injects after the origin, trajectories weighted by reports known at the "
-        "origin; `model_noassim`: same trajectories, unweighted; `model_timeline`: future injects "
-        "kept (conditional on the timeline), shown apart, not a forecast.",
+        f"- `model`: no injects after the origin; {meta.get('runs')} particles over "
+        f"{meta.get('draws')} draws of the origin's posterior, particle filter over replicate "
+        "states through every report known at the origin (resampling when the effective "
+        "sample size < 0.5 x particles, children with fresh random keys); `model_noassim`: the "
+        "same particles, not filtered; `model_isw`: the unfiltered trajectories weighted once "
+        "by all reports (whole-trajectory importance weights, the previous scheme); "
+        "`model_timeline` (if present): future injects kept, shown apart, not a forecast.",
         "",
         standing_line(out / "standing.json"),
         "",
@@ -208,16 +275,7 @@ def write_scoreboard(
                 f"{_fmt(r['d_log_score'], r['d_log_score_lo'], r['d_log_score_hi'])} |"
             )
         lines += ["", f"![PIT h{h}](figures/pit_h{h}.png)", ""]
-    ess = scores.loc[scores["method"] == "model"].groupby("origin")["ess"].first()
-    lines += [
-        "## Assimilation",
-        "",
-        f"Effective sample size of the weighted trajectories per origin (of {meta.get('runs')}): "
-        f"median {ess.median():.1f}, min {ess.min():.1f}, max {ess.max():.1f}.",
-        "",
-        "![mean CRPS](figures/crps.png)",
-        "",
-    ]
+    lines += _pit_lines(scores) + _scenario_lines(scores) + _assimilation_lines(scores, meta)
     atomic_write_text(out / "summary.md", "\n".join(lines) + "\n")
     return [
         *files,

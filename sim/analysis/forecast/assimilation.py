@@ -1,12 +1,26 @@
-"""Data assimilation: condition simulated trajectories on the observations known at an origin.
+"""Data assimilation: condition simulated replicates on the observations known at an origin.
 
-The engines cannot restart from a saved state, so assimilation is **sequential importance
-resampling over whole trajectories**: R replicates (spread over posterior parameter draws
-when a posterior sample is given) are simulated from the scenario start to the end of the
-forecast window, with every inject dated AFTER the origin dropped (unless the run is
+``particle_filter`` is a bootstrap particle filter over replicate STATES: R replicates
+(spread over posterior parameter draws when a posterior sample is given) are run with the
+segment engine (``sim.engines.segment``) from the scenario start to the end day of the next
+report, weighted by that report's likelihood under the observation kernel below, and
+resampled (systematic resampling of their state arrays, parameter point and the running
+counts of every window) whenever the effective sample size falls below ``RESAMPLE_BELOW``
+x R; resampled children continue with fresh random keys, so copies of one parent diverge.
+After the last report the survivors run to the end of the forecast window. Without reports
+(or without resampling) the filter reproduces the kernel's trajectories exactly.
+
+The older scheme, **importance weighting of whole trajectories** (``log_weights`` on
+trajectories run once from the start; ``simulate``), is kept as a comparison: it degenerates
+(effective sample size of a few trajectories of 1000) because no trajectory is ever
+corrected after a report.
+
+In both schemes the replicates (spread over posterior parameter draws when a posterior
+sample is given) run from the scenario start to the end of the forecast window, with every
+inject dated AFTER the origin dropped (unless the run is
 explicitly conditional on the timeline). Because draws are keyed by (seed, replicate, day,
 actor, decision), the part of each trajectory before the origin does not depend on what is
-dropped after it. Each trajectory is weighted by the likelihood of the reports whose window
+dropped after it. A trajectory is weighted by the likelihood of the reports whose window
 ends on or before the origin, under a per-trajectory observation kernel:
 
     report | latent count x  ~  NB(mean = x + EPS, size = OBS_SIZE)
@@ -37,7 +51,9 @@ from sim.analysis import observed as O
 from sim.analysis.calibrate import observation as OB
 from sim.analysis.calibrate import parameters as P
 from sim.analysis.forecast import scoring as S
+from sim.engines.design import Design
 from sim.engines.kernel import run_kernel
+from sim.engines.segment import States, replicate_keys, run_segment
 from sim.model.world import compile_world
 from sim.scenario import Scenario
 
@@ -47,6 +63,8 @@ EPS = 0.5
 """Added to a trajectory's count in the kernel (a report can exceed a zero simulated count)."""
 EVENT_TOLERANCE_DAYS = 0
 """Days either side of a conditioned event's date that still count as the event."""
+RESAMPLE_BELOW = 0.5
+"""Resample when the effective sample size falls below this share of the particles."""
 MAIN_WEAPONS = ("rocket",)
 MAIN_TARGETS = ("us_base", "us_embassy", "convoy")
 
@@ -169,6 +187,168 @@ def simulate(
         out.append(O.tally_matrix(rec, reps, j * per, per, spec))
         which.append(np.full(per, int(row)))
     return Ensemble(np.vstack(out)[:runs], spec.ids, np.concatenate(which)[:runs])
+
+
+@dataclass(frozen=True)
+class Filtered:
+    """Result of ``particle_filter``: counts of every window on the surviving lineages.
+
+    Attributes
+    ----------
+    counts : ndarray (R, K) int64
+        Latent count of each window per particle (accumulated along its lineage).
+    ids : tuple of str
+        Window ids (columns of ``counts``).
+    weights : ndarray (R,)
+        Normalised weights at the end (after the last report's reweighting).
+    draw : ndarray (R,) int
+        Posterior row of each particle's parameters (-1: the scenario's values).
+    stage_ess : tuple of float
+        Effective sample size after each report day's reweighting (before any resampling).
+    resamples : int
+        Number of resampling steps.
+    roots : int
+        Distinct initial particles that the final particles descend from.
+    draws_left : int
+        Distinct posterior draws among the final particles (weighted > 0).
+    """
+
+    counts: np.ndarray
+    ids: tuple[str, ...]
+    weights: np.ndarray
+    draw: np.ndarray
+    stage_ess: tuple[float, ...]
+    resamples: int
+    roots: int
+    draws_left: int
+
+    def column(self, ids: list[str] | tuple[str, ...]) -> np.ndarray:
+        """Return the (R, len(ids)) counts of the given window ids."""
+        pos = {k: i for i, k in enumerate(self.ids)}
+        return self.counts[:, [pos[k] for k in ids]]
+
+    @property
+    def ess(self) -> float:
+        """Effective sample size of the final weights."""
+        return ess(self.weights)
+
+
+def systematic_resample(w: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Return ancestor indices by systematic resampling of normalised weights ``w``."""
+    n = len(w)
+    u = (rng.random() + np.arange(n)) / n
+    c = np.cumsum(w)
+    c[-1] = 1.0
+    return np.searchsorted(c, u, side="right").astype(np.int64)
+
+
+def _design(world, posterior, draws, runs, seed):
+    """Return (design, points, draw row per point) spreading ``runs`` over posterior draws."""
+    if posterior is None or draws <= 0:
+        return Design.repeat(world, 1), np.zeros(runs, np.int64), np.array([-1])
+    rng = np.random.default_rng(seed)
+    w = posterior["weight"].to_numpy(float) if "weight" in posterior else None
+    pick = rng.choice(len(posterior), size=draws, p=None if w is None else w / w.sum())
+    names = tuple(c for c in posterior.columns if c in P.TARGETS)
+    design = Design.repeat(world, draws)
+    for j, row in enumerate(pick):
+        wj = P.apply_params(world, names, posterior.iloc[row][list(names)].to_numpy(float))
+        design.g_before[j], design.g_after[j], design.fp[j] = wj.g_before, wj.g_after, wj.fp
+        design.ap[j] = wj.ap
+    per = int(np.ceil(runs / draws))
+    points = np.repeat(np.arange(draws, dtype=np.int64), per)[:runs]
+    return design, points, pick.astype(np.int64)
+
+
+def particle_filter(
+    scenario: Scenario,
+    windows: pd.DataFrame,
+    reports: pd.DataFrame,
+    runs: int,
+    seed: int,
+    last: dt.date,
+    posterior: pd.DataFrame | None = None,
+    draws: int = 0,
+    all_tallies: pd.DataFrame | None = None,
+    resample_below: float = RESAMPLE_BELOW,
+) -> Filtered:
+    """Filter ``runs`` replicates through the reports, then run them to ``last``.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The scenario (already without future injects); with ``posterior``, without calibration.
+    windows : pandas.DataFrame
+        Tally rows (id, start, end, weapons, targets, measure) to count; must contain the
+        reports' ids.
+    reports : pandas.DataFrame
+        Reports to assimilate (id, count, bound, counter_id, nested_in, end); each is
+        assimilated on the day its window ends.
+    runs, seed : int
+        Particles and the seed of the keyed draws (replicate r of the first stage draws as the
+        kernel's replicate r).
+    last : datetime.date
+        Last simulated day.
+    posterior : pandas.DataFrame, optional
+        Posterior sample (parameter columns and ``weight``).
+    draws : int
+        Posterior draws used (particles are split evenly among them).
+    all_tallies : pandas.DataFrame, optional
+        Every tally (nested chains are followed through rows not assimilated).
+    resample_below : float
+        Resample when the effective sample size falls below this share of ``runs``.
+
+    Returns
+    -------
+    Filtered
+    """
+    world = dataclasses.replace(compile_world(scenario), seed=seed)
+    n_days = int(min(world.n_days, (last - world.start).days + 1))
+    world = dataclasses.replace(world, n_days=n_days)
+    spec = O.compile_tallies(windows, world.start)
+    design, points, pick = _design(world, posterior, draws, runs, seed)
+    states = States.initial(world, design, points, replicate_keys(seed, np.arange(runs)))
+    acc = np.zeros((runs, len(spec.ids)), dtype=np.int64)
+    pos = {k: i for i, k in enumerate(spec.ids)}
+    rep = reports.reset_index(drop=True)
+    end_day = ((pd.to_datetime(rep["end"]) - pd.Timestamp(world.start)).dt.days).to_numpy()
+    stops = sorted({int(d) for d in end_day if 0 <= d < n_days})
+    rng = np.random.default_rng(seed + 1)
+    lw = np.zeros(runs)
+    roots = np.arange(runs)
+    stage_ess: list[float] = []
+    resamples = 0
+    prev_ll = np.zeros(runs)
+    for k, stop in enumerate([*stops, n_days - 1]):
+        recs, rows = run_segment(world, design, states, stop + 1)
+        acc += O.tally_matrix(recs, rows, 0, runs, spec)
+        if k == len(stops):
+            break
+        now = rep[end_day <= stop]
+        ll = log_weights(acc[:, [pos[i] for i in now["id"]]], now, all_tallies)
+        lw = lw + ll - prev_ll
+        prev_ll = ll
+        w = normalise(lw)
+        stage_ess.append(ess(w))
+        if stage_ess[-1] < resample_below * runs:
+            anc = systematic_resample(w, rng)
+            child_seed = (seed * 1_000_003 + stop + 1) % 2**62
+            states = states.take(anc, replicate_keys(child_seed, np.arange(runs)))
+            acc, prev_ll, roots = acc[anc], prev_ll[anc], roots[anc]
+            lw = np.zeros(runs)
+            resamples += 1
+    w = normalise(lw)
+    draw = pick[states.points] if pick[0] >= 0 else np.full(runs, -1)
+    return Filtered(
+        acc,
+        spec.ids,
+        w,
+        draw,
+        tuple(stage_ess),
+        resamples,
+        int(len(np.unique(roots[w > 0]))),
+        int(len(np.unique(states.points[w > 0]))),
+    )
 
 
 def _kernel_var(m: np.ndarray) -> np.ndarray:

@@ -5,28 +5,43 @@ lead time, every method forecasts the fitted tallies (``observation.select`` sta
 whose window ends in calendar month ``origin + h`` (h = 1 and 3: the month h steps ahead),
 using only what is known at the origin:
 
-* ``model``: the scenario with injects after the origin dropped, trajectories weighted by the
-  reports whose windows end on or before the origin (``assimilation``);
-* ``model_noassim``: the same trajectories unweighted (the effect of assimilation);
-* ``model_timeline``: future injects kept ("conditional on the timeline"), weighted: labelled
-  and reported apart, never compared as a forecast;
+* ``model``: the scenario with injects after the origin dropped, R particles spread over
+  the draws of the origin's posterior (below), run through a particle filter over replicate
+  states that weights and resamples them at each report known at the origin
+  (``assimilation.particle_filter``), then run to the end of the forecast window;
+* ``model_noassim``: the same particles, not filtered (trajectories identical to the
+  filter's until its first resampling): the effect of assimilation;
+* ``model_isw``: the unfiltered trajectories weighted by all reports at the origin at once
+  (whole-trajectory importance weights, the previous scheme), for comparison;
+* ``model_timeline`` (``Settings.timeline``): future injects kept ("conditional on the
+  timeline"), filtered: labelled and reported apart, never compared as a forecast;
 * the baselines of ``sim.analysis.forecast.baselines``, fitted on the reports before the origin
   (and the dated attacks before it for the Hawkes process).
 
-Parameters: the scenario's calibrated values (``calibration/fitted.yaml``), fitted on the
-whole observation set, i.e. on data LATER than most origins (refitting at each origin with
-``escsim calibrate --data-until`` is not done here). Class factors turning the baselines'
-main series (rockets on US targets) into a tally's counting rule are the model's simulated
-ratios over days before the origin only.
+Parameters known at the origin: each origin uses the latest posterior whose fitted data end
+on or before it, among the refits ``calibration/evaluation/posteriors/<date>/`` (``escsim
+calibrate --data-until <date>``, commands in ``posteriors/refit.sh``) and the full
+calibration ``calibration/posterior.parquet`` (its last fitted tally ends 2021-07-06, so it
+is honest from the 2021-07-31 origin and for the 2023-24 episode). The data end of a
+posterior is the end of the last tally window it fitted (``fit.date_range`` in its
+fitted.yaml); publication lags of the reports are not modelled. Class factors turning the
+baselines' main series (rockets on US targets) into a tally's counting rule are the model's
+simulated ratios over days before the origin only.
+
+Scenarios: ``scenarios/historical.yaml`` (2019-10..2021-12) and
+``scenarios/episode_2023_2024.yaml`` (2023-10..2024-12); no scenario covers 2022-01..2023-09,
+so the one fitted tally there (ending 2022-01) is not a target.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from sim.analysis import observed as O
 from sim.analysis.calibrate import baselines as B
@@ -39,10 +54,43 @@ from sim.scenario import Scenario
 FIRST_ORIGIN = dt.date(2020, 1, 31)
 HORIZONS = (1, 3)
 GRID = 400
+REPO = O.DATA_DIR.parent.parent
+POSTERIORS = REPO / "calibration" / "evaluation" / "posteriors"
+SCENARIOS = ("historical.yaml", "episode_2023_2024.yaml")
 PARAMETERS_LABEL = (
-    "parameters: calibration/fitted.yaml (fitted on the full observation set, i.e. on data "
-    "later than the origins); not refitted per origin"
+    "parameters: per origin, the latest posterior whose fitted data end on or before the origin "
+    "(calibration/evaluation/posteriors/<date>/ refits by `escsim calibrate --data-until`, "
+    "commands in posteriors/refit.sh, and calibration/posterior.parquet, data to 2021-07-06)"
 )
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A posterior sample and the last day of data it was fitted on."""
+
+    label: str
+    data_end: dt.date
+    posterior: pd.DataFrame
+
+
+def load_fits(posteriors: Path = POSTERIORS, main: Path = REPO / "calibration") -> list[Fit]:
+    """Return the refits under ``posteriors`` and the main calibration, by data end."""
+    out = []
+    dirs = sorted(p for p in posteriors.glob("*") if (p / "posterior.parquet").exists())
+    for d in [*dirs, main]:
+        if not (d / "posterior.parquet").exists():
+            continue
+        fit = yaml.safe_load((d / "fitted.yaml").read_text(encoding="utf-8"))["fit"]
+        end = dt.date.fromisoformat(str(fit["date_range"][1]))
+        label = str(d.relative_to(REPO)) if d.is_relative_to(REPO) else str(d)
+        out.append(Fit(label, end, pd.read_parquet(d / "posterior.parquet")))
+    return sorted(out, key=lambda f: f.data_end)
+
+
+def fit_for(fits: list[Fit], origin: dt.date) -> Fit | None:
+    """Return the fit with the latest data end on or before ``origin`` (None if there is none)."""
+    ok = [f for f in fits if f.data_end <= origin]
+    return ok[-1] if ok else None
 
 
 @dataclass(frozen=True)
@@ -50,7 +98,9 @@ class Settings:
     """Budget of an evaluation."""
 
     runs: int = 1000
+    draws: int = 25
     paths: int = 2000
+    timeline: bool = False
     seed: int = 20191001
     origins: tuple[dt.date, ...] | None = None
     quick: bool = False
@@ -60,6 +110,7 @@ class Settings:
         """Return the CI budget: 3 origins, 100 trajectories, 200 baseline paths."""
         return cls(
             runs=100,
+            draws=5,
             paths=200,
             origins=(dt.date(2020, 7, 31), dt.date(2020, 12, 31), dt.date(2021, 5, 31)),
             quick=True,
@@ -73,9 +124,9 @@ def month_end(d: dt.date, months: int = 0) -> dt.date:
 
 
 def origins(scenario: Scenario, last_horizon: int = 1) -> tuple[dt.date, ...]:
-    """Return month-end origins from 2020-01 whose next ``last_horizon`` months fit the horizon."""
+    """Return month-end origins (from 2020-01, or the scenario's first month) inside its horizon."""
     out = []
-    o = FIRST_ORIGIN
+    o = max(FIRST_ORIGIN, month_end(scenario.start))
     while month_end(o, last_horizon) <= scenario.end:
         out.append(o)
         o = month_end(o, 1)
@@ -152,8 +203,13 @@ def evaluate_origin(
     fit: pd.DataFrame,
     all_tallies: pd.DataFrame,
     event_days: np.ndarray,
+    posterior: Fit | None = None,
 ) -> list[dict]:
-    """Return score rows of every method for the targets of one origin."""
+    """Return score rows of every method for the targets of one origin.
+
+    ``scenario`` is the scenario WITHOUT calibration when ``posterior`` is given (its draws are
+    applied to it), else the scenario whose values are used as they are.
+    """
     tg = {h: targets(fit, origin, h) for h in HORIZONS}
     if all(len(t) == 0 for t in tg.values()):
         return []
@@ -168,23 +224,29 @@ def evaluate_origin(
     windows = windows[windows["end"] <= pd.Timestamp(last)]
     known = fit[fit["end"] <= pd.Timestamp(origin)]
     rng = np.random.default_rng(settings.seed + origin.toordinal())
-    rows: list[dict] = []
-    ens_noinj = A.simulate(
-        A.without_future_injects(scenario, origin), windows, settings.runs, settings.seed, last
-    )
-    ens_timeline = A.simulate(scenario, windows, settings.runs, settings.seed, last)
-    uniform = np.full(settings.runs, 1.0 / settings.runs)
-    weights = {}
-    for label, ens in (("model", ens_noinj), ("model_timeline", ens_timeline)):
-        w = A.normalise(A.log_weights(ens.column(tuple(known["id"])), known, all_tallies))
-        weights[label] = (ens, w)
-    weights["model_noassim"] = (ens_noinj, uniform)
+    post, draws = (posterior.posterior, settings.draws) if posterior else (None, 0)
+    label = posterior.label if posterior else "scenario values (no fit before the origin)"
+
+    def run(sc: Scenario, reports: pd.DataFrame) -> A.Filtered:
+        return A.particle_filter(
+            sc, windows, reports, settings.runs, settings.seed, last, post, draws, all_tallies
+        )
+
+    no_future = A.without_future_injects(scenario, origin)
+    filt = run(no_future, known)
+    free = run(no_future, known.iloc[:0])
+    isw = A.normalise(A.log_weights(free.column(tuple(known["id"])), known, all_tallies))
+    members = [("model", filt, filt.weights), ("model_noassim", free, free.weights)]
+    members.append(("model_isw", free, isw))
+    if settings.timeline:
+        tl = run(scenario, known)
+        members.append(("model_timeline", tl, tl.weights))
     # baselines: main series and class factors known at the origin
     day0 = scenario.start
     hold = (origin - day0).days + 1
     fac_ids = ["F:" + k for k in fit["id"]]
-    main = ens_noinj.column(("F:main",)).mean()
-    ratio = ens_noinj.column(fac_ids).mean(axis=0) / max(main, 1e-9)
+    main = free.column(("F:main",)).mean()
+    ratio = free.column(fac_ids).mean(axis=0) / max(main, 1e-9)
     factor = pd.Series(np.where(ratio > 0, ratio, 1.0), index=fit["id"])
     train = B.tally_set(known, pd.Timestamp(day0), factor[known["id"]].to_numpy())
     n_days = (last - day0).days + 1
@@ -196,28 +258,64 @@ def evaluate_origin(
     for b in baselines:
         if not isinstance(b, FB.Ensemble):
             b.fit(train, ctx)
+    rows: list[dict] = []
+    base_extra = {"scenario": scenario.name, "parameters": label}
     for h, t in tg.items():
         if len(t) == 0:
             continue
-        for label, (ens, w) in weights.items():
+        for name, ens, w in members:
             pmf = A.forecast_pmf(ens.column(tuple(t["id"])), w, GRID)
-            rows += _score_rows(pmf, t, origin, h, label, rng, {"ess": A.ess(w)})
+            extra = {
+                **base_extra,
+                "ess": A.ess(w),
+                "stage_ess_min": min(ens.stage_ess, default=np.nan)
+                if name != "model_isw"
+                else np.nan,
+                "resamples": ens.resamples if name != "model_isw" else 0,
+                "roots": ens.roots if name != "model_isw" else int((w > 1e-12).sum()),
+                "draws_left": ens.draws_left,
+            }
+            rows += _score_rows(pmf, t, origin, h, name, rng, extra)
         test = B.tally_set(t, pd.Timestamp(day0), factor[t["id"]].to_numpy())
         for b in baselines:
             pmf = FB.forecast_pmf(b, test, ctx, GRID)
-            rows += _score_rows(pmf, t, origin, h, b.name, rng, {"ess": np.nan})
+            rows += _score_rows(pmf, t, origin, h, b.name, rng, {**base_extra, "ess": np.nan})
     return rows
 
 
-def evaluate(scenario: Scenario, settings: Settings, progress=None) -> pd.DataFrame:
-    """Return the score table of every origin, horizon, target and method."""
-    fit, all_t = fitted_tallies(scenario)
-    event_days = dated_attack_days(scenario.start)
+def evaluate(
+    scenarios: list[tuple[Scenario, Scenario]],
+    settings: Settings,
+    fits: list[Fit] | None = None,
+    progress=None,
+) -> pd.DataFrame:
+    """Return the score table of every scenario, origin, horizon, target and method.
+
+    Parameters
+    ----------
+    scenarios : list of (Scenario, Scenario)
+        Each scenario with its calibration overlay and without it (``parameters.base_scenario``).
+    settings : Settings
+        Budget; ``settings.origins`` restricts the origins of every scenario.
+    fits : list of Fit, optional
+        Posteriors to choose from per origin (default ``load_fits()``); an empty list runs the
+        calibrated scenario's values at every origin (not honest: for tests only).
+    progress : callable, optional
+        Called with each finished origin.
+    """
+    fits = load_fits() if fits is None else fits
     rows: list[dict] = []
-    for o in settings.origins or origins(scenario):
-        rows += evaluate_origin(scenario, o, settings, fit, all_t, event_days)
-        if progress:
-            progress(o)
+    for calibrated, base in scenarios:
+        fit, all_t = fitted_tallies(calibrated)
+        event_days = dated_attack_days(calibrated.start)
+        for o in settings.origins or origins(calibrated):
+            if not (calibrated.start < o < calibrated.end):
+                continue
+            post = fit_for(fits, o) if fits else None
+            sc = base if post is not None else calibrated
+            rows += evaluate_origin(sc, o, settings, fit, all_t, event_days, post)
+            if progress:
+                progress(o)
     return pd.DataFrame(rows)
 
 
@@ -249,4 +347,14 @@ def paired(scores: pd.DataFrame, reference: str = "model", seed: int = 0) -> pd.
     return pd.DataFrame(out)
 
 
-__all__ = ["PARAMETERS_LABEL", "Settings", "evaluate", "origins", "paired", "targets"]
+__all__ = [
+    "PARAMETERS_LABEL",
+    "Fit",
+    "Settings",
+    "evaluate",
+    "fit_for",
+    "load_fits",
+    "origins",
+    "paired",
+    "targets",
+]

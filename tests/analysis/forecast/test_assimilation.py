@@ -84,3 +84,50 @@ def test_simulate_spreads_trajectories_over_posterior_draws():
     low = ens.counts[ens.draw == 0].sum(axis=1).mean()
     high = ens.counts[ens.draw == 1].sum(axis=1).mean()
     assert high > low  # a ten-fold base rate gives more attacks
+
+
+def _small_windows(start, end):
+    return A.month_windows(start, end)
+
+
+def test_particle_filter_without_reports_reproduces_the_kernel_trajectories():
+    from tests.conftest import build
+
+    sc = build()
+    last = dt.date(2020, 6, 30)
+    win = A.month_windows(sc.start, last)
+    f = A.particle_filter(sc, win, _reports([], []).iloc[:0], 20, 5, last)
+    e = A.simulate(sc, win, 20, 5, last)
+    assert np.array_equal(f.counts, e.counts) and f.resamples == 0
+    assert np.allclose(f.weights, 1 / 20) and f.roots == 20
+
+
+def test_particle_filter_resamples_towards_a_report_and_keeps_more_particles_than_isw():
+    from tests.conftest import build
+
+    sc = build()
+    last = dt.date(2020, 6, 30)
+    win = A.month_windows(sc.start, last)
+    e = A.simulate(sc, win, 200, 5, last)
+    ids = list(win["id"][:4])
+    # reports: the 90th percentile of each of the first four months (unlikely all together)
+    q = np.quantile(e.column(ids), 0.9, axis=0).round().astype(int)
+    rep = _reports(list(q), ["exact"] * 4, ids=ids)
+    rep["end"] = list(win["end"][:4])
+    f = A.particle_filter(sc, win, rep, 200, 5, last)
+    isw = A.normalise(A.log_weights(e.column(ids), rep))
+    assert f.resamples >= 1 and min(f.stage_ess) < 200
+    assert f.ess > A.ess(isw)
+    # the filtered particles match the reports better than the unfiltered ones
+    err_f = np.abs(f.column(ids) - q).sum(axis=1) @ f.weights
+    err_0 = np.abs(e.column(ids) - q).sum(axis=1).mean()
+    assert err_f < err_0
+    # reports are assimilated on their end day: months after the last report are not fixed
+    assert len(np.unique(f.column([win["id"].iloc[5]]))) > 1
+
+
+def test_systematic_resampling_keeps_expected_copies():
+    rng = np.random.default_rng(0)
+    w = np.array([0.5, 0.25, 0.25, 0.0])
+    anc = A.systematic_resample(w, rng)
+    assert np.bincount(anc, minlength=4).tolist() == [2, 1, 1, 0]

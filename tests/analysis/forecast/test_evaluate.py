@@ -35,13 +35,52 @@ def test_targets_end_in_the_month_h_steps_ahead(scenario):
     assert (t3["end"] <= pd.Timestamp("2020-10-31")).all()
 
 
+def test_fit_for_takes_the_latest_posterior_fitted_on_data_before_the_origin():
+    post = pd.DataFrame({"x": [1.0]})
+    fits = [
+        E.Fit("a", dt.date(2019, 12, 31), post),
+        E.Fit("b", dt.date(2020, 6, 30), post),
+        E.Fit("c", dt.date(2021, 7, 6), post),
+    ]
+    assert E.fit_for(fits, dt.date(2019, 11, 30)) is None
+    assert E.fit_for(fits, dt.date(2020, 6, 30)).label == "b"
+    assert E.fit_for(fits, dt.date(2021, 6, 30)).label == "b"
+    assert E.fit_for(fits, dt.date(2021, 7, 31)).label == "c"
+
+
+def test_committed_fits_end_before_the_origins_that_use_them():
+    fits = E.load_fits()
+    assert fits, "no posterior found"
+    for f in fits:
+        assert f.data_end < dt.date(2021, 12, 31) and "weight" in f.posterior
+        if "posteriors/" in f.label:  # a refit never used data after its --data-until date
+            assert f.data_end <= dt.date.fromisoformat(f.label.rsplit("/", 1)[1])
+    main = [f for f in fits if f.label == "calibration"]
+    assert main and main[0].data_end == dt.date(2021, 7, 6)
+
+
 def test_tiny_evaluation_scores_every_method_and_writes_a_scoreboard(scenario, tmp_path):
-    st = E.Settings(runs=30, paths=100, origins=(dt.date(2020, 7, 31),), quick=True)
-    scores = E.evaluate(scenario, st)
+    from sim.analysis.calibrate import parameters as P
+    from tests.conftest import SCENARIOS
+
+    base = P.base_scenario(SCENARIOS / "historical.yaml")
+    st = E.Settings(
+        runs=30, draws=3, paths=100, origins=(dt.date(2020, 7, 31),), quick=True, timeline=True
+    )
+    fits = [
+        E.Fit(
+            "test",
+            dt.date(2020, 6, 30),
+            pd.read_parquet(E.REPO / "calibration" / "posterior.parquet"),
+        )
+    ]
+    scores = E.evaluate([(scenario, base)], st, fits=fits)
+    assert (scores["parameters"] == "test").all()
     methods = set(scores["method"])
     assert {
         "model",
         "model_noassim",
+        "model_isw",
         "model_timeline",
         "persistence",
         "climatology",
@@ -54,8 +93,10 @@ def test_tiny_evaluation_scores_every_method_and_writes_a_scoreboard(scenario, t
     lower = scores[scores["bound"] == "lower"]
     assert lower["crps"].isna().all() and np.isfinite(lower["log_score"]).all()
     # assimilation weights: the unweighted run has full ESS, the weighted one less
-    assert (scores.loc[scores["method"] == "model_noassim", "ess"] == 30).all()
-    assert (scores.loc[scores["method"] == "model", "ess"] < 30).all()
+    assert np.allclose(scores.loc[scores["method"] == "model_noassim", "ess"], 30)
+    assert (scores.loc[scores["method"] == "model_isw", "ess"] < 30).all()
+    model = scores[scores["method"] == "model"]
+    assert (model["resamples"] >= 1).all() and (model["stage_ess_min"] < 30).all()
     paired = E.paired(scores)
     ref = paired[paired["method"] == "model"].iloc[0]
     assert ref["d_crps"] == 0.0
@@ -63,7 +104,7 @@ def test_tiny_evaluation_scores_every_method_and_writes_a_scoreboard(scenario, t
         scores,
         paired,
         tmp_path,
-        {"command": "test", "wall_seconds": 1.0, "quick": True, "runs": 30},
+        {"command": "test", "wall_seconds": 1.0, "quick": True, "runs": 30, "draws": 3},
     )
     assert (tmp_path / "figures" / "pit_h1.png").stat().st_size > 0
     st_json = json.loads((tmp_path / "standing.json").read_text())
@@ -72,7 +113,8 @@ def test_tiny_evaluation_scores_every_method_and_writes_a_scoreboard(scenario, t
     assert "QUICK" in line and "persistence" in line and ("1 mo" in line)
     verdicts = {v["verdict"] for v in st_json["horizons"]["1"]["vs"].values()}
     assert verdicts <= {"beats", "ties", "loses to"}
-    assert "| model |" in (tmp_path / "summary.md").read_text()
+    summary = (tmp_path / "summary.md").read_text()
+    assert "| model |" in summary and "mean PIT" in summary and "Particle filter" in summary
 
 
 def test_standing_line_without_scoreboard(tmp_path):
