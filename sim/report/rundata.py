@@ -120,17 +120,64 @@ def read_attacks(
     )
 
 
+DOCUMENTED_COLUMNS = ("date", "kind", "actor", "subject", "detail")
+#: the event kind an inject kind logs (others log their own name; regional_war logs nothing)
+INJECT_EVENT_KIND = {"truce": "truce_start"}
+
+
 def read_documented(events_path: Path, run: int) -> pd.DataFrame:
-    """Return the forced (documented) events of one replicate: date, kind, subject, detail."""
+    """Return the forced (documented) events of one replicate: date, kind, actor, subject, detail."""
     tab = pq.read_table(
         events_path,
-        columns=["run", "date", "kind", "subject", "detail", "forced"],
+        columns=["run", *DOCUMENTED_COLUMNS, "forced"],
         filters=[("forced", "=", True), ("run", "=", int(run))],
     )
-    df = pd.DataFrame({c: tab.column(c).to_pylist() for c in ("date", "kind", "subject", "detail")})
+    df = pd.DataFrame({c: tab.column(c).to_pylist() for c in DOCUMENTED_COLUMNS})
     if len(df):
         df["date"] = pd.to_datetime(df["date"])
     return df
+
+
+def inject_labels(manifest: dict) -> list[tuple[pd.Timestamp, str, str | None, str]]:
+    """Return (date, event kind, faction, label) of every labelled inject of a run's scenario.
+
+    The scenario is rebuilt from the files recorded in the manifest (``sim.replay``), so the
+    labels are those of the run, policy injects included; a manifest that cannot be rebuilt
+    gives no labels (figures then name events by kind).
+    """
+    import tempfile
+
+    from sim.replay import rebuild_scenario
+
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            sc = rebuild_scenario(manifest, Path(tmp)).scenario
+    except Exception:  # an old or foreign manifest: fall back to the kinds
+        return []
+    injects = list(sc.injects) + list(sc.policy.injects if sc.policy is not None else ())
+    return [
+        (pd.Timestamp(i.date), INJECT_EVENT_KIND.get(i.kind, i.kind), i.faction, i.label)
+        for i in injects
+        if i.label
+    ]
+
+
+def label_documented(documented: pd.DataFrame, manifest: dict) -> pd.DataFrame:
+    """Add a ``label`` column: the label of the inject that forced each event ("" if none).
+
+    An event matches an inject of its date and kind; where several injects of one kind share a
+    date, the one naming the event's faction (its subject, or its actor for a truce).
+    """
+    out = documented.copy()
+    out["label"] = ""
+    labels = inject_labels(manifest) if len(out) else []
+    for k, r in enumerate(out.itertuples(index=False)):
+        same = [x for x in labels if x[0] == r.date and x[1] == r.kind]
+        named = [x for x in same if x[2] is not None and x[2] in (r.subject, r.actor)]
+        pick = named or [x for x in same if x[2] is None] or same
+        if pick:
+            out.iloc[k, out.columns.get_loc("label")] = pick[0][3]
+    return out
 
 
 def load_run(path: Path, name: str | None = None) -> RunData:
@@ -178,9 +225,12 @@ def load_run(path: Path, name: str | None = None) -> RunData:
         runs=run_ids,
         months=month_starts(start, end),
         monthly=monthly,
-        documented=read_documented(path / "events.parquet", int(run_ids[0]))
-        if len(run_ids)
-        else pd.DataFrame(columns=["date", "kind", "subject", "detail"]),
+        documented=label_documented(
+            read_documented(path / "events.parquet", int(run_ids[0]))
+            if len(run_ids)
+            else pd.DataFrame(columns=list(DOCUMENTED_COLUMNS)),
+            manifest,
+        ),
     )
 
 

@@ -719,6 +719,15 @@ class Inject(_Strict):
         description="a name by which a child file edits or removes the inject (optional)",
         json_schema_extra={"units": "name", "source": "scenario composition (extends:)"},
     )
+    label: str | None = Field(
+        None,
+        max_length=60,
+        description=(
+            "what figures and the brief call the event, e.g. 'Soleimani and Muhandis killed' "
+            "(default: its kind)"
+        ),
+        json_schema_extra={"units": "text", "source": "events.csv label of the source row"},
+    )
     date: dt.date = Field(
         description="the day the event is forced",
         json_schema_extra={"units": "date", "source": "the inject's source"},

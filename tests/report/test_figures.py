@@ -100,6 +100,40 @@ def test_event_clusters_stack_labels_of_close_events():
     assert clusters[1][1] == "truce"  # one label for the truce of every faction
 
 
+def test_event_clusters_name_events_by_their_label_and_fall_back_to_the_kind():
+    documented = fake_run().documented.assign(
+        label=["US strikes KH (5 sites)", "Soleimani and Muhandis killed", "", "", "", ""]
+    )
+    clusters = figures.event_clusters(documented)
+    assert clusters[0][1].split("\n") == [
+        "US strikes KH (5 sites)",
+        "Soleimani and Muhandis killed",
+        "command decapitated",  # no label: its kind
+    ]
+    assert "US leadership strike on KH" not in "".join(c[1] for c in clusters)
+
+
+def test_historical_labels_are_the_events_csv_labels_of_their_source_rows():
+    """Each label of a historical inject that cites an events.csv row is that row's label."""
+    import csv
+
+    from tests.conftest import ROOT
+
+    with open(ROOT / "calibration" / "data" / "events.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    sc = load_scenario(SCENARIOS / "historical.yaml").scenario
+    checked = 0
+    for inj in sc.injects:
+        assert inj.label, f"{inj.date} {inj.kind}: no label"
+        kind = rundata.INJECT_EVENT_KIND.get(inj.kind, inj.kind)
+        cited = f"events.csv {inj.date}" in inj.source
+        same = [r for r in rows if r["date"] == str(inj.date) and r["kind"] == kind]
+        if cited and same:
+            assert inj.label in [r["label"] for r in same], (inj.date, inj.label)
+            checked += 1
+    assert checked >= 12
+
+
 # --- figures -----------------------------------------------------------------------------------
 
 
@@ -225,6 +259,13 @@ def test_load_run_counts_attacks_on_us_targets(compare_dir):
     assert run.monthly.shape == (15, 27)
     assert run.policy_start == pd.Timestamp("2020-06-01")
     assert set(run.documented["kind"]) >= {"decapitation", "truce_start", "election"}
+    labels = dict(zip(run.documented["date"].dt.strftime("%Y-%m-%d"), run.documented["label"]))
+    assert labels["2020-01-03"] in (
+        "Soleimani and Muhandis killed",
+        "Decapitation of IRGC-QF/PMF command",
+    )
+    assert labels["2020-10-10"] == "Militia truce announced"  # a truce_start from a truce inject
+    assert labels["2021-10-10"] == "Parliamentary election"
     # observed tallies are drawn only where the run replays history (before the policy start)
     # and only those that count what the chart shows (rockets and IEDs on every US target)
     assert len(rundata.load_tallies_for(run)) == 0  # none of those ends before June 2020
