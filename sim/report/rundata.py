@@ -126,7 +126,7 @@ INJECT_EVENT_KIND = {"truce": "truce_start"}
 
 
 def read_documented(events_path: Path, run: int) -> pd.DataFrame:
-    """Return the forced (documented) events of one replicate: date, kind, actor, subject, detail."""
+    """Return the forced events of one replicate: date, kind, actor, subject, detail."""
     tab = pq.read_table(
         events_path,
         columns=["run", *DOCUMENTED_COLUMNS, "forced"],

@@ -259,7 +259,9 @@ def test_load_run_counts_attacks_on_us_targets(compare_dir):
     assert run.monthly.shape == (15, 27)
     assert run.policy_start == pd.Timestamp("2020-06-01")
     assert set(run.documented["kind"]) >= {"decapitation", "truce_start", "election"}
-    labels = dict(zip(run.documented["date"].dt.strftime("%Y-%m-%d"), run.documented["label"]))
+    labels = dict(
+        zip(run.documented["date"].dt.strftime("%Y-%m-%d"), run.documented["label"], strict=True)
+    )
     assert labels["2020-01-03"] in (
         "Soleimani and Muhandis killed",
         "Decapitation of IRGC-QF/PMF command",
