@@ -147,13 +147,14 @@ def inject_labels(manifest: dict) -> list[tuple[pd.Timestamp, str, str | None, s
     """
     import tempfile
 
-    from sim.replay import rebuild_scenario
+    from sim.replay import ReplayError, rebuild_scenario
+    from sim.scenario import ScenarioError
 
     try:
         with tempfile.TemporaryDirectory() as tmp:
             sc = rebuild_scenario(manifest, Path(tmp)).scenario
-    except Exception:  # an old or foreign manifest: fall back to the kinds
-        return []
+    except (ReplayError, ScenarioError, KeyError, TypeError, OSError):
+        return []  # a manifest without its scenario files: figures fall back to the kinds
     injects = list(sc.injects) + list(sc.policy.injects if sc.policy is not None else ())
     return [
         (pd.Timestamp(i.date), INJECT_EVENT_KIND.get(i.kind, i.kind), i.faction, i.label)

@@ -266,7 +266,7 @@ def test_load_run_counts_attacks_on_us_targets(compare_dir):
         "Soleimani and Muhandis killed",
         "Decapitation of IRGC-QF/PMF command",
     )
-    assert labels["2020-10-10"] == "Militia truce announced"  # a truce_start from a truce inject
+    assert labels["2020-06-01"] == ""  # the policy's own truce has no label: named by its kind
     assert labels["2021-10-10"] == "Parliamentary election"
     # observed tallies are drawn only where the run replays history (before the policy start)
     # and only those that count what the chart shows (rockets and IEDs on every US target)
@@ -295,3 +295,27 @@ def test_plot_command_rejects_other_directories(tmp_path):
     assert res.exit_code == 2 and "neither a results directory" in res.output
     res = runner.invoke(app, ["plot", str(tmp_path / "missing")])
     assert res.exit_code == 2 and "not a directory" in res.output
+
+
+def test_label_documented_matches_an_event_to_its_inject_by_date_kind_and_faction():
+    text = (
+        "name: t\nstart: 2020-01-01\nend: 2020-12-31\nfactions: [{name: A}, {name: B}]\n"
+        "injects:\n"
+        "  - {date: 2020-03-01, kind: truce, faction: A, label: A pauses}\n"
+        "  - {date: 2020-03-01, kind: truce, faction: B, label: B pauses}\n"
+        "  - {date: 2020-04-01, kind: us_strike, faction: B}\n"
+    )
+    documented = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2020-03-01", "2020-03-01", "2020-04-01"]),
+            "kind": ["truce_start", "truce_start", "us_strike"],
+            "actor": ["B", "A", "US"],
+            "subject": [None, None, "B"],
+            "detail": ["comply", "comply", "infrastructure"],
+        }
+    )
+    manifest = {"scenario": {"path": "t.yaml", "text": text}}
+    out = rundata.label_documented(documented, manifest)
+    assert list(out["label"]) == ["B pauses", "A pauses", ""]
+    # a manifest whose scenario cannot be rebuilt: no labels, events named by kind
+    assert list(rundata.label_documented(documented, {})["label"]) == ["", "", ""]
