@@ -157,3 +157,22 @@ def test_the_brief_of_the_shipped_scenarios_speaks_plain_words():
         # the whole description is on the page (two scenarios: up to two lines each)
         lines = " ".join(t.get_text() for t in fig.texts if t.get_gid() == "brief-scenario")
         assert f"{sc.name}: {brief.scenario_description(runs[1].manifest)}" in lines
+
+
+def test_four_shipped_scenarios_show_their_whole_description_on_one_line_each():
+    """With more than two scenarios the brief has one line per scenario: nothing is cut."""
+    from tests.conftest import SCENARIOS
+
+    names = ["status_quo", "strong_us_retaliation", "unified_iranian_command", "us_withdrawal"]
+    runs = [
+        dataclasses.replace(
+            fake_run(n, seed=i),
+            manifest={"scenario": {"text": (SCENARIOS / f"{n}.yaml").read_text()}},
+        )
+        for i, n in enumerate(names)
+    ]
+    fig = brief.fig_brief(comparison(names), META, runs)
+    shown = [t.get_text() for t in fig.texts if t.get_gid() == "brief-scenario"]
+    assert shown == [
+        f"{n}: {brief.scenario_description(r.manifest)}" for n, r in zip(names, runs, strict=True)
+    ]
