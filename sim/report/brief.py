@@ -55,8 +55,9 @@ def scenario_description(manifest: dict) -> str:
 
 
 def kept_events_line(runs: Sequence[RunData], outcome_from: str) -> str:
-    """Return one sentence naming the events forced in every scenario of the outcome window.
+    """Return one sentence naming the documented events forced in every scenario of the window.
 
+    A policy's own (hypothetical) events are left out.
     Each event is named by its inject's ``label:`` ("Parliamentary election"), else by its kind
     (``sim.report.figures.EVENT_LABELS``); "" if there is none.
     """
@@ -72,7 +73,7 @@ def kept_events_line(runs: Sequence[RunData], outcome_from: str) -> str:
             text = own or EVENT_LABELS.get(r.kind, "").format(
                 subject=r.subject or "", detail=r.detail or ""
             )
-            if r.date >= lo and text:
+            if r.date >= lo and text and not getattr(r, "own", False):  # documented ones only
                 out.setdefault((r.date, text), None)
         return out
 

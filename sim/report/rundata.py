@@ -138,8 +138,11 @@ def read_documented(events_path: Path, run: int) -> pd.DataFrame:
     return df
 
 
-def inject_labels(manifest: dict) -> list[tuple[pd.Timestamp, str, str | None, str]]:
-    """Return (date, event kind, faction, label) of every labelled inject of a run's scenario.
+def inject_labels(manifest: dict) -> list[tuple[pd.Timestamp, str, str | None, str, bool]]:
+    """Return (date, event kind, faction, label, own) of the injects of a run's scenario.
+
+    ``own`` is True for the policy's own injects (``policy.injects``: hypothetical events, not
+    documented ones).
 
     The scenario is rebuilt from the files recorded in the manifest (``sim.replay``), so the
     labels are those of the run, policy injects included; a manifest that cannot be rebuilt
@@ -155,22 +158,25 @@ def inject_labels(manifest: dict) -> list[tuple[pd.Timestamp, str, str | None, s
             sc = rebuild_scenario(manifest, Path(tmp)).scenario
     except (ReplayError, ScenarioError, KeyError, TypeError, OSError):
         return []  # a manifest without its scenario files: figures fall back to the kinds
-    injects = list(sc.injects) + list(sc.policy.injects if sc.policy is not None else ())
+    own = list(sc.policy.injects) if sc.policy is not None else []
     return [
-        (pd.Timestamp(i.date), INJECT_EVENT_KIND.get(i.kind, i.kind), i.faction, i.label)
+        (pd.Timestamp(i.date), INJECT_EVENT_KIND.get(i.kind, i.kind), i.faction, i.label or "", k)
+        for injects, k in ((sc.injects, False), (own, True))
         for i in injects
-        if i.label
     ]
 
 
 def label_documented(documented: pd.DataFrame, manifest: dict) -> pd.DataFrame:
-    """Add a ``label`` column: the label of the inject that forced each event ("" if none).
+    """Add the columns ``label`` (the forcing inject's label, "" if none) and ``own``.
 
     An event matches an inject of its date and kind; where several injects of one kind share a
-    date, the one naming the event's faction (its subject, or its actor for a truce).
+    date, the one naming the event's faction (its subject, or its actor for a truce). ``own`` is
+    True for an event the policy itself forces (``policy.injects``), False for the documented
+    calendar.
     """
     out = documented.copy()
     out["label"] = ""
+    out["own"] = False
     labels = inject_labels(manifest) if len(out) else []
     for k, r in enumerate(out.itertuples(index=False)):
         same = [x for x in labels if x[0] == r.date and x[1] == r.kind]
@@ -178,6 +184,7 @@ def label_documented(documented: pd.DataFrame, manifest: dict) -> pd.DataFrame:
         pick = named or [x for x in same if x[2] is None] or same
         if pick:
             out.iloc[k, out.columns.get_loc("label")] = pick[0][3]
+            out.iloc[k, out.columns.get_loc("own")] = pick[0][4]
     return out
 
 

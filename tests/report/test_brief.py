@@ -99,6 +99,10 @@ def test_the_brief_names_the_events_kept_in_every_scenario_by_their_label():
         "Documented events forced in every scenario in the window: 10 Oct 2020 truce; "
         "10 Oct 2021 Parliamentary election."
     )  # events before the window (2020-06-01) are left out; no label: the kind
+    own = labelled.assign(own=[False] * 5 + [True])  # the election forced by a policy
+    assert "election" not in brief.kept_events_line(
+        [runs[0], *[dataclasses.replace(runs[1], documented=own)]], "2020-06-01"
+    )
     only_a = [dataclasses.replace(runs[1], documented=labelled.iloc[:0])]
     assert brief.kept_events_line([runs[0], *only_a], "2020-06-01") == ""
 

@@ -304,18 +304,21 @@ def test_label_documented_matches_an_event_to_its_inject_by_date_kind_and_factio
         "  - {date: 2020-03-01, kind: truce, faction: A, label: A pauses}\n"
         "  - {date: 2020-03-01, kind: truce, faction: B, label: B pauses}\n"
         "  - {date: 2020-04-01, kind: us_strike, faction: B}\n"
+        "policy:\n  start: 2020-05-01\n"
+        "  injects: [{date: 2020-05-01, kind: arrest, faction: A, label: A raided}]\n"
     )
     documented = pd.DataFrame(
         {
-            "date": pd.to_datetime(["2020-03-01", "2020-03-01", "2020-04-01"]),
-            "kind": ["truce_start", "truce_start", "us_strike"],
-            "actor": ["B", "A", "US"],
-            "subject": [None, None, "B"],
-            "detail": ["comply", "comply", "infrastructure"],
+            "date": pd.to_datetime(["2020-03-01", "2020-03-01", "2020-04-01", "2020-05-01"]),
+            "kind": ["truce_start", "truce_start", "us_strike", "arrest"],
+            "actor": ["B", "A", "US", "PM"],
+            "subject": [None, None, "B", "A"],
+            "detail": ["comply", "comply", "infrastructure", None],
         }
     )
     manifest = {"scenario": {"path": "t.yaml", "text": text}}
     out = rundata.label_documented(documented, manifest)
-    assert list(out["label"]) == ["B pauses", "A pauses", ""]
+    assert list(out["label"]) == ["B pauses", "A pauses", "", "A raided"]
+    assert list(out["own"]) == [False, False, False, True]  # the policy's own event
     # a manifest whose scenario cannot be rebuilt: no labels, events named by kind
-    assert list(rundata.label_documented(documented, {})["label"]) == ["", "", ""]
+    assert list(rundata.label_documented(documented, {})["label"]) == ["", "", "", ""]
