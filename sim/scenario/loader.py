@@ -331,7 +331,7 @@ def _check_inject(
         )
     if inj.kind in ("us_strike", "arrest") and inj.faction is None:
         raise ScenarioError(
-            *_at(lines, path, file),
+            *_at(lines, path + ("faction",), file),  # its `faction: null` line, else the inject's
             f"{field}.faction",
             f"a faction for a {inj.kind} inject",
             "none",
