@@ -123,7 +123,9 @@ INJECT_KINDS = (
     "pm_policy",  # internal: I_PM_POLICY (never written in a scenario file)
     "regional_war",
     "attack",
+    "faction_policy",  # internal: I_FACTION_POLICY (never written in a scenario file)
 )
 I_ATTACK = 11  # a forced attack: faction, weapon, target, claim (the 7 Nov 2021 drone strike)
+I_FACTION_POLICY = 12  # internal: a policy's `factions:` lever taking effect (no event)
 # The code of each inject kind: its position in INJECT_KINDS (the engines read these codes).
 INJECT_CODES = {kind: code for code, kind in enumerate(INJECT_KINDS)}

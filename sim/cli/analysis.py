@@ -62,8 +62,8 @@ def _print_answer(meta: dict) -> None:
         caption=TOTAL_FOOTNOTE,
         caption_justify="left",
     )
-    for i, h in enumerate(head):
-        tab.add_column(h, justify="left" if i < 2 else "right")
+    for i, h in enumerate(head):  # fold, never cut, names and labels at 80 columns
+        tab.add_column(h, justify="left" if i < 2 else "right", overflow="fold")
     for row in rows:
         tab.add_row(*row)
     out.print(tab)

@@ -167,6 +167,9 @@ def apply_injects(key, day, g, fp, injects, fs, fi, sc, si, ev, ep) -> None:
         elif kind == V.I_PM_POLICY:
             # the row carries legitimacy in J_COMPLIANCE (see sim.model.world)
             E.pm_policy(injects[jp, J_CRACKDOWN], injects[jp, J_COMPLIANCE], sc)
+        elif kind == V.I_FACTION_POLICY:
+            # the row carries the state column in J_STRIKE and the value in J_COMPLIANCE
+            E.faction_policy(subj, int(injects[jp, J_STRIKE]), injects[jp, J_COMPLIANCE], fs)
         elif kind == V.I_ATTACK:
             # a documented attack forced at its date: the faction's attack effect, not
             # intercepted (it happened); its deaths on a US target are US deaths (ODD 6.2)
@@ -266,7 +269,7 @@ def militia_turn(key, day, i, g, fp, control, fs, fi, sc, si, af, wk, ev, ep) ->
         g[L.G_US_THREAT_DETERRENCE],
     )
     lam = R.attack_intensity(
-        fp[i, L.F_BASE_RATE],
+        fs[i, S.FS_BASE_RATE],
         fs[i, FS_EXCITATION],
         fs[i, FS_GRIEVANCE_US] + fs[i, FS_GRIEVANCE_STATE],
         g[L.G_M_BETA_GRIEVANCE],

@@ -53,7 +53,8 @@ FS_SIGNAL = 11  # directive signal from the agencies controlling it (recomputed 
 FS_OBEDIENCE = 12  # total control over it
 FS_EVIDENCE = 13  # the PM's own evidence against it (ODD 7.6.6)
 FS_ARREST_DAY = 14  # day its members were detained; -1 = none
-N_FS = 15
+FS_BASE_RATE = 15  # its baseline attack intensity (a policy may change it at its start, ODD 6.3)
+N_FS = 16
 
 # --- fi: per-faction int state --------------------------------------------------------------------
 FI_DETAINED = 0  # 1 while members are detained
@@ -129,6 +130,7 @@ def new_state(fp: np.ndarray, g: np.ndarray):
         fs[i, FS_GRIEVANCE_US] = fp[i, L.F_GRIEVANCE_US0]
         fs[i, FS_GRIEVANCE_STATE] = fp[i, L.F_GRIEVANCE_STATE0]
         fs[i, FS_DISCIPLINE] = fp[i, L.F_DISCIPLINE]
+        fs[i, FS_BASE_RATE] = fp[i, L.F_BASE_RATE]
         fs[i, FS_TRUCE_UNTIL] = -1.0
         fs[i, FS_ARREST_DAY] = -1.0
         fi[i, FI_ATT_TARGET] = -1

@@ -12,8 +12,9 @@ from pydantic import BaseModel
 
 from sim import vocab as V
 from sim.model import layout as L
+from sim.model import state as S
 from sim.scenario import Scenario
-from sim.scenario.schema import Faction
+from sim.scenario.schema import Faction, FactionLever
 
 # inject matrix columns
 J_DAY, J_KIND, J_SUBJECT, J_STRIKE, J_KILLED, J_DAYS, J_COMPLIANCE, J_CRACKDOWN = range(8)
@@ -99,6 +100,31 @@ def _faction_row(f: Faction, start: dt.date) -> np.ndarray:
     return row
 
 
+def faction_lever_values(lever: FactionLever | None) -> list[tuple[int, float]]:
+    """Return the (state column, value) pairs a policy's lever on one faction sets at its start.
+
+    ``None`` (the faction stands down) sets its base rate to 0 (ODD 6.3).
+    """
+    if lever is None:
+        return [(S.FS_BASE_RATE, 0.0)]
+    out = []
+    for field, column in (
+        ("base_rate", S.FS_BASE_RATE),
+        ("discipline", S.FS_DISCIPLINE),
+        ("grievance_us", S.FS_GRIEVANCE_US),
+        ("grievance_state", S.FS_GRIEVANCE_STATE),
+    ):
+        value = getattr(lever, field)
+        if value is not None:
+            out.append((column, float(value)))
+    if lever.stocks is not None:
+        for w, weapon in enumerate(V.WEAPONS):
+            value = getattr(lever.stocks, weapon)
+            if value is not None:
+                out.append((S.FS_STOCK_ROCKET + w, float(value)))
+    return out
+
+
 def compile_world(sc: Scenario) -> World:
     """Compile a scenario into a ``World`` of arrays.
 
@@ -164,6 +190,13 @@ def compile_world(sc: Scenario) -> World:
                 -1,
             ]
         )
+    levers = sc.policy.factions if sc.policy is not None else {}
+    for fname, lever in levers.items():
+        # one row per state variable the policy sets (J_STRIKE: the fs column, J_COMPLIANCE: the
+        # value), after the PM's row and before that day's injects
+        for column, value in faction_lever_values(lever):
+            row = [switch_day, V.I_FACTION_POLICY, index[fname], column, 0, 0, value, -1]
+            rows.append(row + [-1, -1, -1])
     policy_injects = sc.policy.injects if sc.policy is not None else ()
     fronts = {f.name: list(f.fronts) for f in sc.factions}
     for k, inj in enumerate(sc.injects + policy_injects):

@@ -26,7 +26,13 @@ from sim.analysis.compare import (
     difference_matrix,
     level_matrix,
 )
-from sim.report.figures import draw_overlay, exceedance, threshold_grid, worst_months
+from sim.report.figures import (
+    EVENT_LABELS,
+    draw_overlay,
+    exceedance,
+    threshold_grid,
+    worst_months,
+)
 from sim.report.rundata import RunData
 from sim.report.style import colour, text_colour
 from sim.results.outcomes import OUTCOME_BY_KEY
@@ -46,6 +52,39 @@ def scenario_description(manifest: dict) -> str:
         return ""
     text = doc.get("description", "") if isinstance(doc, dict) else ""
     return " ".join(str(text).split())
+
+
+def kept_events_line(runs: Sequence[RunData], outcome_from: str) -> str:
+    """Return one sentence naming the documented events forced in every scenario of the window.
+
+    A policy's own (hypothetical) events are left out.
+    Each event is named by its inject's ``label:`` ("Parliamentary election"), else by its kind
+    (``sim.report.figures.EVENT_LABELS``); "" if there is none.
+    """
+    import pandas as pd
+
+    lo = pd.Timestamp(outcome_from)
+
+    def named(run: RunData) -> dict:
+        out = {}
+        doc = run.documented
+        for r in doc.sort_values("date", kind="stable").itertuples(index=False) if len(doc) else ():
+            own = getattr(r, "label", "") or ""
+            text = own or EVENT_LABELS.get(r.kind, "").format(
+                subject=r.subject or "", detail=r.detail or ""
+            )
+            if r.date >= lo and text and not getattr(r, "own", False):  # documented ones only
+                out.setdefault((r.date, text), None)
+        return out
+
+    if not runs:
+        return ""
+    common = [k for k in named(runs[0]) if all(k in named(r) for r in runs[1:])]
+    if not common:
+        return ""
+    where = "every scenario" if len(runs) > 1 else "every replicate"
+    items = "; ".join(f"{d:%d %b %Y} {t}" for d, t in common)
+    return f"Documented events forced in {where} in the window: {items}."
 
 
 SEPARATE_MAX = 3
@@ -230,6 +269,13 @@ def fig_brief(comp: Comparison, meta: dict, runs: Sequence[RunData]) -> Figure:
                 0.03, y, line, fontsize=8.5, va="top", color=text_colour(i), gid="brief-scenario"
             )
             y -= 0.024
+    kept = kept_events_line(runs, meta["outcome_from"])
+    kept_lines = textwrap.wrap(kept, 200)
+    if len(kept_lines) > 2:
+        kept_lines = [kept_lines[0], kept_lines[1] + " ..."]
+    for line in kept_lines:
+        fig.text(0.03, y, line, fontsize=7.5, va="top", color="0.25", gid="brief-events")
+        y -= 0.02
     for line in answer_lines(meta):
         fig.text(0.03, y, line, fontsize=9, va="top", fontweight="bold", gid="brief-answer")
         y -= 0.024

@@ -50,7 +50,9 @@ EVENT_LABELS = {
     "truce_end": "truce ends",
     "election": "election",
     "negotiation": "Vienna talks",
+    "attack": "forced attack",
 }
+"""Fallback names of forced events whose inject has no ``label:``."""
 
 
 # --- drawing ------------------------------------------------------------------------------------
@@ -149,20 +151,23 @@ def _count_axis(axis) -> None:
 def event_clusters(documented: pd.DataFrame, gap_days: int = 12) -> list[tuple[pd.Timestamp, str]]:
     """Return (date, label) per cluster of documented events closer than ``gap_days``.
 
-    One label per distinct (date, kind, subject); labels of a cluster are stacked one per line
-    (side by side once rotated).
+    An event is named by its inject's ``label:`` (the ``label`` column, e.g. "Soleimani and
+    Muhandis killed"), else by its kind (``EVENT_LABELS``). One label per distinct (date, kind,
+    subject) or label; labels of a cluster are stacked one per line (side by side once rotated).
     """
     if documented is None or len(documented) == 0:
         return []
     rows = []
     seen = set()
     for r in documented.sort_values("date", kind="stable").itertuples(index=False):
-        key = (r.date, r.kind, r.subject)
-        if key in seen or r.kind not in EVENT_LABELS:
+        own = getattr(r, "label", "") or ""
+        key = (r.date, own) if own else (r.date, r.kind, r.subject)
+        if key in seen or not (own or r.kind in EVENT_LABELS):
             continue
         seen.add(key)
+        fallback = EVENT_LABELS.get(r.kind, "")
         rows.append(
-            (r.date, EVENT_LABELS[r.kind].format(subject=r.subject or "", detail=r.detail or ""))
+            (r.date, own or fallback.format(subject=r.subject or "", detail=r.detail or ""))
         )
     clusters: list[tuple[pd.Timestamp, list[str]]] = []
     for date, label in rows:

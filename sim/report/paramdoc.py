@@ -75,6 +75,15 @@ def _model_items(ann: Any) -> type[BaseModel] | None:
     return None
 
 
+def _model_values(ann: Any) -> type[BaseModel] | None:
+    """Return the model class of a ``dict[str, Model]`` (or ``Model | None``) annotation."""
+    if typing.get_origin(ann) is dict:
+        value, _ = _unwrap_optional(typing.get_args(ann)[1])
+        if _is_model(value):
+            return value
+    return None
+
+
 def format_value(value: Any) -> str:
     """Return a default value as it would be written in YAML (inside backticks).
 
@@ -254,7 +263,7 @@ def parameter_rows(
         ann, _ = _unwrap_optional(field.annotation)
         own = _describe(field)
         validated = _has_validator(model, name)
-        if _is_model(ann) or _model_items(ann) is not None:
+        if _is_model(ann) or _model_items(ann) is not None or _model_values(ann) is not None:
             sub_ctx = _Context(
                 own.units or ctx.units,
                 own.source or ctx.source,
@@ -269,6 +278,8 @@ def parameter_rows(
                 else:
                     sub = field.get_default(call_default_factory=True)
                 rows.extend(parameter_rows(ann, path, sub, sub_ctx))
+            elif _model_values(ann) is not None:  # a mapping by name, e.g. policy.factions
+                rows.extend(parameter_rows(_model_values(ann), path + ".<name>", None, sub_ctx))
             else:
                 rows.extend(parameter_rows(_model_items(ann), path + "[]", None, sub_ctx))
             continue

@@ -120,17 +120,72 @@ def read_attacks(
     )
 
 
+DOCUMENTED_COLUMNS = ("date", "kind", "actor", "subject", "detail")
+#: the event kind an inject kind logs (others log their own name; regional_war logs nothing)
+INJECT_EVENT_KIND = {"truce": "truce_start"}
+
+
 def read_documented(events_path: Path, run: int) -> pd.DataFrame:
-    """Return the forced (documented) events of one replicate: date, kind, subject, detail."""
+    """Return the forced events of one replicate: date, kind, actor, subject, detail."""
     tab = pq.read_table(
         events_path,
-        columns=["run", "date", "kind", "subject", "detail", "forced"],
+        columns=["run", *DOCUMENTED_COLUMNS, "forced"],
         filters=[("forced", "=", True), ("run", "=", int(run))],
     )
-    df = pd.DataFrame({c: tab.column(c).to_pylist() for c in ("date", "kind", "subject", "detail")})
+    df = pd.DataFrame({c: tab.column(c).to_pylist() for c in DOCUMENTED_COLUMNS})
     if len(df):
         df["date"] = pd.to_datetime(df["date"])
     return df
+
+
+def inject_labels(manifest: dict) -> list[tuple[pd.Timestamp, str, str | None, str, bool]]:
+    """Return (date, event kind, faction, label, own) of the injects of a run's scenario.
+
+    ``own`` is True for the policy's own injects (``policy.injects``: hypothetical events, not
+    documented ones).
+
+    The scenario is rebuilt from the files recorded in the manifest (``sim.replay``), so the
+    labels are those of the run, policy injects included; a manifest that cannot be rebuilt
+    gives no labels (figures then name events by kind).
+    """
+    import tempfile
+
+    from sim.replay import ReplayError, rebuild_scenario
+    from sim.scenario import ScenarioError
+
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            sc = rebuild_scenario(manifest, Path(tmp)).scenario
+    except (ReplayError, ScenarioError, KeyError, TypeError, OSError):
+        return []  # a manifest without its scenario files: figures fall back to the kinds
+    own = list(sc.policy.injects) if sc.policy is not None else []
+    return [
+        (pd.Timestamp(i.date), INJECT_EVENT_KIND.get(i.kind, i.kind), i.faction, i.label or "", k)
+        for injects, k in ((sc.injects, False), (own, True))
+        for i in injects
+    ]
+
+
+def label_documented(documented: pd.DataFrame, manifest: dict) -> pd.DataFrame:
+    """Add the columns ``label`` (the forcing inject's label, "" if none) and ``own``.
+
+    An event matches an inject of its date and kind; where several injects of one kind share a
+    date, the one naming the event's faction (its subject, or its actor for a truce). ``own`` is
+    True for an event the policy itself forces (``policy.injects``), False for the documented
+    calendar.
+    """
+    out = documented.copy()
+    out["label"] = ""
+    out["own"] = False
+    labels = inject_labels(manifest) if len(out) else []
+    for k, r in enumerate(out.itertuples(index=False)):
+        same = [x for x in labels if x[0] == r.date and x[1] == r.kind]
+        named = [x for x in same if x[2] is not None and x[2] in (r.subject, r.actor)]
+        pick = named or [x for x in same if x[2] is None] or same
+        if pick:
+            out.iloc[k, out.columns.get_loc("label")] = pick[0][3]
+            out.iloc[k, out.columns.get_loc("own")] = pick[0][4]
+    return out
 
 
 def load_run(path: Path, name: str | None = None) -> RunData:
@@ -178,9 +233,12 @@ def load_run(path: Path, name: str | None = None) -> RunData:
         runs=run_ids,
         months=month_starts(start, end),
         monthly=monthly,
-        documented=read_documented(path / "events.parquet", int(run_ids[0]))
-        if len(run_ids)
-        else pd.DataFrame(columns=["date", "kind", "subject", "detail"]),
+        documented=label_documented(
+            read_documented(path / "events.parquet", int(run_ids[0]))
+            if len(run_ids)
+            else pd.DataFrame(columns=list(DOCUMENTED_COLUMNS)),
+            manifest,
+        ),
     )
 
 

@@ -170,6 +170,16 @@ def drop_removed_factions(data: dict, before: list[str], warnings: list[str], fi
                 a = {**a, "control": {k: v for k, v in a["control"].items() if k not in gone}}
             agencies.append(a)
         data["iran"] = {**iran, "agencies": agencies}
+    policy = data.get("policy")
+    levers = policy.get("factions") if isinstance(policy, dict) else None
+    if isinstance(levers, dict) and any(n in levers for n in gone):
+        dropped = [n for n in levers if n in gone]
+        warnings.append(
+            f"{file}: warning: removing {', '.join(dropped)} also removes the policy's "
+            f"changes to it (policy.factions)"
+        )
+        kept_levers = {k: v for k, v in levers.items() if k not in gone}
+        data["policy"] = {**policy, "factions": kept_levers}
     for path in INJECT_ROSTERS:
         holder = data if len(path) == 1 else data.get(path[0])
         if not isinstance(holder, dict) or not isinstance(holder.get(path[-1]), list):

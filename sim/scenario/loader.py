@@ -255,6 +255,8 @@ def _model_at(loc: tuple) -> Any:
             model = model.model_fields[part].annotation
         elif typing.get_origin(model) is tuple and isinstance(part, int):
             model = typing.get_args(model)[0]
+        elif typing.get_origin(model) is dict and isinstance(part, str):
+            model = typing.get_args(model)[1]  # a mapping by name: its values' model
         else:
             return None
         args = [a for a in typing.get_args(model) if a is not type(None)]
@@ -329,7 +331,7 @@ def _check_inject(
         )
     if inj.kind in ("us_strike", "arrest") and inj.faction is None:
         raise ScenarioError(
-            *_at(lines, path, file),
+            *_at(lines, path + ("faction",), file),  # its `faction: null` line, else the inject's
             f"{field}.faction",
             f"a faction for a {inj.kind} inject",
             "none",
@@ -402,6 +404,14 @@ def _check_references(sc: Scenario, lines: dict, file: str) -> None:
             where = ("policy", "injects", i)
             span = "the policy start to the end"
             _check_inject(inj, where, pol.start, sc.end, span, names, lines, file, fronts)
+        for fname in pol.factions:
+            if fname not in names:
+                raise ScenarioError(
+                    *_at(lines, ("policy", "factions", fname), file),
+                    f"policy.factions.{fname}",
+                    f"a faction of the roster ({', '.join(names) or 'none'})",
+                    _quote(fname),
+                )
         sections = {
             "us": USParams,
             "pm": PMParams,

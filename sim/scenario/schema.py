@@ -719,6 +719,15 @@ class Inject(_Strict):
         description="a name by which a child file edits or removes the inject (optional)",
         json_schema_extra={"units": "name", "source": "scenario composition (extends:)"},
     )
+    label: str | None = Field(
+        None,
+        max_length=60,
+        description=(
+            "what figures and the brief call the event, e.g. 'Soleimani and Muhandis killed' "
+            "(default: its kind)"
+        ),
+        json_schema_extra={"units": "text", "source": "events.csv label of the source row"},
+    )
     date: dt.date = Field(
         description="the day the event is forced",
         json_schema_extra={"units": "date", "source": "the inject's source"},
@@ -812,6 +821,57 @@ class Overrides(_Strict):
     truce: dict[str, Any] = Field(default_factory=dict)
 
 
+class StockLevels(_Strict):
+    """Stocks a policy sets, weapon by weapon (a weapon left out keeps its stock)."""
+
+    rocket: float | None = Field(None, ge=0.0, le=1e6)
+    ied: float | None = Field(None, ge=0.0, le=1e6)
+    drone: float | None = Field(None, ge=0.0, le=1e6)
+    small_arms: float | None = Field(None, ge=0.0, le=1e6)
+
+
+class FactionLever(_Strict):
+    """What a policy changes in one faction at its start (a field left out is unchanged).
+
+    Each value is set on the policy's start day; from then on the model's rules move it as before
+    (a leadership strike still lowers discipline, resupply refills stocks, grievances decay).
+    """
+
+    base_rate: float | None = Field(
+        None,
+        ge=0.0,
+        le=5.0,
+        description="baseline attack intensity from the start (0: the faction stands down)",
+        json_schema_extra={"units": "attacks/day", "source": "the policy's rationale"},
+    )
+    discipline: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="obedience to directives, set at the start",
+        json_schema_extra={"units": "share", "source": "the policy's rationale"},
+    )
+    grievance_us: float | None = Field(
+        None,
+        ge=0.0,
+        le=20.0,
+        description="grievance against the US, set at the start",
+        json_schema_extra={"units": "index", "source": "the policy's rationale"},
+    )
+    grievance_state: float | None = Field(
+        None,
+        ge=0.0,
+        le=20.0,
+        description="grievance against the government, set at the start",
+        json_schema_extra={"units": "index", "source": "the policy's rationale"},
+    )
+    stocks: StockLevels | None = Field(
+        None,
+        description="weapon stocks set at the start (e.g. 0 after a disarmament)",
+        json_schema_extra={"units": "loads", "source": "the policy's rationale"},
+    )
+
+
 class Policy(Overrides):
     """A policy that branches from the baseline at ``start`` (common random numbers before it)."""
 
@@ -825,6 +885,13 @@ class Policy(Overrides):
     injects: tuple[Inject, ...] = Field(
         default=(),
         description="events the policy forces, dated on or after start (never dropped)",
+    )
+    factions: dict[str, FactionLever | None] = Field(
+        default_factory=dict,
+        description=(
+            "factions the policy changes at its start, by name: fields to set, or null for a "
+            "faction that stands down (base rate 0)"
+        ),
     )
 
 

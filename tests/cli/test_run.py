@@ -124,3 +124,43 @@ def test_summary_tables_use_labels_and_full_names_at_80_columns(monkeypatch):
     joined = "".join(text.split())  # a folded header reads in full once spaces are removed
     for name in names:
         assert name in joined or all(part in text for part in name.split("_")), name
+
+
+def test_the_answer_table_never_cuts_names_or_labels_at_80_columns(monkeypatch):
+    """Issue 16 item 8 kept for the posterior answer table (it cut 'strong_us…' at 80 columns)."""
+    from rich.console import Console
+
+    from sim.cli import analysis, common
+    from sim.results.outcomes import OUTCOME_BY_KEY
+
+    names = ["strong_us_retaliation", "unified_iranian_command", "us_withdrawal"]
+    differences = [
+        {
+            "outcome": key,
+            "kind": OUTCOME_BY_KEY[key].kind,
+            "scenario": name,
+            "reference": "status_quo",
+            "difference_mean_fixed": 12.5,
+            "mc_ci95": [10.0, 15.0],
+            "difference_mean": 12.5,
+            "total_interval90": None,
+            "p_scenario_lower": None,
+            "p_scenario_higher": None,
+            "n_draws": None,
+        }
+        for key in ("attacks_us", "escalation_spiral", "days_to_deescalation")
+        for name in names
+    ]
+    meta = {"base": "status_quo", "parameters": "fixed", "differences": differences}
+    console = Console(width=80, record=True)
+    monkeypatch.setattr(common, "out", console)
+    analysis._print_answer(meta)
+    text = console.export_text()
+    assert "…" not in text and max(len(line) for line in text.splitlines()) <= 80
+    body = [ln.split("│")[1:-1] for ln in text.splitlines() if ln.startswith("│")]
+    column = ["".join("".join(cells[c].split()) for cells in body) for c in (0, 1)]
+    # the folded cells of each column, read top to bottom, give every label and name in full
+    assert column[0] == "".join(
+        "".join(OUTCOME_BY_KEY[d["outcome"]].label.split()) for d in differences
+    )
+    assert column[1] == "".join(f"{d['scenario']}-status_quo" for d in differences)

@@ -100,6 +100,40 @@ def test_event_clusters_stack_labels_of_close_events():
     assert clusters[1][1] == "truce"  # one label for the truce of every faction
 
 
+def test_event_clusters_name_events_by_their_label_and_fall_back_to_the_kind():
+    documented = fake_run().documented.assign(
+        label=["US strikes KH (5 sites)", "Soleimani and Muhandis killed", "", "", "", ""]
+    )
+    clusters = figures.event_clusters(documented)
+    assert clusters[0][1].split("\n") == [
+        "US strikes KH (5 sites)",
+        "Soleimani and Muhandis killed",
+        "command decapitated",  # no label: its kind
+    ]
+    assert "US leadership strike on KH" not in "".join(c[1] for c in clusters)
+
+
+def test_historical_labels_are_the_events_csv_labels_of_their_source_rows():
+    """Each label of a historical inject that cites an events.csv row is that row's label."""
+    import csv
+
+    from tests.conftest import ROOT
+
+    with open(ROOT / "calibration" / "data" / "events.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    sc = load_scenario(SCENARIOS / "historical.yaml").scenario
+    checked = 0
+    for inj in sc.injects:
+        assert inj.label, f"{inj.date} {inj.kind}: no label"
+        kind = rundata.INJECT_EVENT_KIND.get(inj.kind, inj.kind)
+        cited = f"events.csv {inj.date}" in inj.source
+        same = [r for r in rows if r["date"] == str(inj.date) and r["kind"] == kind]
+        if cited and same:
+            assert inj.label in [r["label"] for r in same], (inj.date, inj.label)
+            checked += 1
+    assert checked >= 12
+
+
 # --- figures -----------------------------------------------------------------------------------
 
 
@@ -225,6 +259,15 @@ def test_load_run_counts_attacks_on_us_targets(compare_dir):
     assert run.monthly.shape == (15, 27)
     assert run.policy_start == pd.Timestamp("2020-06-01")
     assert set(run.documented["kind"]) >= {"decapitation", "truce_start", "election"}
+    labels = dict(
+        zip(run.documented["date"].dt.strftime("%Y-%m-%d"), run.documented["label"], strict=True)
+    )
+    assert labels["2020-01-03"] in (
+        "Soleimani and Muhandis killed",
+        "Decapitation of IRGC-QF/PMF command",
+    )
+    assert labels["2020-06-01"] == ""  # the policy's own truce has no label: named by its kind
+    assert labels["2021-10-10"] == "Parliamentary election"
     # observed tallies are drawn only where the run replays history (before the policy start)
     # and only those that count what the chart shows (rockets and IEDs on every US target)
     assert len(rundata.load_tallies_for(run)) == 0  # none of those ends before June 2020
@@ -252,3 +295,30 @@ def test_plot_command_rejects_other_directories(tmp_path):
     assert res.exit_code == 2 and "neither a results directory" in res.output
     res = runner.invoke(app, ["plot", str(tmp_path / "missing")])
     assert res.exit_code == 2 and "not a directory" in res.output
+
+
+def test_label_documented_matches_an_event_to_its_inject_by_date_kind_and_faction():
+    text = (
+        "name: t\nstart: 2020-01-01\nend: 2020-12-31\nfactions: [{name: A}, {name: B}]\n"
+        "injects:\n"
+        "  - {date: 2020-03-01, kind: truce, faction: A, label: A pauses}\n"
+        "  - {date: 2020-03-01, kind: truce, faction: B, label: B pauses}\n"
+        "  - {date: 2020-04-01, kind: us_strike, faction: B}\n"
+        "policy:\n  start: 2020-05-01\n"
+        "  injects: [{date: 2020-05-01, kind: arrest, faction: A, label: A raided}]\n"
+    )
+    documented = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2020-03-01", "2020-03-01", "2020-04-01", "2020-05-01"]),
+            "kind": ["truce_start", "truce_start", "us_strike", "arrest"],
+            "actor": ["B", "A", "US", "PM"],
+            "subject": [None, None, "B", "A"],
+            "detail": ["comply", "comply", "infrastructure", None],
+        }
+    )
+    manifest = {"scenario": {"path": "t.yaml", "text": text}}
+    out = rundata.label_documented(documented, manifest)
+    assert list(out["label"]) == ["B pauses", "A pauses", "", "A raided"]
+    assert list(out["own"]) == [False, False, False, True]  # the policy's own event
+    # a manifest whose scenario cannot be rebuilt: no labels, events named by kind
+    assert list(rundata.label_documented(documented, {})["label"]) == ["", "", "", ""]

@@ -102,7 +102,7 @@ SCALARS = [s for s in SITES if isinstance(s.node, yaml.ScalarNode) and s.path]
 def kind_of(site: Site) -> str:
     """Classify a scalar leaf of historical.yaml by what it holds."""
     name = site.path[-1]
-    if site.path[:1] == ("fit",) or name in ("source", "note", "description"):
+    if site.path[:1] == ("fit",) or name in ("source", "note", "description", "label"):
         return "text"
     if name in ("extends", "calibration"):
         return "file"

@@ -141,3 +141,22 @@ def test_replay_on_a_comparison_points_to_its_scenario_directories(tmp_path):
     res = runner.invoke(app, ["replay", str(tmp_path)])
     assert res.exit_code == 2 and "it is a comparison directory" in res.output
     assert str(tmp_path / "a") in res.output and str(tmp_path / "b") in res.output
+
+
+def test_a_strike_with_a_null_faction_is_blamed_on_the_faction_line(tmp_path):
+    """Found by the fuzz test: the error named injects[0].faction but the inject's first line."""
+    p = tmp_path / "s.yaml"
+    p.write_text(
+        "name: t\nstart: 2020-01-01\nend: 2020-12-31\nfactions: [{name: A}, {name: B}]\n"
+        "injects:\n  - date: 2020-03-01\n    kind: arrest\n    faction: null\n"
+    )
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(p)
+    assert (info.value.line, info.value.field) == (8, "injects[0].faction")
+    p.write_text(
+        "name: t\nstart: 2020-01-01\nend: 2020-12-31\nfactions: [{name: A}, {name: B}]\n"
+        "injects:\n  - date: 2020-03-01\n    kind: arrest\n"
+    )
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(p)
+    assert (info.value.line, info.value.field) == (6, "injects[0].faction")  # no faction line

@@ -17,7 +17,7 @@ from sim.model.effects.iran import (
     set_directive,
     set_voice,
 )
-from sim.model.effects.militia import attack, resupply_and_forget
+from sim.model.effects.militia import attack, faction_policy, resupply_and_forget
 from sim.model.effects.pm import (
     add_attack_pressure,
     add_evidence,
@@ -44,6 +44,7 @@ __all__ = [
     "emit",
     "end_truce",
     "expire_truces",
+    "faction_policy",
     "forget_evidence",
     "forget_scalars",
     "negotiation",

@@ -106,3 +106,17 @@ def attack(
         intercepted,
         us_killed,
     )
+
+
+@njit(cache=True, inline="always", _nrt=False)
+def faction_policy(i: int, column: int, value: float, fs: np.ndarray) -> None:
+    """Set one state variable of faction ``i`` (column ``column`` of ``fs``) to a policy's value.
+
+    A policy's ``factions:`` lever (its base rate, discipline, grievances or stocks) takes effect
+    on the policy's start day through an internal inject row (``sim.model.world``); from then on
+    the state evolves by the model's rules (a leadership strike still lowers discipline,
+    resupply still refills stocks). No event is logged.
+
+    Source: the policy lever of ODD 6.3 (assumption A20, extended to factions).
+    """
+    fs[i, column] = value
