@@ -232,7 +232,7 @@ def floor_replicate(key, n_days, nf, injects, rates, ev, base, cap):
 
     Allocates the kernel's per-replicate state arrays (``sim.model.state``: ``fs, fi, sc, si, af,
     wk`` and the buffer position ``ep``), then runs the day loop in ``_floor_days`` without
-    reference counting, as ``sim.engines.kernel.simulate_replicate`` runs ``_run_days``.
+    reference counting, as ``sim.engines.kernel.simulate_replicate`` runs ``run_days``.
     """
     fs = np.zeros((nf, S.N_FS))
     fi = np.zeros((nf, S.N_FI), dtype=np.int64)

@@ -24,9 +24,10 @@ from sim.model.world import World
 
 
 @njit(cache=True, _nrt=False)
-def _run_days(
+def run_days(
     key,
-    n_days,
+    d0,
+    d1,
     g_before,
     g_after,
     switch_day,
@@ -44,13 +45,16 @@ def _run_days(
     ev,
     ep,
 ):
-    """Run every day of one replicate on its state arrays (phases of ``sim.model.phases.DAY``).
+    """Run days ``d0 .. d1 - 1`` of one replicate on its state arrays (``sim.model.phases.DAY``).
+
+    The one day loop: the kernel runs it from day 0 on a fresh state, the segment engine
+    (``sim.engines.segment``) over a range of days on states it keeps between calls.
 
     Compiled without reference counting, with the turns and effects inlined into it (they are
     ``inline="always"``): it allocates nothing (see ``sim.model.phases``).
     """
     nf = fp.shape[0]
-    for day in range(n_days):
+    for day in range(d0, d1):
         g = params_on(day, g_before, g_after, switch_day)
         for phase in DAY:
             if phase == P.PHASE_START_OF_DAY:
@@ -94,8 +98,9 @@ def simulate_replicate(
     ep = np.zeros(N_EP, dtype=np.int64)
     ep[EP_BASE] = base
     ep[EP_CAP] = cap
-    _run_days(
+    run_days(
         key,
+        0,
         n_days,
         g_before,
         g_after,

@@ -4,8 +4,8 @@
 needs to stop every replicate at an observation, resample the replicates (their state arrays
 of ``sim.model.state`` and their parameter points) and continue the children with their own
 random keys. This module holds the replicates' states stacked (``States``), runs a segment of
-days on them in place through the same phases, turns and effects as the kernel (the day loop of
-``sim.engines.kernel._run_days`` over a day range), and copies states by ancestor index.
+days on them in place with the kernel's own day loop (``sim.engines.kernel.run_days``, over a
+day range), and copies states by ancestor index.
 
 Keys: row r draws with ``keys[r]``. Starting from ``initial`` with
 ``keys = replicate_keys(seed, reps)`` and running consecutive segments without resampling
@@ -23,55 +23,11 @@ from numba import njit, prange
 
 from sim import vocab as V
 from sim.engines.design import Design
+from sim.engines.kernel import run_days
 from sim.model import layout as L
-from sim.model import phases as P
 from sim.model import rng
-from sim.model.phases import DAY, params_on
 from sim.model.state import EP_BASE, EP_CAP, EP_COUNT, N_EP, new_state
 from sim.model.world import World
-
-
-@njit(cache=True, _nrt=False)
-def _run_day_range(
-    key,
-    d0,
-    d1,
-    g_before,
-    g_after,
-    switch_day,
-    fp,
-    control,
-    ap,
-    injects,
-    negotiation_days,
-    fs,
-    fi,
-    sc,
-    si,
-    af,
-    wk,
-    ev,
-    ep,
-):
-    """Run days ``d0 .. d1 - 1`` of one replicate on its state arrays (the kernel's day loop)."""
-    nf = fp.shape[0]
-    for day in range(d0, d1):
-        g = params_on(day, g_before, g_after, switch_day)
-        for phase in DAY:
-            if phase == P.PHASE_START_OF_DAY:
-                P.start_of_day(day, g, fp, fs, fi, sc, ev, ep)
-            elif phase == P.PHASE_INJECTS:
-                P.apply_injects(key, day, g, fp, injects, fs, fi, sc, si, ev, ep)
-            elif phase == P.PHASE_AGENCIES:
-                for a in range(V.N_AGENCIES):
-                    P.agency_turn(key, day, a, g, ap, negotiation_days, fs, sc, si, af, ev, ep)
-            elif phase == P.PHASE_MILITIAS:
-                for i in range(nf):
-                    P.militia_turn(key, day, i, g, fp, control, fs, fi, sc, si, af, wk, ev, ep)
-            elif phase == P.PHASE_US:
-                P.us_turn(key, day, g, fs, fi, sc, ev, ep)
-            elif phase == P.PHASE_PM:
-                P.pm_turn(key, day, g, fp, fs, fi, sc, af, ev, ep)
 
 
 @njit(cache=True, parallel=True)
@@ -104,7 +60,7 @@ def _segment(
         ep[EP_BASE] = r * cap
         ep[EP_CAP] = cap
         wk = np.zeros(V.N_TARGETS)
-        _run_day_range(
+        run_days(
             keys[r],
             d0,
             d1,

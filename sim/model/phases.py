@@ -18,7 +18,7 @@ reference counting for a function) and ``inline="always"``: they never allocate,
 an array, so the counts are not needed. With them, every call passing the state arrays did two
 atomic operations per array, which made the kernel about five times slower than the monolithic
 kernel it replaced (measured on ``scenarios/historical.yaml``; a micro-benchmark gave about 200 ns
-per call with 11 arrays); inlined into the kernel's day loop (``sim.engines.kernel._run_days``,
+per call with 11 arrays); inlined into the kernel's day loop (``sim.engines.kernel.run_days``,
 itself without reference counting) they cost no call at all. The Mesa agents call them one by one
 from Python. ``params_on`` returns an array: inlined, it needs no count either.
 """
