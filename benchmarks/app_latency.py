@@ -86,7 +86,12 @@ def measure_browser(runs: int, repeats: int) -> dict:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     ws = tempfile.mkdtemp(prefix="escsim-bench-app-")
-    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
+    stamps = Path(ws) / "timing.log"
+    env = {
+        **os.environ,
+        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+        "ESCSIM_APP_TIMING": str(stamps),
+    }
     cmd = [sys.executable, "-m", "sim.cli", "app", "--port", str(port), "--runs", str(runs)]
     cmd += ["--workspace", ws]
     log = open(Path(ws) / "server.log", "w")  # noqa: SIM115 - open for the server's lifetime
@@ -99,12 +104,20 @@ def measure_browser(runs: int, repeats: int) -> dict:
                     break
             except OSError:
                 time.sleep(1)
-        times = []
+        times, enters, frames = [], [], []
         with sync_playwright() as p:
             browser = p.chromium.launch(
                 executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"]
             )
             page = browser.new_page(viewport={"width": 1500, "height": 1100})
+
+            def on_ws(socket) -> None:
+                socket.on("framesent", lambda f: frames.append((time.time(), "sent", len(f))))
+                socket.on(
+                    "framereceived", lambda f: frames.append((time.time(), "received", len(f)))
+                )
+
+            page.on("websocket", on_ws)
             page.goto(url, timeout=120_000)
             page.wait_for_selector(".escsim-status", timeout=900_000)  # first run: warm-up
             box = page.get_by_label("US strike rate", exact=True).nth(0)
@@ -112,6 +125,7 @@ def measure_browser(runs: int, repeats: int) -> dict:
                 before = page.locator(".escsim-status").last.inner_text()
                 box.fill(rate)
                 t0 = time.perf_counter()
+                enters.append(time.time())
                 box.press("Enter")
                 page.wait_for_function(
                     """(before) => {
@@ -122,6 +136,7 @@ def measure_browser(runs: int, repeats: int) -> dict:
                     timeout=600_000,
                 )
                 times.append(time.perf_counter() - t0)
+                enters.append(time.time())
             browser.close()
     finally:
         proc.terminate()
@@ -131,7 +146,33 @@ def measure_browser(runs: int, repeats: int) -> dict:
         "seconds": [round(t, 3) for t in times],
         "median_seconds": round(statistics.median(times), 3),
         "max_seconds": round(max(times), 3),
+        "timeline": timelines(enters, stamps, frames),
     }
+
+
+def timelines(enters: list[float], stamps: Path, frames: list) -> list[dict]:
+    """Return per lever change the server's stamps and the websocket traffic, in seconds.
+
+    ``enters`` holds (Enter pressed, page updated) wall-clock pairs; ``stamps`` the server's
+    ``sim.app.timing`` lines; ``frames`` the (time, direction, bytes) of websocket frames.
+    """
+    lines = [ln.split(" ", 1) for ln in stamps.read_text().splitlines()] if stamps.exists() else []
+    events = [(float(t), what) for t, what in lines]
+    out = []
+    for t0, t1 in zip(enters[::2], enters[1::2], strict=True):
+        seen = [(round(t - t0, 3), what) for t, what in events if t0 <= t <= t1 + 0.5]
+        traffic = [(t, d, n) for t, d, n in frames if t0 <= t <= t1]
+        out.append(
+            {
+                "updated_after": round(t1 - t0, 3),
+                "server": seen,
+                "frames_received": sum(d == "received" for _, d, _ in traffic),
+                "bytes_received": sum(n for _, d, n in traffic if d == "received"),
+                "frames_sent": sum(d == "sent" for _, d, _ in traffic),
+                "big_frames": [(round(t - t0, 3), d, n) for t, d, n in traffic if n > 20_000],
+            }
+        )
+    return out
 
 
 def main() -> None:

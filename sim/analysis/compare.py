@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -115,6 +116,21 @@ def bootstrap_ci(
         return float(d[0]), float(d[0]), "constant"
     if d.size < 2:
         return float("nan"), float("nan"), "none"
+    key = int(seed) if np.ndim(seed) == 0 else tuple(int(s) for s in seed)
+    if d.size > BCA_MAX_N:  # memoise the small ones only (the memo holds their bytes)
+        return _bootstrap_seeded.__wrapped__(d.tobytes(), key, float(confidence))
+    return _bootstrap_seeded(d.tobytes(), key, float(confidence))
+
+
+@functools.lru_cache(maxsize=256)
+def _bootstrap_seeded(data: bytes, seed: int | tuple, confidence: float) -> tuple:
+    """``bootstrap_ci`` of the differences ``data`` (float64 bytes), memoised.
+
+    A comparison computes the same interval twice (its table and ``posterior_statistics``'s
+    ``mc_ci95``), and the workshop page recomputes unchanged pairs; the bootstrap is seeded,
+    so the memo returns exactly what a new computation would.
+    """
+    d = np.frombuffer(data, dtype=float)
     method, resamples = ("BCa", 9999) if d.size <= BCA_MAX_N else ("percentile", 1999)
     kwargs = dict(confidence_level=confidence, vectorized=True, batch=BATCH)
     res = stats.bootstrap(

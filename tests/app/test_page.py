@@ -57,7 +57,7 @@ def test_an_unexpected_failure_is_a_message_not_a_crash(monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(page, "run_page_comparison", boom)
+    monkeypatch.setattr(page, "comparison_with_figures", boom)
     pc, _, error = page.compute(["status_quo.yaml", "truce.yaml"], {}, 20)
     assert pc is None and "RuntimeError: disk on fire" in error
 
