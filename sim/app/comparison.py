@@ -7,6 +7,10 @@ shows the figures of ``sim.report.figures`` drawn from that directory and export
 ``sim.report.plotting.plot_compare_dir`` adds the plots and ``brief.pdf`` exactly as the command
 does, and every scenario sub-directory carries its ``manifest.json`` (``escsim replay`` repeats
 it).
+
+A lever change reruns only the scenario it changed (the others are linked from the earlier
+comparison, their runs read once), and the figures are drawn in one figure thread while the
+statistics are computed; ``sim.app.timing`` stamps each stage for ``benchmarks/app_latency.py``.
 """
 
 from __future__ import annotations
@@ -160,7 +164,7 @@ def run_page_comparison(
     with _lock_for(out):
         if out in _recent:
             pc = dataclasses.replace(_recent[out], seconds=time.perf_counter() - t0, reused=True)
-            if on_runs:
+            if on_runs and out not in _figures:
                 on_runs(pc.runs)
             return pc
         reused = (out / META_FILE).exists()

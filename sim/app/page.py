@@ -4,7 +4,10 @@
   from the kernel with a few hundred paired replicates on common random numbers, the fan charts
   side by side with the documented events, the paired-difference table with its bootstrap
   intervals, the threshold curves and the distributions of paired differences: the figures and
-  tables of ``escsim compare`` (``sim.app.comparison``). The kernel runs off the UI thread.
+  tables of ``escsim compare`` (``sim.app.comparison``). By default, as ``escsim compare``, the
+  replicates also run over the posterior sample and the answer table comes first (difference at
+  the fitted point with its Monte Carlo CI, total 90% interval over the posterior, P(lower)); a
+  switch compares at the fixed (fitted) parameters only. The kernel runs off the UI thread.
 * **One replicate**: Mesa's ``SolaraViz`` plays, pauses and steps one replicate of the Mesa
   engine (``sim.app.replicate``) with its DataCollector plots, the event feed in words and the
   causal chain of ``escsim explain``.
@@ -13,7 +16,8 @@
 
 Bad lever values show a message on the page; no input stops the server. Configuration comes from
 the environment set by ``escsim app``: ``ESCSIM_APP_SCENARIOS`` (directory of scenario files),
-``ESCSIM_APP_WORKSPACE`` (where results are written) and ``ESCSIM_APP_RUNS`` (replicates).
+``ESCSIM_APP_WORKSPACE`` (where results are written), ``ESCSIM_APP_RUNS`` (replicates) and
+``ESCSIM_APP_POSTERIOR`` (the posterior sample; default ``calibration/posterior.parquet``).
 """
 
 # Solara components are named like classes (CompareTab), as in Solara and Mesa.
