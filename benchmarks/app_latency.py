@@ -179,7 +179,7 @@ def measure_browser(runs: int, repeats: int) -> dict:
             for i, mode in enumerate(("posterior", "fixed")):
                 if mode == "fixed":
                     before = status()
-                    page.locator(".escsim-posterior-switch input").click()
+                    page.get_by_text("Over the posterior", exact=False).first.click()
                     wait_changed(before)  # the fixed-parameter comparison of the current levers
                 times, enters = [], []
                 for rate in strike_rates(repeats, first=i * repeats):

@@ -20,13 +20,15 @@ import hashlib
 import html
 import io
 import json
+import multiprocessing
 import os
 import shutil
 import threading
 import time
 import zipfile
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,6 +71,9 @@ _run_data: dict[tuple[str, str], RunData] = {}
 _figures: dict[Path, dict[str, bytes]] = {}
 """The Compare tab's PNGs of recent comparisons (by directory)."""
 _FIGURE_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="escsim-figures")
+FIGURE_PROCESS_ENV = "ESCSIM_APP_FIGURE_PROCESS"
+"""Set to 1 (``escsim app`` does) to draw the Compare tab's figures in a worker process."""
+_figure_process: ProcessPoolExecutor | None = None
 _locks: dict[Path, threading.Lock] = {}
 _locks_guard = threading.Lock()
 
@@ -350,6 +355,36 @@ def _remember_figures(out: Path, figs: dict[str, bytes]) -> None:
         _figures.pop(next(iter(_figures)))
 
 
+def figure_executor() -> Executor:
+    """Return where the Compare tab's figures are drawn: a worker process or the figure thread.
+
+    With ``ESCSIM_APP_FIGURE_PROCESS=1`` (the server) one worker process draws them: it runs on
+    the second core while the statistics are computed, which a thread cannot (matplotlib and
+    the kernel hold Python's global lock). Otherwise (tests, a notebook) the figure thread.
+    One worker either way: matplotlib's style is global state that two drawings at once mix.
+    """
+    global _figure_process
+    if os.environ.get(FIGURE_PROCESS_ENV) != "1" or multiprocessing.parent_process():
+        return _FIGURE_THREAD  # (a worker process draws in its own thread)
+    with _locks_guard:
+        if _figure_process is None:
+            _figure_process = ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("spawn")
+            )
+        return _figure_process
+
+
+def _drawn(future: Future, runs: Sequence[RunData]) -> dict[str, bytes]:
+    """Return a figure job's PNGs; draw them in the figure thread if the worker process died."""
+    global _figure_process
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        with _locks_guard:
+            _figure_process = None  # a new worker next time
+        return _FIGURE_THREAD.submit(runs_figures, runs).result()
+
+
 def comparison_with_figures(
     loaded: Sequence[LoadedScenario],
     workspace: Path,
@@ -359,26 +394,25 @@ def comparison_with_figures(
 ) -> tuple[PageComparison, dict[str, bytes]]:
     """Run the comparison (``run_page_comparison``) and draw its figures at the same time.
 
-    The figures need only the scenarios' runs, so they are drawn in the figure thread while the
-    statistics are computed. One thread draws every figure of the page: matplotlib's style
-    (``workshop_style``) is global state, which two threads drawing at once would mix.
+    The figures need only the scenarios' runs, so they are drawn while the statistics are
+    computed, by ``figure_executor()``: one worker process in the server, else one thread.
     """
-    pending: list[Future] = []
+    pending: list[tuple[Future, tuple[RunData, ...]]] = []
 
     def on_runs(loaded_runs: tuple[RunData, ...]) -> None:
-        pending.append(_FIGURE_THREAD.submit(runs_figures, loaded_runs))
+        pending.append((figure_executor().submit(runs_figures, loaded_runs), loaded_runs))
 
     try:
         pc = run_page_comparison(
             loaded, workspace, runs, posterior=posterior, per_draw=per_draw, on_runs=on_runs
         )
     except BaseException:
-        for f in pending:
+        for f, _ in pending:
             f.cancel()
         raise
     figs = _figures.get(pc.out)
     if figs is None:
-        figs = pending[0].result() if pending else page_figures(pc)
+        figs = _drawn(*pending[0]) if pending else page_figures(pc)
         _remember_figures(pc.out, figs)
     return pc, figs
 

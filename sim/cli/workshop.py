@@ -60,6 +60,7 @@ def app(
             "ESCSIM_APP_SCENARIOS": str(scenarios.resolve()),
             "ESCSIM_APP_WORKSPACE": str(ws.resolve()),
             "ESCSIM_APP_RUNS": str(runs),
+            "ESCSIM_APP_FIGURE_PROCESS": "1",  # figures drawn on the other core (sim.app)
             "ESCSIM_APP_POSTERIOR": str(posterior.resolve()),
         }
         command = [
