@@ -76,6 +76,7 @@ def measure_compute(runs: int, repeats: int) -> dict:
     os.environ["ESCSIM_APP_WORKSPACE"] = str(ws)
     os.environ["ESCSIM_APP_SCENARIOS"] = str(ROOT / "scenarios")
     os.environ["ESCSIM_APP_TIMING"] = str(stamps)
+    os.environ["ESCSIM_APP_FIGURE_PROCESS"] = "1"  # as `escsim app` sets it
     from sim.app import page
 
     out = {}
