@@ -1,24 +1,27 @@
 """Latency of a lever change on the workshop page's Compare tab (``escsim app``).
 
-Two measurements, both with numba's cache warm (an untimed comparison runs first):
+Two measurements, both with numba's cache warm (an untimed comparison runs first), each both
+ways: ``posterior`` (the page's default: the paired replicates at the fitted point and over the
+posterior sample, as ``escsim compare`` does) and ``fixed`` (the fixed-parameters switch):
 
 * ``compute``: in this process, ``sim.app.page.compute`` -- exactly what the page's background
-  task runs after a lever moves: write and load the edited scenario, run the paired replicates of
-  every chosen scenario with the kernel (``run_comparison``: results directories, bootstrap
-  table), load them and draw the fan charts and threshold curves as PNG. Each repeat moves the
-  US strike rate of the base scenario to a new value: that scenario is run anew, the two
-  unchanged ones are linked from the previous comparison (as on the page), and the table and
-  figures are computed again for all three.
+  task runs after a lever moves: write and load the edited scenario, run its replicates (the two
+  unchanged scenarios are linked from the previous comparison, as on the page), load the runs,
+  then draw the fan charts and threshold curves (figure thread) while the statistics are
+  computed (``run_comparison``: bootstrap table, posterior replicates of the changed scenario).
+  Each repeat moves the US strike rate of the base scenario to a new value. The median seconds
+  to each server stage (``sim.app.timing`` stamps) are reported.
 * ``browser`` (``--browser``; needs /usr/bin/chromium): ``escsim app`` in a subprocess and
   chromium driven by Playwright; the time from pressing Enter in the strike-rate box to the new
-  status line (the figures and table are drawn before it): what a participant waits.
+  status line (the figures and table are sent with it): what a participant waits. With each
+  lever change's server stamps and websocket traffic (``timeline``, seconds after Enter).
 
 Usage::
 
     uv run python benchmarks/app_latency.py                      # compute only
     uv run python benchmarks/app_latency.py --browser --out lat.json
 
-Run it on a quiet machine; the JSON records the load average before and after.
+The machine is shared: the JSON records the load average before and after.
 """
 
 from __future__ import annotations
@@ -38,45 +41,83 @@ SCENARIOS = ("status_quo.yaml", "strong_us_retaliation.yaml", "truce.yaml")
 BASE = SCENARIOS[0]
 
 
-def strike_rates(repeats: int) -> list[str]:
+def strike_rates(repeats: int, first: int = 0) -> list[str]:
     """Return ``repeats`` distinct strike rates (none is the scenario's own 0.01)."""
-    return [f"{0.05 + 0.05 * i:.2f}" for i in range(repeats)]
+    return [f"{0.05 + 0.05 * i:.2f}" for i in range(first, first + repeats)]
+
+
+STAGES = (
+    "scenarios built",
+    "runs loaded",
+    "fans drawn",
+    "thresholds drawn",
+    "statistics done",
+    "comparison and figures done",
+)
+"""Server stamps (``sim.app.timing``) reported, in seconds after the computation started."""
+
+
+def stage_times(stamps: Path) -> dict[str, float]:
+    """Return the seconds from "compute start" to each of ``STAGES`` in a stamps file."""
+    events = [ln.split(" ", 1) for ln in stamps.read_text().splitlines()]
+    t0 = next(float(t) for t, what in events if what == "compute start")
+    return {what: float(t) - t0 for t, what in events if what in STAGES}
 
 
 def measure_compute(runs: int, repeats: int) -> dict:
-    """Time ``sim.app.page.compute`` after a lever change, ``repeats`` times (warm cache)."""
-    os.environ["ESCSIM_APP_WORKSPACE"] = tempfile.mkdtemp(prefix="escsim-bench-app-")
-    os.environ["ESCSIM_APP_SCENARIOS"] = str(ROOT / "scenarios")
-    from sim.app import comparison, page
+    """Time ``sim.app.page.compute`` after a lever change (warm cache), fixed and posterior.
 
-    t0 = time.perf_counter()
-    _, _, error = page.compute(list(SCENARIOS), {}, runs)  # warm-up: loads/compiles the kernel
-    if error:
-        raise RuntimeError(error)
-    warmup = time.perf_counter() - t0
-    totals, kernel_and_table, figures = [], [], []
-    for rate in strike_rates(repeats):
-        levers = {BASE: {"us.strike_rate": rate}}
+    Returns per mode (``fixed``: at the fitted parameters; ``posterior``: also over the
+    posterior sample, the page's default) the total seconds and the median seconds from the
+    start to each server stage (``STAGES``).
+    """
+    ws = Path(tempfile.mkdtemp(prefix="escsim-bench-app-"))
+    stamps = ws / "timing.log"
+    os.environ["ESCSIM_APP_WORKSPACE"] = str(ws)
+    os.environ["ESCSIM_APP_SCENARIOS"] = str(ROOT / "scenarios")
+    os.environ["ESCSIM_APP_TIMING"] = str(stamps)
+    os.environ["ESCSIM_APP_FIGURE_PROCESS"] = "1"  # as `escsim app` sets it
+    from sim.app import page
+
+    out = {}
+    for i, (mode, over) in enumerate((("fixed", False), ("posterior", True))):
         t0 = time.perf_counter()
-        pc, figs, error = page.compute(list(SCENARIOS), levers, runs)
-        totals.append(time.perf_counter() - t0)
-        if error or pc is None or pc.reused:
-            raise RuntimeError(error or "a whole comparison was reused: the measurement is void")
-        kernel_and_table.append(pc.seconds)
-        figures.append(totals[-1] - pc.seconds)
-        comparison._recent.clear()
-    return {
-        "warmup_seconds": round(warmup, 3),
-        "seconds": [round(t, 3) for t in totals],
-        "median_seconds": round(statistics.median(totals), 3),
-        "max_seconds": round(max(totals), 3),
-        "median_run_and_table_seconds": round(statistics.median(kernel_and_table), 3),
-        "median_figures_seconds": round(statistics.median(figures), 3),
-    }
+        _, _, error = page.compute(list(SCENARIOS), {}, runs, over_posterior=over)  # warm-up
+        if error:
+            raise RuntimeError(error)
+        warmup = time.perf_counter() - t0
+        totals, stages = [], []
+        for rate in strike_rates(repeats, first=i * repeats):
+            levers = {BASE: {"us.strike_rate": rate}}
+            stamps.write_text("")
+            t0 = time.perf_counter()
+            pc, _, error = page.compute(list(SCENARIOS), levers, runs, over_posterior=over)
+            totals.append(time.perf_counter() - t0)
+            if error or pc is None or pc.reused:
+                raise RuntimeError(
+                    error or "a whole comparison was reused: the measurement is void"
+                )
+            stages.append(stage_times(stamps))
+        out[mode] = {
+            "warmup_seconds": round(warmup, 3),
+            "seconds": [round(t, 3) for t in totals],
+            "median_seconds": round(statistics.median(totals), 3),
+            "max_seconds": round(max(totals), 3),
+            "median_stage_seconds": {
+                k: round(statistics.median(st[k] for st in stages), 3)
+                for k in STAGES
+                if all(k in st for st in stages)
+            },
+        }
+    return out
 
 
 def measure_browser(runs: int, repeats: int) -> dict:
-    """Time lever change -> updated status line in chromium against ``escsim app``."""
+    """Time lever change -> updated status line in chromium against ``escsim app``.
+
+    First over the posterior (the page's default), then, after turning the posterior switch
+    off, at the fixed parameters; each lever change a new strike rate (nothing reused).
+    """
     import socket
     import urllib.request
 
@@ -86,12 +127,18 @@ def measure_browser(runs: int, repeats: int) -> dict:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     ws = tempfile.mkdtemp(prefix="escsim-bench-app-")
-    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
+    stamps = Path(ws) / "timing.log"
+    env = {
+        **os.environ,
+        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+        "ESCSIM_APP_TIMING": str(stamps),
+    }
     cmd = [sys.executable, "-m", "sim.cli", "app", "--port", str(port), "--runs", str(runs)]
     cmd += ["--workspace", ws]
     log = open(Path(ws) / "server.log", "w")  # noqa: SIM115 - open for the server's lifetime
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
+    result = {}
     try:
         for _ in range(600):
             try:
@@ -99,39 +146,89 @@ def measure_browser(runs: int, repeats: int) -> dict:
                     break
             except OSError:
                 time.sleep(1)
-        times = []
+        frames: list = []
         with sync_playwright() as p:
             browser = p.chromium.launch(
                 executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"]
             )
             page = browser.new_page(viewport={"width": 1500, "height": 1100})
+
+            def on_ws(socket) -> None:
+                socket.on("framesent", lambda f: frames.append((time.time(), "sent", len(f))))
+                socket.on(
+                    "framereceived", lambda f: frames.append((time.time(), "received", len(f)))
+                )
+
+            page.on("websocket", on_ws)
             page.goto(url, timeout=120_000)
             page.wait_for_selector(".escsim-status", timeout=900_000)  # first run: warm-up
-            box = page.get_by_label("US strike rate", exact=True).nth(0)
-            for rate in strike_rates(repeats):
-                before = page.locator(".escsim-status").last.inner_text()
-                box.fill(rate)
-                t0 = time.perf_counter()
-                box.press("Enter")
+
+            def status() -> str:
+                return page.locator(".escsim-status").last.inner_text()
+
+            def wait_changed(before: str) -> None:
                 page.wait_for_function(
                     """(before) => {
                         const s = [...document.querySelectorAll('.escsim-status')];
                         return s.length && s[s.length - 1].innerText !== before;
                     }""",
                     arg=before,
-                    timeout=600_000,
+                    timeout=900_000,
                 )
-                times.append(time.perf_counter() - t0)
+
+            box = page.get_by_label("US strike rate", exact=True).nth(0)
+            for i, mode in enumerate(("posterior", "fixed")):
+                if mode == "fixed":
+                    before = status()
+                    page.get_by_text("Over the posterior", exact=False).first.click()
+                    wait_changed(before)  # the fixed-parameter comparison of the current levers
+                times, enters = [], []
+                for rate in strike_rates(repeats, first=i * repeats):
+                    before = status()
+                    box.fill(rate)
+                    t0 = time.perf_counter()
+                    enters.append(time.time())
+                    box.press("Enter")
+                    wait_changed(before)
+                    times.append(time.perf_counter() - t0)
+                    enters.append(time.time())
+                result[mode] = {
+                    "seconds": [round(t, 3) for t in times],
+                    "median_seconds": round(statistics.median(times), 3),
+                    "max_seconds": round(max(times), 3),
+                    "timeline": timelines(enters, stamps, frames),
+                }
             browser.close()
     finally:
         proc.terminate()
         proc.wait(timeout=30)
         log.close()
-    return {
-        "seconds": [round(t, 3) for t in times],
-        "median_seconds": round(statistics.median(times), 3),
-        "max_seconds": round(max(times), 3),
-    }
+    return result
+
+
+def timelines(enters: list[float], stamps: Path, frames: list) -> list[dict]:
+    """Return per lever change the server's stamps and the websocket traffic, in seconds.
+
+    ``enters`` holds (Enter pressed, page updated) wall-clock pairs; ``stamps`` the server's
+    ``sim.app.timing`` lines; ``frames`` the (time, direction, bytes) of websocket frames.
+    """
+    lines = [ln.split(" ", 1) for ln in stamps.read_text().splitlines()] if stamps.exists() else []
+    events = [(float(t), what) for t, what in lines]
+    out = []
+    for t0, t1 in zip(enters[::2], enters[1::2], strict=True):
+        seen = [(round(t - t0, 3), what) for t, what in events if t0 <= t <= t1 + 0.5]
+        traffic = [(t, d, n) for t, d, n in frames if t0 <= t <= t1]
+        out.append(
+            {
+                "updated_after": round(t1 - t0, 3),
+                "server": seen,
+                "frames_received": sum(d == "received" for _, d, _ in traffic),
+                "bytes_received": sum(n for _, d, n in traffic if d == "received"),
+                "frames_sent": sum(d == "sent" for _, d, _ in traffic),
+                "big_frames": [(round(t - t0, 3), d, n) for t, d, n in traffic if n > 20_000],
+            }
+        )
+    return out
 
 
 def main() -> None:

@@ -7,6 +7,10 @@ shows the figures of ``sim.report.figures`` drawn from that directory and export
 ``sim.report.plotting.plot_compare_dir`` adds the plots and ``brief.pdf`` exactly as the command
 does, and every scenario sub-directory carries its ``manifest.json`` (``escsim replay`` repeats
 it).
+
+A lever change reruns only the scenario it changed (the others are linked from the earlier
+comparison, their runs read once), and the figures are drawn in one figure thread while the
+statistics are computed; ``sim.app.timing`` stamps each stage for ``benchmarks/app_latency.py``.
 """
 
 from __future__ import annotations
@@ -16,12 +20,15 @@ import hashlib
 import html
 import io
 import json
+import multiprocessing
 import os
 import shutil
 import threading
 import time
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,15 +39,19 @@ from sim.analysis.compare import (
     CONFIDENCE,
     DEFINITIONS,
     META_FILE,
+    TOTAL_FOOTNOTE,
     Comparison,
-    compare_outcomes,
+    answer_matrix,
+    check_windows,
+    common_window,
     difference_matrix,
     directory_names,
     level_matrix,
-    load_runs,
-    outcome_frame,
+    load_comparison,
     run_comparison,
 )
+from sim.analysis.posterior import Posterior
+from sim.app.timing import stamp
 from sim.report.figures import annotate_events, fig_differences, fig_fans, fig_thresholds
 from sim.report.rundata import RunData, load_run
 from sim.report.style import workshop_style
@@ -55,6 +66,14 @@ RECENT = 16
 _recent: dict[Path, PageComparison] = {}
 _finished: dict[tuple[str, int, int], Path] = {}
 """Finished scenario results of this server: (scenario hash, replicates, seed) -> directory."""
+_run_data: dict[tuple[str, str], RunData] = {}
+"""Loaded results by (manifest hash, name): a scenario unchanged by a lever is read once."""
+_figures: dict[Path, dict[str, bytes]] = {}
+"""The Compare tab's PNGs of recent comparisons (by directory)."""
+_FIGURE_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="escsim-figures")
+FIGURE_PROCESS_ENV = "ESCSIM_APP_FIGURE_PROCESS"
+"""Set to 1 (``escsim app`` does) to draw the Compare tab's figures in a worker process."""
+_figure_process: ProcessPoolExecutor | None = None
 _locks: dict[Path, threading.Lock] = {}
 _locks_guard = threading.Lock()
 
@@ -73,15 +92,24 @@ class PageComparison:
     @property
     def html(self) -> str:
         """The comparison tables of ``escsim compare`` as HTML (see ``comparison_html``)."""
-        return comparison_html(self.comp)
+        return comparison_html(self.comp, self.meta)
 
 
-def comparison_key(loaded: Sequence[LoadedScenario], runs: int, seed: int | None) -> str:
+def comparison_key(
+    loaded: Sequence[LoadedScenario],
+    runs: int,
+    seed: int | None,
+    posterior: Posterior | None = None,
+    per_draw: int = 1,
+) -> str:
     """Return the name of the directory of a comparison: a hash of what determines it."""
     h = hashlib.sha256()
     for ls in loaded:
         h.update(ls.sha256.encode() + b"\0")
     h.update(f"{runs}\0{seed}".encode())
+    if posterior is not None:  # fixed-parameter comparisons keep their earlier names
+        h.update(f"\0posterior\0{posterior.path}\0{per_draw}\0".encode())
+        h.update(hashlib.sha256(posterior.values.tobytes()).digest())
     return h.hexdigest()[:16]
 
 
@@ -95,8 +123,16 @@ def run_page_comparison(
     workspace: Path,
     runs: int = DEFAULT_RUNS,
     seed: int | None = None,
+    posterior: Posterior | None = None,
+    per_draw: int = 1,
+    on_runs: Callable[[tuple[RunData, ...]], None] | None = None,
 ) -> PageComparison:
     """Run (or reuse) the paired comparison of scenarios in the page's workspace.
+
+    The scenarios' replicates are run first (a scenario run before with the same file, seed
+    and replicates is linked, not run); ``on_runs`` is then called with their loaded results,
+    so the page can draw the figures while the statistics (``run_comparison``: bootstrap
+    intervals and, with a posterior, the posterior replicates) are computed.
 
     Parameters
     ----------
@@ -108,6 +144,13 @@ def run_page_comparison(
         Paired replicates per scenario.
     seed : int, optional
         Seed shared by the scenarios (default: the first scenario's).
+    posterior : Posterior, optional
+        Compare over this posterior sample too (``run_comparison``'s ``posterior``); None: at
+        the fixed (fitted) parameters only.
+    per_draw : int
+        Replicates per posterior draw.
+    on_runs : callable, optional
+        Called once with the scenarios' loaded results, before the statistics.
 
     Returns
     -------
@@ -122,26 +165,40 @@ def run_page_comparison(
         If a results directory cannot be written.
     """
     t0 = time.perf_counter()
-    out = Path(workspace) / "compare" / comparison_key(loaded, runs, seed)
+    out = Path(workspace) / "compare" / comparison_key(loaded, runs, seed, posterior, per_draw)
     with _lock_for(out):
         if out in _recent:
-            return dataclasses.replace(_recent[out], seconds=time.perf_counter() - t0, reused=True)
+            pc = dataclasses.replace(_recent[out], seconds=time.perf_counter() - t0, reused=True)
+            if on_runs and out not in _figures:
+                on_runs(pc.runs)
+            return pc
         reused = (out / META_FILE).exists()
+        names = directory_names(loaded)
+        seed_ = loaded[0].scenario.seed if seed is None else seed
         if not reused:
-            _link_finished(loaded, out, runs, seed)
+            _run_scenarios(loaded, names, out, runs, seed_)
+        loaded_runs = tuple(_load_run(out / n, n) for n in names)
+        stamp("runs loaded")
+        if on_runs:
+            on_runs(loaded_runs)
         if reused:
-            meta = json.loads((out / META_FILE).read_text())
-            frames = {
-                s["name"]: outcome_frame(load_runs(out / s["dir"])) for s in meta["scenarios"]
-            }
-            comp = compare_outcomes(frames, int(meta["seed"]))
+            comp, meta = load_comparison(out)
         else:
-            # resume: scenarios linked from earlier comparisons are not run again
-            comp = run_comparison(loaded, out, runs, seed=seed, resume=True, argv=APP_ARGV)
+            # the scenario directories are complete: run_comparison checks and reuses them
+            comp = run_comparison(
+                loaded,
+                out,
+                runs,
+                seed=seed,
+                resume=True,
+                argv=APP_ARGV,
+                posterior=posterior,
+                per_draw=per_draw,
+            )
             meta = json.loads((out / META_FILE).read_text())
+        stamp("statistics done")
         for ls, s in zip(loaded, meta["scenarios"], strict=True):
             _finished[(ls.sha256, runs, int(meta["seed"]))] = out / s["dir"]
-        loaded_runs = tuple(load_run(out / s["dir"], s["name"]) for s in meta["scenarios"])
         pc = PageComparison(out, comp, meta, loaded_runs, time.perf_counter() - t0, reused)
         _recent[out] = pc
         while len(_recent) > RECENT:
@@ -149,16 +206,71 @@ def run_page_comparison(
     return pc
 
 
-def comparison_html(comp: Comparison) -> str:
-    """Return the two tables of ``escsim compare`` (levels, paired differences) as HTML.
+def _run_scenarios(
+    loaded: Sequence[LoadedScenario], names: Sequence[str], out: Path, runs: int, seed: int
+) -> None:
+    """Run the scenarios of a new comparison into ``out``, linking those run before.
 
-    The cells are those of ``comparison.md`` (``level_matrix`` and ``difference_matrix``); the
-    page shows HTML rather than Markdown because Solara's Markdown loads KaTeX from a CDN.
+    They are run as ``run_comparison`` runs them (on the common outcome window), which then
+    accepts the finished directories (``resume=True``) after checking their manifests.
+    """
+    from sim.runner import run_scenario
+
+    _, outcome_from, _ = check_windows(loaded)  # CompareError before anything is run
+    _link_finished(loaded, out, runs, seed)
+    for ls, name in zip(common_window(loaded, outcome_from), names, strict=True):
+        if not (out / name / "manifest.json").exists():
+            run_scenario(ls, out / name, runs, seed=seed, resume=True, argv=APP_ARGV)
+            stamp(f"ran {name}")
+
+
+def _load_run(path: Path, name: str) -> RunData:
+    """Return ``load_run(path, name)``, reusing the data of an identical results directory.
+
+    Unchanged scenarios of a new comparison are hard links to the same results (the same
+    manifest), so their figures' data are read once.
+    """
+    key = (hashlib.sha256((path / "manifest.json").read_bytes()).hexdigest(), name)
+    with _locks_guard:
+        hit = _run_data.get(key)
+    if hit is not None:
+        return hit
+    data = load_run(path, name)
+    with _locks_guard:
+        _run_data[key] = data
+        while len(_run_data) > 4 * RECENT:
+            _run_data.pop(next(iter(_run_data)))
+    return data
+
+
+def comparison_html(comp: Comparison, meta: dict | None = None) -> str:
+    """Return the tables of ``escsim compare`` as HTML.
+
+    With a posterior (``meta["posterior"]``), first the answer over the posterior
+    (``answer_matrix``: the difference at the fitted point with its Monte Carlo CI, the total
+    90% interval over the posterior and P(lower)); then the levels and paired differences at
+    the fitted point (``level_matrix``, ``difference_matrix``). The cells are those of
+    ``comparison.md``; the page shows HTML rather than Markdown because Solara's Markdown loads
+    KaTeX from a CDN.
     """
     n = int(comp.table["n"].iloc[0]) if len(comp.table) else 0
+    parts = []
+    if meta and meta.get("posterior") and meta.get("differences"):
+        head, rows = answer_matrix(meta)
+        post = meta["posterior"]
+        parts += [
+            f"<h4>The answer over the posterior against {html.escape(comp.base)} "
+            f"({post['draws']} posterior draws, {post['replicates_per_draw']} replicate(s) "
+            "per draw; the fitted point's mean with its Monte Carlo 95% CI)</h4>",
+            pd.DataFrame(rows, columns=head).to_html(
+                index=False, classes="escsim-answer", border=0
+            ),
+            f"<p style='font-size:85%'>{html.escape(TOTAL_FOOTNOTE)}</p>",
+        ]
     levels = pd.DataFrame(level_matrix(comp), columns=["outcome", *comp.names])
-    parts = [
-        f"<h4>Outcomes per scenario ({n} paired replicates; median [90% interval]; "
+    where = "at the fitted point; " if parts else ""
+    parts += [
+        f"<h4>Outcomes per scenario ({n} paired replicates {where}median [90% interval]; "
         "probabilities as % of replicates)</h4>",
         levels.to_html(index=False, classes="escsim-levels", border=0),
     ]
@@ -219,9 +331,90 @@ def png(fig: Figure, dpi: int = FIGURE_DPI) -> bytes:
     return buf.getvalue()
 
 
-def page_figures(pc: PageComparison) -> dict[str, bytes]:
+def runs_figures(runs: Sequence[RunData]) -> dict[str, bytes]:
     """Return the Compare tab's figures as PNG: the fan charts and the threshold curves."""
-    return {"fans": png(fig_fans_annotated(pc.runs)), "thresholds": png(fig_thresholds(pc.runs))}
+    figs = {"fans": png(fig_fans_annotated(runs))}
+    stamp("fans drawn")
+    figs["thresholds"] = png(fig_thresholds(runs))
+    stamp("thresholds drawn")
+    return figs
+
+
+def page_figures(pc: PageComparison) -> dict[str, bytes]:
+    """Return the Compare tab's figures of a comparison (drawn once per comparison)."""
+    figs = _figures.get(pc.out)
+    if figs is None:
+        figs = _FIGURE_THREAD.submit(runs_figures, pc.runs).result()
+        _remember_figures(pc.out, figs)
+    return figs
+
+
+def _remember_figures(out: Path, figs: dict[str, bytes]) -> None:
+    _figures[out] = figs
+    while len(_figures) > RECENT:
+        _figures.pop(next(iter(_figures)))
+
+
+def figure_executor() -> Executor:
+    """Return where the Compare tab's figures are drawn: a worker process or the figure thread.
+
+    With ``ESCSIM_APP_FIGURE_PROCESS=1`` (the server) one worker process draws them: it runs on
+    the second core while the statistics are computed, which a thread cannot (matplotlib and
+    the kernel hold Python's global lock). Otherwise (tests, a notebook) the figure thread.
+    One worker either way: matplotlib's style is global state that two drawings at once mix.
+    """
+    global _figure_process
+    if os.environ.get(FIGURE_PROCESS_ENV) != "1" or multiprocessing.parent_process():
+        return _FIGURE_THREAD  # (a worker process draws in its own thread)
+    with _locks_guard:
+        if _figure_process is None:
+            _figure_process = ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("spawn")
+            )
+        return _figure_process
+
+
+def _drawn(future: Future, runs: Sequence[RunData]) -> dict[str, bytes]:
+    """Return a figure job's PNGs; draw them in the figure thread if the worker process died."""
+    global _figure_process
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        with _locks_guard:
+            _figure_process = None  # a new worker next time
+        return _FIGURE_THREAD.submit(runs_figures, runs).result()
+
+
+def comparison_with_figures(
+    loaded: Sequence[LoadedScenario],
+    workspace: Path,
+    runs: int = DEFAULT_RUNS,
+    posterior: Posterior | None = None,
+    per_draw: int = 1,
+) -> tuple[PageComparison, dict[str, bytes]]:
+    """Run the comparison (``run_page_comparison``) and draw its figures at the same time.
+
+    The figures need only the scenarios' runs, so they are drawn while the statistics are
+    computed, by ``figure_executor()``: one worker process in the server, else one thread.
+    """
+    pending: list[tuple[Future, tuple[RunData, ...]]] = []
+
+    def on_runs(loaded_runs: tuple[RunData, ...]) -> None:
+        pending.append((figure_executor().submit(runs_figures, loaded_runs), loaded_runs))
+
+    try:
+        pc = run_page_comparison(
+            loaded, workspace, runs, posterior=posterior, per_draw=per_draw, on_runs=on_runs
+        )
+    except BaseException:
+        for f, _ in pending:
+            f.cancel()
+        raise
+    figs = _figures.get(pc.out)
+    if figs is None:
+        figs = _drawn(*pending[0]) if pending else page_figures(pc)
+        _remember_figures(pc.out, figs)
+    return pc, figs
 
 
 def differences_figure(pc: PageComparison) -> bytes:

@@ -17,6 +17,7 @@ scenario files are never written to.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -232,6 +233,12 @@ def edited_text(loaded: LoadedScenario, changed: Mapping[str, Any], extends: str
     return head + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
 
 
+@functools.lru_cache(maxsize=32)
+def _load_copy(path: str) -> LoadedScenario:
+    """Load a finished workspace copy (its files are written once and never changed)."""
+    return load_scenario(Path(path))
+
+
 def workspace_copy(
     loaded: LoadedScenario | Sequence[LoadedScenario], workspace: Path
 ) -> LoadedScenario:
@@ -246,7 +253,7 @@ def workspace_copy(
     where = Path(workspace) / "scenarios" / key
     ready = where / "ready"
     if ready.exists():
-        return load_scenario(Path(ready.read_text()))
+        return _load_copy(ready.read_text())
     files: dict[str, str] = {}
     for ls in group:
         for p, t in ls.files or ((ls.path, ls.text),):

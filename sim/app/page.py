@@ -4,7 +4,10 @@
   from the kernel with a few hundred paired replicates on common random numbers, the fan charts
   side by side with the documented events, the paired-difference table with its bootstrap
   intervals, the threshold curves and the distributions of paired differences: the figures and
-  tables of ``escsim compare`` (``sim.app.comparison``). The kernel runs off the UI thread.
+  tables of ``escsim compare`` (``sim.app.comparison``). By default, as ``escsim compare``, the
+  replicates also run over the posterior sample and the answer table comes first (difference at
+  the fitted point with its Monte Carlo CI, total 90% interval over the posterior, P(lower)); a
+  switch compares at the fixed (fitted) parameters only. The kernel runs off the UI thread.
 * **One replicate**: Mesa's ``SolaraViz`` plays, pauses and steps one replicate of the Mesa
   engine (``sim.app.replicate``) with its DataCollector plots, the event feed in words and the
   causal chain of ``escsim explain``.
@@ -13,7 +16,8 @@
 
 Bad lever values show a message on the page; no input stops the server. Configuration comes from
 the environment set by ``escsim app``: ``ESCSIM_APP_SCENARIOS`` (directory of scenario files),
-``ESCSIM_APP_WORKSPACE`` (where results are written) and ``ESCSIM_APP_RUNS`` (replicates).
+``ESCSIM_APP_WORKSPACE`` (where results are written), ``ESCSIM_APP_RUNS`` (replicates) and
+``ESCSIM_APP_POSTERIOR`` (the posterior sample; default ``calibration/posterior.parquet``).
 """
 
 # Solara components are named like classes (CompareTab), as in Solara and Mesa.
@@ -38,15 +42,15 @@ from matplotlib.figure import Figure
 
 from sim.analysis.compare import CompareError
 from sim.analysis.explain import STYLES, format_explanation
+from sim.analysis.posterior import DEFAULT_POSTERIOR, Posterior, PosteriorError, read_posterior
 from sim.app.comparison import (
     DEFAULT_RUNS,
     MAX_SCENARIOS,
     PageComparison,
+    comparison_with_figures,
     differences_figure,
     export_brief,
     export_zip,
-    page_figures,
-    run_page_comparison,
 )
 from sim.app.levers import (
     LEVER_BY_KEY,
@@ -66,6 +70,7 @@ from sim.app.replicate import (
     faction_grievance,
     model_series,
 )
+from sim.app.timing import stamp
 from sim.model.world import compile_world
 from sim.report.style import colour, workshop_style
 from sim.runner import RunError
@@ -76,8 +81,9 @@ log = logging.getLogger(__name__)
 SCENARIOS_DIR = Path(os.environ.get("ESCSIM_APP_SCENARIOS", "scenarios"))
 WORKSPACE = Path(os.environ.get("ESCSIM_APP_WORKSPACE") or tempfile.mkdtemp(prefix="escsim-app-"))
 RUNS = int(os.environ.get("ESCSIM_APP_RUNS", DEFAULT_RUNS))
+POSTERIOR_FILE = Path(os.environ.get("ESCSIM_APP_POSTERIOR", str(DEFAULT_POSTERIOR)))
 DEFAULT_SELECTION = ("status_quo.yaml", "strong_us_retaliation.yaml", "truce.yaml")
-KNOWN_ERRORS = (LeverError, CompareError, RunError, ScenarioError)
+KNOWN_ERRORS = (LeverError, CompareError, RunError, ScenarioError, PosteriorError)
 BOLD = {"font-weight": "bold"}
 TABLE_CSS = {"font-size": "15px", "overflow-x": "auto"}
 TABLE_STYLE = (
@@ -149,22 +155,48 @@ def build_scenarios(
 # --- the Compare tab's computation (a thread) ---------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4)
+def _read_posterior(path: str, mtime: float) -> Posterior:
+    return read_posterior(Path(path))
+
+
+def page_posterior() -> Posterior | None:
+    """Return the page's posterior sample (``ESCSIM_APP_POSTERIOR``), or None if it is absent.
+
+    Raises
+    ------
+    sim.analysis.posterior.PosteriorError
+        If the file exists but cannot be used.
+    """
+    if not POSTERIOR_FILE.exists():
+        return None
+    return _read_posterior(str(POSTERIOR_FILE), POSTERIOR_FILE.stat().st_mtime)
+
+
 def compute(
     files: list[str],
     levers: dict[str, dict[str, Any]],
     runs: int,
     extra: dict[str, LoadedScenario] | None = None,
+    over_posterior: bool = False,
 ) -> tuple[PageComparison | None, dict[str, bytes], str]:
     """Run the comparison and draw its figures; return (comparison, PNGs, error message).
 
-    Known input errors come back as a message (never raised), so the page shows them; any
-    other failure is logged and reported in one line, and the server keeps running.
+    ``over_posterior``: also run the replicates over the page's posterior sample (as
+    ``escsim compare`` does by default); at the fixed (fitted) parameters only if it is False
+    or there is no posterior file. Known input errors come back as a message (never raised),
+    so the page shows them; any other failure is logged and reported in one line, and the
+    server keeps running.
     """
     try:
+        stamp("compute start")
         scenarios, _ = available_scenarios()
         loaded = build_scenarios(files, levers, {**scenarios, **(extra or {})})
-        pc = run_page_comparison(loaded, WORKSPACE, runs)
-        return pc, page_figures(pc), ""
+        posterior = page_posterior() if over_posterior else None
+        stamp("scenarios built")
+        pc, figs = comparison_with_figures(loaded, WORKSPACE, runs, posterior=posterior)
+        stamp("comparison and figures done")
+        return pc, figs, ""
     except KNOWN_ERRORS as exc:
         return None, {}, str(exc)
     except Exception as exc:  # noqa: BLE001 - a workshop page must survive any failure
@@ -178,10 +210,11 @@ def compare_task(
     levers: dict[str, dict[str, Any]],
     runs: int,
     extra: dict[str, LoadedScenario],
+    over_posterior: bool = False,
 ):
     """Background task of the Compare tab (the kernel runs off the UI thread)."""
     t0 = time.perf_counter()
-    pc, figs, error = compute(files, levers, runs, extra)
+    pc, figs, error = compute(files, levers, runs, extra, over_posterior)
     return pc, figs, error, time.perf_counter() - t0
 
 
@@ -191,11 +224,13 @@ selection = solara.reactive(list(DEFAULT_SELECTION))
 custom: solara.Reactive[dict[str, LoadedScenario]] = solara.reactive({})
 lever_state: solara.Reactive[dict[str, dict[str, Any]]] = solara.reactive({})
 tab_index = solara.reactive(0)
+use_posterior = solara.reactive(True)
 replicate_file = solara.reactive("")
 replicate_index = solara.reactive(0)
 
 
 def _set_lever(file: str, key: str, value: Any) -> None:
+    stamp(f"lever {key}={value}")
     current = dict(lever_state.value)
     values = dict(current.get(file, {}))
     values[key] = value
@@ -257,9 +292,18 @@ def CompareTab() -> None:
     on_disk, bad = available_scenarios()
     scenarios = {**on_disk, **custom.value}
     files = [f for f in selection.value if f in scenarios]
+    posterior_ok = POSTERIOR_FILE.exists()
+    over = use_posterior.value and posterior_ok
+
+    def start() -> None:
+        stamp("task called")
+        compare_task(list(files), dict(lever_state.value), RUNS, dict(custom.value), over)
+
+    stamp("CompareTab render")
     solara.use_effect(
-        lambda: compare_task(list(files), dict(lever_state.value), RUNS, dict(custom.value)),
+        start,
         [
+            over,
             tuple(files),
             repr(sorted((k, sorted(v.items())) for k, v in lever_state.value.items())),
             tuple(sorted((k, v.sha256) for k, v in custom.value.items())),
@@ -273,6 +317,15 @@ def CompareTab() -> None:
     )
     for name, message in bad.items():
         solara.Warning(f"{name} is not offered: {message}")
+    if posterior_ok:
+        solara.Switch(
+            label="Over the posterior (off: at the fixed, fitted parameters only; faster)",
+            value=use_posterior.value,
+            on_value=use_posterior.set,
+            classes=["escsim-posterior-switch"],
+        )
+    else:
+        solara.Text(f"{POSTERIOR_FILE} not found: comparing at the fixed (fitted) parameters.")
     ScenarioEditor(on_disk)
     with solara.Row(style={"flex-wrap": "wrap", "align-items": "stretch"}):
         for i, f in enumerate(files):
@@ -288,9 +341,15 @@ def CompareTab() -> None:
         solara.Error(error, classes=["escsim-error"])
         return
     assert pc is not None
+    stamp("CompareTab render result")
     solara.Text(
-        f"{pc.meta['runs']} paired replicates per scenario, seed {pc.meta['seed']}, kernel; "
-        f"outcomes {pc.meta['outcome_from']} to {pc.meta['end']}; updated in {seconds:.1f} s"
+        f"{pc.meta['runs']} paired replicates per scenario, seed {pc.meta['seed']}, kernel, "
+        + (
+            "over the posterior and at the fitted point"
+            if pc.meta.get("posterior")
+            else "at the fixed (fitted) parameters"
+        )
+        + f"; outcomes {pc.meta['outcome_from']} to {pc.meta['end']}; updated in {seconds:.1f} s"
         + (" (reused)" if pc.reused else "")
         + f"; comparison {pc.out.name}",
         classes=["escsim-status"],

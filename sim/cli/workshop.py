@@ -32,6 +32,13 @@ def app(
         typer.Option(help="Where the page writes results (default: a new temporary directory)."),
     ] = None,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    posterior: Annotated[
+        Path,
+        typer.Option(
+            help="Posterior sample the Compare tab compares over (a switch on the page turns it "
+            "off); if the file is absent, the page compares at the fixed parameters."
+        ),
+    ] = Path("calibration") / "posterior.parquet",
 ) -> None:
     """Serve the workshop page: compare policies live, step one replicate, export the results.
 
@@ -53,6 +60,8 @@ def app(
             "ESCSIM_APP_SCENARIOS": str(scenarios.resolve()),
             "ESCSIM_APP_WORKSPACE": str(ws.resolve()),
             "ESCSIM_APP_RUNS": str(runs),
+            "ESCSIM_APP_FIGURE_PROCESS": "1",  # figures drawn on the other core (sim.app)
+            "ESCSIM_APP_POSTERIOR": str(posterior.resolve()),
         }
         command = [
             sys.executable,

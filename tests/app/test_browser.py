@@ -164,6 +164,8 @@ def test_page_loads_offline(browser_page, shots):
     assert f"{RUNS} paired replicates per scenario" in status(page)
     table = page.locator(".escsim-table").inner_text()
     assert "Attacks on US targets" in table and "strong_us_retaliation - status_quo" in table
+    assert "The answer over the posterior" in table and "total 90% (posterior)" in table
+    assert "over the posterior and at the fitted point" in status(page)
     assert len(image_bytes(page, ".escsim-fans")) > 10_000
     page.screenshot(path=shots / "app_compare.png")
     hosts = {urlparse(u).hostname for u in page.requests if urlparse(u).scheme in ("http", "https")}

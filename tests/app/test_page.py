@@ -6,13 +6,14 @@ import io
 import zipfile
 
 import ipyvuetify as v
+import numpy as np
 import pytest
 import solara
 
 from sim.app import page
 from sim.app.comparison import export_zip, page_figures, run_page_comparison
 from sim.scenario import load_scenario
-from tests.conftest import SCENARIOS
+from tests.conftest import ROOT, SCENARIOS
 
 
 @pytest.fixture(autouse=True)
@@ -57,7 +58,7 @@ def test_an_unexpected_failure_is_a_message_not_a_crash(monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(page, "run_page_comparison", boom)
+    monkeypatch.setattr(page, "comparison_with_figures", boom)
     pc, _, error = page.compute(["status_quo.yaml", "truce.yaml"], {}, 20)
     assert pc is None and "RuntimeError: disk on fire" in error
 
@@ -149,3 +150,77 @@ def test_the_editor_adds_a_valid_scenario_and_explains_an_invalid_one():
     assert error.startswith("edited scenario:3: field 'iran.revenge'") and "-3" in error
     rc.close()
     page.custom.set({})
+
+
+def test_over_the_posterior_the_page_shows_the_answer_table_first(workspace, monkeypatch):
+    monkeypatch.setattr(page, "POSTERIOR_FILE", ROOT / "calibration" / "posterior.parquet")
+    files = ["status_quo.yaml", "truce.yaml"]
+    pc, figs, error = page.compute(files, {}, 12, over_posterior=True)
+    assert not error and set(figs) == {"fans", "thresholds"}
+    assert pc.meta["posterior"]["draws"] == 12
+    text = pc.html
+    answer, fitted = text.index("The answer over the posterior"), text.index("Outcomes per")
+    assert answer < fitted and "total 90% (posterior)" in text and "P(lower)" in text
+    rows = [r for r in pc.meta["differences"] if r["scenario"] == "truce"]
+    assert rows and all(r["total_interval90"] is not None for r in rows)
+    fixed, _, error = page.compute(files, {}, 12, over_posterior=False)
+    assert not error and fixed.out != pc.out and fixed.meta["posterior"] is None
+    assert "The answer over the posterior" not in fixed.html
+    # the fitted-point statistics are the same replicates both ways
+    assert fixed.comp.table.equals(pc.comp.table)
+
+
+def test_reused_posterior_runs_equal_a_fresh_run(workspace):
+    from sim.analysis import compare
+    from sim.analysis.design import DesignScenario
+    from sim.analysis.posterior import read_posterior, resample_draws, run_posterior
+
+    post = read_posterior(ROOT / "calibration" / "posterior.parquet")
+    ls = load_scenario(SCENARIOS / "truce.yaml")
+    rows = resample_draws(post, 8, 3)
+    first = compare._posterior_metrics(ls, 3, post, rows, 1)
+    first[:] = -1  # a caller changing its copy does not change the memo
+    again = compare._posterior_metrics(ls, 3, post, rows, 1)
+    fresh = run_posterior(DesignScenario.of(ls.scenario, seed=3), post, rows, 1)
+    assert np.array_equal(again, fresh, equal_nan=True)
+
+
+class FakeTask:
+    """Stands for ``page.compare_task``: records its calls, has no result."""
+
+    value = None
+    pending = False
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, *args):
+        self.calls.append(args)
+
+
+def test_the_posterior_switch_sets_the_mode(monkeypatch):
+    monkeypatch.setattr(page, "POSTERIOR_FILE", ROOT / "calibration" / "posterior.parquet")
+    task = FakeTask()
+    calls = task.calls
+    monkeypatch.setattr(page, "compare_task", task)
+    page.use_posterior.set(True)
+    page.selection.set(["status_quo.yaml", "truce.yaml"])
+    box, rc = solara.render(page.CompareTab(), handle_error=False)
+    assert calls and calls[-1][-1] is True  # the first comparison runs over the posterior
+    switch = rc.find(v.Switch).widget
+    assert "Over the posterior" in switch.label and switch.v_model is True
+    switch.v_model = False
+    assert page.use_posterior.value is False and calls[-1][-1] is False
+    rc.close()
+    page.use_posterior.set(True)
+
+
+def test_without_a_posterior_file_the_page_says_so(tmp_path, monkeypatch):
+    monkeypatch.setattr(page, "POSTERIOR_FILE", tmp_path / "none.parquet")
+    monkeypatch.setattr(page, "compare_task", FakeTask())
+    page.selection.set(["status_quo.yaml", "truce.yaml"])
+    box, rc = solara.render(page.CompareTab(), handle_error=False)
+    assert not rc.find(v.Switch).widgets
+    note = f"{tmp_path / 'none.parquet'} not found: comparing at the fixed (fitted) parameters."
+    rc.find(v.Html, children=[note]).assert_single()
+    rc.close()
