@@ -269,7 +269,7 @@ def _parquet_bytes(names: tuple[str, ...], theta: np.ndarray) -> bytes:
 
 def write_outputs(cmp_: E.Comparison, target: Path, argv: list[str] | None = None) -> None:
     """Write report.md, alternatives.yaml, posteriors, manifest and figures into ``target``."""
-    command = "escsim episode" + (" " + " ".join(argv[1:]) if argv and len(argv) > 1 else "")
+    command = "escsim " + " ".join(argv[1:]) if argv and len(argv) > 1 else "escsim episode"
     files: dict[str, bytes] = {
         "evidence.png": plot_evidence(cmp_),
         "daily.png": plot_daily(cmp_),
