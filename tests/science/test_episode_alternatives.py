@@ -22,8 +22,10 @@ from tests.conftest import ROOT
 
 RUNS = 30
 FILE = ROOT / "calibration" / "episode" / "alternatives.yaml"
-REPRODUCES: frozenset[str] = frozenset()
-"""Alternatives whose posterior medians reproduce the campaign and the pause."""
+REPRODUCES: frozenset[str] = frozenset({"restraint", "both"})
+"""Alternatives whose posterior medians reproduce the campaign and the pause (seen in the run
+of calibration/episode/: restraint 1.80 and 0.14 attacks/day, both 1.79 and 0.11; deterrence
+2.61 and 2.15, no pause)."""
 
 
 def _rates(parameters: dict[str, float]) -> tuple[float, float]:
