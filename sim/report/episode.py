@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.calibrate import episode as E
+from sim.analysis.calibrate import parameters as P
 from sim.results.files import atomic_file, write_text_atomic
 
 
@@ -102,6 +103,13 @@ def plot_tallies(cmp_: E.Comparison) -> bytes:
     return _png(fig)
 
 
+def prior_quantile(prior: P.Prior, x: float) -> float:
+    """Return the prior probability below ``x`` (truncated to the prior's bounds)."""
+    d = prior._dist()
+    c0, c1 = d.cdf(prior.lo), d.cdf(prior.hi)
+    return float(np.clip((d.cdf(x) - c0) / (c1 - c0), 0.0, 1.0))
+
+
 def _f(x: float, d: int = 2) -> str:
     return "n/a" if x is None or not np.isfinite(x) else f"{x:.{d}f}"
 
@@ -151,21 +159,28 @@ def report_markdown(cmp_: E.Comparison, command: str) -> str:
         f"Rule: |log BF| < {E.DECISIVE:g} or within 2 sd of its Monte Carlo noise is reported as "
         "'cannot tell them apart'; the tool does not pick an alternative then.",
         "",
+        "A posterior median outside the central 90% of its prior is flagged as a prior-data "
+        "conflict: the alternative fits only by pushing that parameter to an extreme (e.g. a "
+        "counter missing most attacks, or a value at the schema's bound).",
+        "",
         "## Posterior of the key parameters (pooled over seeds)",
         "",
-        "| alternative | parameter | median | 5% | 95% | prior |",
-        "|---|---|---|---|---|---|",
+        "| alternative | parameter | median | 5% | 95% | prior | prior quantile of the median |",
+        "|---|---|---|---|---|---|---|",
     ]
     for alt in E.ALTERNATIVES:
         if alt.name not in cmp_.fits:
             continue
         names, theta = cmp_.pooled(alt.name)
-        priors = {p.name: p.prior.describe() for p in alt.free}
+        det = [n.split(".", 1)[1] for n in names if n.startswith("detection.")]
+        params = {p.name: p for p in (*alt.free, *P.detection_parameters(det))}
         for k, n in enumerate(names):
             q = np.quantile(theta[:, k], [0.5, 0.05, 0.95])
+            u = prior_quantile(params[n].prior, float(q[0]))
+            flag = " (prior-data conflict)" if not 0.05 <= u <= 0.95 else ""
             lines.append(
                 f"| {alt.name} | {n} | {q[0]:.3g} | {q[1]:.3g} | {q[2]:.3g} | "
-                f"{priors.get(n, 'detection rate (calibration prior)')} |"
+                f"{params[n].prior.describe()} | {u:.3f}{flag} |"
             )
         for n, v in cmp_.held[alt.name].items():
             lines.append(f"| {alt.name} | {n} | {v:.3g} (held) | | | |")
