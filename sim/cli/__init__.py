@@ -40,9 +40,9 @@ def _main(
 
 def _register_commands() -> None:
     """Add the commands defined in their own modules (each has ``register(app)``)."""
-    from sim.cli import analysis, calibrate, forecast, maintenance, run, study, workshop
+    from sim.cli import analysis, calibrate, episode, forecast, maintenance, run, study, workshop
 
-    for module in (run, calibrate, analysis, maintenance, study, forecast, workshop):
+    for module in (run, calibrate, analysis, maintenance, study, forecast, workshop, episode):
         module.register(app)
 
 

@@ -178,6 +178,9 @@ def apply_injects(key, day, g, fp, injects, fs, fi, sc, si, ev, ep) -> None:
             usk = k if V.IS_US_TARGET[t] == 1 else 0
             w, c = int(injects[jp, J_WEAPON]), int(injects[jp, J_CLAIM])
             E.attack(day, g, subj, w, t, c, k, 0, usk, fs, fi, ev, ep, 1)
+            # a forced attack crosses Iran's red lines as a simulated one does (R2: Tower 22)
+            if R.restraint_trigger(t, usk, g[L.G_IR_RESTRAINT_US_DEATHS]) == 1:
+                E.restrain(day, sc)
         jp += 1
     si[SI_NEXT_INJECT] = jp
 
