@@ -403,7 +403,7 @@ def check_space(
             out,
             f"not enough free space (about {_size(need)} needed, {_size(free)} free)",
             f"{out}: this run would write about {_size(need)} ({remaining:,} replicates at "
-            f"about {_size(per_replicate)} each, chunks and final files) but only {_size(free)} "
+            f"about {_size(per_replicate)} each) but only {_size(free)} "
             "is free; nothing was written: use fewer --runs or another --out",
         )
     if need > NOTICE_BYTES:

@@ -194,22 +194,19 @@ def test_disk_full_mid_run_then_resume(small, reference, tmp_path, monkeypatch):
 
 
 def test_disk_full_while_consolidating_then_resume(small, reference, tmp_path, monkeypatch):
-    real = pq.ParquetWriter
+    # the final tables link the chunk files into a temporary directory: the disk fills up
+    # part-way through linking the events parts
+    real = os.link
+    linked: list[str] = []
 
-    class FullWriter(real):
-        def __init__(self, where, *a, **kw):
-            super().__init__(where, *a, **kw)
-            name = Path(str(getattr(where, "name", where))).name
-            self.consolidating = is_temp_name(name, "events.parquet")
-            self.writes = 0
-
-        def write_table(self, table, *a, **kw):
-            self.writes += 1
-            if self.consolidating and self.writes == RUNS // CHUNK // 2:  # part-way through
+    def full_link(src, dst, *a, **kw):
+        if is_temp_name(Path(dst).parent.name, "events.parquet"):
+            linked.append(str(dst))
+            if len(linked) == RUNS // CHUNK // 2:  # part-way through
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-            return super().write_table(table, *a, **kw)
+        return real(src, dst, *a, **kw)
 
-    monkeypatch.setattr(pq, "ParquetWriter", FullWriter)
+    monkeypatch.setattr(os, "link", full_link)
     out = tmp_path / "r"
     res = run_cli(small, out)
     assert res.exit_code == 2 and "No space left on device" in res.output, res.output
