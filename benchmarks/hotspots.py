@@ -29,7 +29,7 @@ from sim.model import state as S
 from sim.model.effects.common import emit
 from sim.model.world import World
 from sim.results.events import records_to_table
-from sim.results.files import write_parquet_atomic
+from sim.results.files import dataset_parts, write_parquet_atomic
 from sim.results.manifest import git_commit, versions
 from sim.runner import _consolidate, plan_chunks, runs_table, simulate_records
 
@@ -316,7 +316,7 @@ def pipeline_profile(world: World, runs: int, chunk: int) -> dict[str, float]:
     dict of str to float
         Seconds summed over chunks: ``simulate`` (kernel and record gathering),
         ``records_to_table``, ``runs_table`` (outcome metrics), ``write_events``, ``write_runs``
-        (Parquet, atomic), then ``consolidate`` (chunks streamed into the final files),
+        (Parquet, atomic), then ``consolidate`` (chunks hard-linked into the final tables),
         ``git_commit`` and ``versions`` (manifest fields), ``total`` and the event count.
     """
     tasks = plan_chunks(world, runs, chunk, "kernel")
@@ -357,7 +357,8 @@ def pipeline_profile(world: World, runs: int, chunk: int) -> dict[str, float]:
         t["versions"] = time.perf_counter() - t0
         t["total"] = time.perf_counter() - t_start
         t["events"] = float(n_events)
-        t["events_parquet_mb"] = (out / "events.parquet").stat().st_size / 2**20
+        parts = dataset_parts(out / "events.parquet")  # a file, or a directory of parts
+        t["events_parquet_mb"] = sum(p.stat().st_size for p in parts) / 2**20
     return t
 
 

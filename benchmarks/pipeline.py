@@ -93,9 +93,9 @@ def pipeline(runs: int, repeat: int, tmp: Path) -> dict:
 
 
 def _rows(path: Path) -> int:
-    import pyarrow.parquet as pq
+    from sim.results.files import parquet_rows
 
-    return pq.ParquetFile(path).metadata.num_rows
+    return parquet_rows(path)  # a file, or a directory of parts
 
 
 def dask_scaling(runs: int, chunk: int, tmp: Path) -> dict:

@@ -4,6 +4,8 @@ Usage::
 
     uv run python benchmarks/run.py            # full benchmark, writes benchmarks/results.json
     uv run python benchmarks/run.py --quick    # smoke run with tiny sizes (writes only with --out)
+    uv run python benchmarks/run.py --part pipeline   # only the results-pipeline figures, added
+                                                      # to results.json as "pipeline_rerun"
 
 Every figure is measured in this run on this machine; ``benchmarks/README.md`` defines each one.
 Targets from the kernel issue are printed next to the measured values (PASS/MISS); nothing here
@@ -684,6 +686,32 @@ def run_benchmark(cfg: Config, mode: str) -> dict:
     return _jsonable(res)
 
 
+def rerun_pipeline(cfg: Config) -> dict:
+    """Measure only the results-pipeline figures (``run_10000_seconds`` and its profile).
+
+    For a rerun after a change to the runner without the whole benchmark; the figures carry the
+    time, load average and sources digest of this rerun.
+    """
+    load_start = list(os.getloadavg())
+    loaded = load_scenario(ROOT / SCENARIO)
+    world = compile_world(loaded.scenario)
+    e2e_in = measure_run_scenario(loaded, cfg.e2e_runs, cfg.repeats)
+    profile = hotspots.pipeline_profile(world, cfg.profile_runs, cfg.profile_chunk)
+    profile.update({"replicates": cfg.profile_runs, "chunk": cfg.profile_chunk})
+    return _jsonable(
+        {
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "loadavg_start": load_start,
+            "loadavg_end": list(os.getloadavg()),
+            "numba_threads": numba.get_num_threads(),
+            "sim_sources_digest": sources_digest(),
+            "run_10000_seconds": e2e_in["seconds"],
+            "run_scenario_in_process": e2e_in,
+            "pipeline": profile,
+        }
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, run the benchmark, print the report and write the JSON."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -697,7 +725,23 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="JSON output (default benchmarks/results.json; none in --quick mode)",
     )
+    ap.add_argument(
+        "--part",
+        choices=("pipeline",),
+        default=None,
+        help="only the results-pipeline figures, written into results.json as pipeline_rerun",
+    )
     args = ap.parse_args(argv)
+    if args.part == "pipeline":
+        rerun = rerun_pipeline(QUICK if args.quick else FULL)
+        print(json.dumps(rerun, indent=2))
+        out = args.out if args.out is not None else (None if args.quick else HERE / "results.json")
+        if out is not None:
+            res = json.loads(out.read_text()) if out.exists() else {}
+            res["pipeline_rerun"] = rerun
+            write_text_atomic(json.dumps(res, indent=2) + "\n", out)
+            print(f"\nwrote pipeline_rerun into {out}")
+        return 0
     mode = "quick" if args.quick else "full"
     res = run_benchmark(QUICK if args.quick else FULL, mode)
     print_report(res)

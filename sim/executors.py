@@ -10,6 +10,11 @@ Replicate k's draws depend only on (seed, k): the results are the local executor
 for replicate. A task whose worker dies is run again by Dask on another worker; the files it
 half-wrote are temporary files, removed when the run finishes.
 
+Sweeps (``compare``, ``sensitivity``, ``discover``) compute through ``Executor.map``: their design
+rows (parameter points x replicates, or posterior draws x replicates) go out as tasks of about a
+chunk each, and come back as per-replicate outcome metrics, in order (identical to local). A
+command sets the executor once with ``use_executor``; analyses ask ``current_executor()``.
+
 Each worker's numba threads are capped (one per task by default: Dask's workers are the
 parallelism) and its numba cache is the package's keyed cache directory of the worker's own
 environment (``sim._numba_cache_dir``): on a cluster, point ``NUMBA_CACHE_DIR`` at a node-local
@@ -19,6 +24,7 @@ disk in the job script (docs/cluster.md).
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import itertools
 import logging
 import os
@@ -114,14 +120,46 @@ def dask_client(
         yield client
 
 
-def dask_executor(
-    scheduler: str | None = None,
-    workers: int | None = None,
-    threads: int = 1,
-    processes: bool = True,
-    client: object | None = None,
-) -> Callable[..., None]:
-    """Return a chunk loop (``run_scenario(..., execute=...)``) that runs chunks on Dask.
+class LocalExecutor:
+    """Compute everything in this process, one chunk (or design task) after another.
+
+    Called with the signature of ``sim.runner.execute_chunks``, it is that chunk loop;
+    ``map`` runs design tasks in order. A context manager that holds nothing.
+    """
+
+    name = "local"
+
+    def __enter__(self) -> LocalExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def __call__(self, *args: object) -> None:
+        """Run the chunk loop (``sim.runner.execute_chunks``)."""
+        execute_chunks(*args)
+
+    def map[T](
+        self,
+        fn: Callable[..., T],
+        arguments: Sequence[tuple],
+        progress: Callable[[int, int], None] | None = None,
+    ) -> list[T]:
+        """Return ``[fn(*a) for a in arguments]``; ``progress(done, total)`` after each."""
+        results = []
+        for i, args in enumerate(arguments):
+            results.append(fn(*args))
+            if progress is not None:
+                progress(i + 1, len(arguments))
+        return results
+
+
+class DaskExecutor:
+    """Compute chunks and design tasks on ``dask.distributed`` workers.
+
+    Used as a context manager, it connects on first use (``dask_client``) and every later call
+    inside reuses the connection (a comparison runs several scenarios on one cluster), closed at
+    the end; called outside one, each call connects and disconnects.
 
     Parameters
     ----------
@@ -133,18 +171,157 @@ def dask_executor(
         A client to use (kept open afterwards).
     """
 
-    def execute(
+    name = "dask"
+
+    def __init__(
+        self,
+        scheduler: str | None = None,
+        workers: int | None = None,
+        threads: int = 1,
+        processes: bool = True,
+        client: object | None = None,
+    ) -> None:
+        if workers is not None and workers < 1:
+            raise RunError(f"--workers: expected at least 1; found {workers}")
+        self.scheduler, self.workers, self.threads, self.processes = (
+            scheduler,
+            workers,
+            threads,
+            processes,
+        )
+        self.client = client
+        self._own_client: object | None = None
+        self._stack: contextlib.ExitStack | None = None
+
+    def __enter__(self) -> DaskExecutor:
+        self._stack = contextlib.ExitStack()  # the connection is made on first use
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._stack is not None:
+            stack, self._stack = self._stack, None
+            if self._own_client is not None:
+                self._own_client = None
+            stack.close()
+
+    @contextlib.contextmanager
+    def _connected(self) -> Iterator[object]:
+        if self.client is not None:
+            yield self.client
+        elif self._stack is not None:  # inside ``with``: connect once, keep until the end
+            if self._own_client is None:
+                self._own_client = self._stack.enter_context(
+                    dask_client(self.scheduler, self.workers, self.processes)
+                )
+            yield self._own_client
+        else:
+            with dask_client(self.scheduler, self.workers, self.processes) as c:
+                yield c
+
+    def __call__(
+        self,
         tasks: Sequence[ChunkTask],
         chunk_dir: Path,
         reuse_verified: bool,
         progress: Callable[[int, int], None] | None,
         before_first_write: Callable[[ChunkTask, dict[str, pa.Table], int], None],
     ) -> None:
-        cm = contextlib.nullcontext(client) if client is not None else None
-        with cm or dask_client(scheduler, workers, processes) as c:
-            _run_on_dask(c, tasks, chunk_dir, reuse_verified, progress, before_first_write, threads)
+        """Run the chunk loop on the workers (the signature of ``sim.runner.execute_chunks``)."""
+        with self._connected() as c:
+            _run_on_dask(
+                c, tasks, chunk_dir, reuse_verified, progress, before_first_write, self.threads
+            )
 
-    return execute
+    def map[T](
+        self,
+        fn: Callable[..., T],
+        arguments: Sequence[tuple],
+        progress: Callable[[int, int], None] | None = None,
+    ) -> list[T]:
+        """Return ``[fn(*a) for a in arguments]``, each call a task on a worker (results in order).
+
+        At most ``IN_FLIGHT_PER_WORKER`` tasks per worker are submitted at a time, so that the
+        driver's memory holds a bounded number of results in flight.
+        """
+        from distributed import as_completed
+
+        if not arguments:
+            return []
+        results: list = [None] * len(arguments)
+        with self._connected() as client:
+            n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+            pending = iter(enumerate(arguments))
+            in_flight: dict[str, tuple[int, object]] = {}
+
+            def submit(item: tuple[int, tuple]):
+                i, args = item
+                fut = client.submit(_call_capped, fn, args, self.threads, pure=False)
+                in_flight[fut.key] = (i, fut)
+                return fut
+
+            window = IN_FLIGHT_PER_WORKER * n_workers
+            running = as_completed([submit(x) for x in itertools.islice(pending, window)])
+            done = 0
+            try:
+                for fut in running:
+                    i, _ = in_flight.pop(fut.key)
+                    results[i] = fut.result()
+                    fut.release()
+                    done += 1
+                    if progress is not None:
+                        progress(done, len(arguments))
+                    nxt = next(pending, None)
+                    if nxt is not None:
+                        running.add(submit(nxt))
+            finally:
+                client.cancel([f for _, f in in_flight.values()])
+        return results
+
+
+Executor = LocalExecutor | DaskExecutor
+
+
+def _call_capped[T](fn: Callable[..., T], args: tuple, threads: int) -> T:
+    """Call ``fn(*args)`` on a worker with numba capped at ``threads`` threads."""
+    cap_numba_threads(threads)
+    return fn(*args)
+
+
+def dask_executor(
+    scheduler: str | None = None,
+    workers: int | None = None,
+    threads: int = 1,
+    processes: bool = True,
+    client: object | None = None,
+) -> DaskExecutor:
+    """Return a ``DaskExecutor`` (a chunk loop for ``run_scenario(..., execute=...)``)."""
+    return DaskExecutor(scheduler, workers, threads, processes, client)
+
+
+# the executor commands run their chunks and design tasks on (``use_executor``)
+_CURRENT: contextvars.ContextVar[Executor | None] = contextvars.ContextVar(
+    "escsim_executor", default=None
+)
+
+
+def current_executor() -> Executor:
+    """Return the executor set by the innermost ``use_executor`` (default: local)."""
+    return _CURRENT.get() or LocalExecutor()
+
+
+@contextlib.contextmanager
+def use_executor(executor: Executor) -> Iterator[Executor]:
+    """Open ``executor`` and make it the one analyses run on (``current_executor``) in the block.
+
+    Analyses (comparisons, sensitivity and discovery designs, posterior runs) ask for the current
+    executor where they compute, so a command sets it once, as ``dask.config.set`` does for Dask.
+    """
+    with executor as ex:
+        token = _CURRENT.set(ex)
+        try:
+            yield ex
+        finally:
+            _CURRENT.reset(token)
 
 
 def _run_on_dask(
@@ -208,8 +385,8 @@ def _run_on_dask(
 
 def make_executor(
     executor: str, scheduler: str | None = None, workers: int | None = None
-) -> Callable[..., None]:
-    """Return the chunk loop an ``--executor`` name stands for.
+) -> Executor:
+    """Return the executor an ``--executor`` name stands for (it is also a chunk loop).
 
     Raises
     ------
@@ -219,7 +396,7 @@ def make_executor(
     if executor == "local":
         if scheduler or workers:
             raise RunError("--scheduler and --workers need --executor dask; found --executor local")
-        return execute_chunks
+        return LocalExecutor()
     if executor == "dask":
-        return dask_executor(scheduler, workers)
+        return DaskExecutor(scheduler, workers)
     raise RunError(f"--executor: expected one of {', '.join(EXECUTORS)}; found {executor!r}")

@@ -20,6 +20,7 @@ from pathlib import Path, PurePosixPath
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from sim.results.files import DiskError
@@ -92,7 +93,7 @@ def read_manifest(results: Path) -> dict:
             "was edited: which scenario was run cannot be told)"
         )
     for name in ("events.parquet", "runs.parquet"):
-        if not (results / name).is_file():
+        if not (results / name).exists():  # a file, or a directory of parts
             raise ReplayError(f"{results}: {name} is missing")
     return manifest
 
@@ -195,7 +196,7 @@ def _check_runs(what: str, path: Path, total: int) -> list[str]:
     """
     foreign, seen = 0, 0
     first = None
-    for batch in pq.ParquetFile(path).iter_batches(columns=["run"]):
+    for batch in pads.dataset(path, format="parquet").to_batches(columns=["run"]):
         run = batch.column(0).to_numpy(zero_copy_only=False)
         bad = (run < 0) | (run >= total)
         foreign += int(bad.sum())
@@ -240,17 +241,17 @@ def compare_results(
     n_rows = 0
     total = runs if total is None else total
     for name in ("runs", "events"):
-        a_file, b_file = (
-            pq.ParquetFile(stored / f"{name}.parquet"),
-            pq.ParquetFile(replayed / f"{name}.parquet"),
+        a_file, b_file = (  # a file, or a directory of parts (sim.runner)
+            pads.dataset(stored / f"{name}.parquet", format="parquet"),
+            pads.dataset(replayed / f"{name}.parquet", format="parquet"),
         )
-        a_cols, b_cols = set(a_file.schema_arrow.names), set(b_file.schema_arrow.names)
+        a_cols, b_cols = set(a_file.schema.names), set(b_file.schema.names)
         if a_cols != b_cols:
             diffs.append(
                 f"{name}: columns differ (only stored: {sorted(a_cols - b_cols)}, only "
                 f"replayed: {sorted(b_cols - a_cols)}); comparing the shared ones"
             )
-        cols = [c for c in a_file.schema_arrow.names if c in b_cols]
+        cols = [c for c in a_file.schema.names if c in b_cols]
         found: list[str] = _check_runs(name, stored / f"{name}.parquet", total)
         for lo in range(0, runs, window):
             hi = min(lo + window, runs)

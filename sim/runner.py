@@ -11,10 +11,15 @@ Layout of a results directory::
     chunks/runs-A-B.parquet   events only when --events is not "none")
     chunks/monthly-A-B.parquet
     chunks/A-B.json           a chunk's completion record (SHA-256 of its files)
-    events.parquet            the event log (--events all|attacks)} written at the end,
-    runs.parquet              one row of outcome metrics each   } atomically, then
-    monthly.parquet           counts per replicate and month    } chunks/ is removed
+    events.parquet            the event log (--events all|attacks)} made at the end from
+    runs.parquet              one row of outcome metrics each   } the chunks, atomically;
+    monthly.parquet           counts per replicate and month    } then chunks/ is removed
     manifest.json             how to repeat the run exactly     }
+
+A table of one chunk is that chunk's file, renamed; a table of several is a directory of parts
+(``events.parquet/part-A-B.parquet``): the chunk files hard-linked, not rewritten, read as one
+Parquet dataset by ``pyarrow.parquet.read_table``, ``pyarrow.dataset``, ``pandas.read_parquet``
+and ``sim.results.files.read_parquet``.
 
 Chunks are computed by an executor (``execute_chunks`` here, one after another; ``sim.executors``
 farms them out to Dask workers): the chunk files are written by whoever computes them, the
@@ -43,15 +48,17 @@ import pyarrow.parquet as pq
 
 from sim import __version__
 from sim.model.world import World, compile_world
-from sim.results.events import EVENT_MODES, SCHEMA, records_to_table, select_records
+from sim.results.events import EVENT_MODES, records_to_table, select_records
 from sim.results.files import (
     DiskError,
     RunError,
     _directory_errors,
     _statistics,
-    atomic_file,
+    atomic_directory,
     directory_lock,
     is_temp_name,
+    link_or_copy,
+    parquet_rows,
     read_parquet,
     refuse_if_locked,
     refuse_links,
@@ -199,6 +206,8 @@ def plan_chunks(
 _CHUNK_FILE = re.compile(
     r"^(?:(?:events|runs|monthly)-\d{9}-\d{9}\.parquet(?:\.tmp)?|\d{9}-\d{9}\.json)$"
 )
+# the parts of a final table written as a directory (the chunks, hard-linked)
+_PART = re.compile(r"^part-\d{9}-\d{9}\.parquet$")
 _FINAL = ("events.parquet", "runs.parquet", "monthly.parquet", "manifest.json", "plan.json")
 # names refused when they are symbolic links (escsim never writes through a link)
 _NO_LINKS = ("chunks", ".lock", *_FINAL)
@@ -217,7 +226,9 @@ def _remove_own_temps(directory: Path, finals: tuple[str, ...] | None = None) ->
             if finals is None
             else any(is_temp_name(name, f) or name == f + ".tmp" for f in finals)
         )
-        if own and not entry.is_dir(follow_symlinks=False):
+        if own and entry.is_dir(follow_symlinks=False):
+            _remove_table(Path(entry.path))  # a table's temporary directory
+        elif own:
             os.unlink(entry.path)
 
 
@@ -358,6 +369,17 @@ def parquet_size(table: pa.Table) -> int:
     return buf.getvalue().size
 
 
+# rows encoded to estimate a table's Parquet size (the first chunk is not encoded twice)
+SIZE_SAMPLE_ROWS = 8192
+
+
+def estimated_parquet_size(table: pa.Table) -> float:
+    """Return the size of ``table`` as Parquet, estimated from its first ``SIZE_SAMPLE_ROWS``."""
+    if table.num_rows <= SIZE_SAMPLE_ROWS:
+        return float(parquet_size(table))
+    return parquet_size(table.slice(0, SIZE_SAMPLE_ROWS)) * table.num_rows / SIZE_SAMPLE_ROWS
+
+
 def _size(n: float) -> str:
     for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
         if n >= scale:
@@ -366,21 +388,22 @@ def _size(n: float) -> str:
 
 
 def check_space(
-    out: Path, per_replicate: float, remaining: int, n_chunks: int, notice: Callable[[str], None]
+    out: Path, per_replicate: float, remaining: int, notice: Callable[[str], None]
 ) -> None:
     """Refuse a run whose estimated output exceeds the free space; announce a large one.
 
-    The estimate is the first chunk's Parquet size per replicate times the replicates left,
-    twice when there are several chunks (chunks and the final files exist together at the end).
+    The estimate is the first chunk's Parquet size per replicate times the replicates left (the
+    final tables are the chunk files themselves, hard-linked: nothing is stored twice; where a
+    file system refuses hard links they are copied, and the estimate is short by that much).
     """
-    need = per_replicate * remaining * (2 if n_chunks > 1 else 1)
+    need = per_replicate * remaining
     free = shutil.disk_usage(out).free
     if need > free:
         raise DiskError(
             out,
             f"not enough free space (about {_size(need)} needed, {_size(free)} free)",
             f"{out}: this run would write about {_size(need)} ({remaining:,} replicates at "
-            f"about {_size(per_replicate)} each, chunks and final files) but only {_size(free)} "
+            f"about {_size(per_replicate)} each) but only {_size(free)} "
             "is free; nothing was written: use fewer --runs or another --out",
         )
     if need > NOTICE_BYTES:
@@ -655,8 +678,8 @@ def run_scenario(
 
             def before_first_write(task, tables, done) -> None:
                 nonlocal touched
-                per_rep = sum(parquet_size(t) for t in tables.values()) / task.n_reps
-                check_space(out, per_rep, runs - done, len(tasks), notice)
+                per_rep = sum(estimated_parquet_size(t) for t in tables.values()) / task.n_reps
+                check_space(out, per_rep, runs - done, notice)
                 touched = True
                 _prepare(out, plan, fresh=state != "resume")
 
@@ -722,7 +745,7 @@ def _prepare(out: Path, plan: dict, fresh: bool) -> None:
         (out / "manifest.json").unlink()  # of the run being replaced
     if fresh:
         for name in ("events.parquet", "runs.parquet", "monthly.parquet"):
-            (out / name).unlink(missing_ok=True)
+            _remove_table(out / name)
         _remove_own_chunks(out / "chunks")
     (out / "chunks").mkdir(exist_ok=True)
     _remove_own_temps(out / "chunks")
@@ -754,10 +777,15 @@ def _numba_threads() -> int:
 def _consolidate(
     out: Path, tasks: Sequence[ChunkTask], kinds: tuple[str, ...] | None = None
 ) -> dict[str, int]:
-    """Stream the chunk files into the final files (memory: one chunk).
+    """Make the final tables from the finished chunks without rewriting them.
 
-    ``kinds`` defaults to the tasks' own (``runs``, ``monthly``, then ``events`` if kept).
-    Returns the number of rows of each file.
+    One chunk: its file is renamed into place (``<kind>.parquet``). Several: ``<kind>.parquet``
+    is a directory whose parts are the chunk files themselves, hard-linked (``part-A-B.parquet``,
+    a multi-file Parquet dataset that ``pyarrow``, ``pandas`` and ``sim.results.files.
+    read_parquet`` read as one table), made under a temporary name and renamed into place
+    (``atomic_directory``). The chunks stay verified until the manifest is written, so a kill
+    at any point resumes. ``kinds`` defaults to the tasks' own (``runs``, ``monthly``, then
+    ``events`` if kept). Returns the number of rows of each table.
     """
     chunk_dir = out / "chunks"
     rows = {}
@@ -766,29 +794,37 @@ def _consolidate(
         final = out / f"{kind}.parquet"
         if len(tasks) == 1:  # one chunk: it already is the file (written and fsynced atomically)
             os.replace(chunk_dir / f"{kind}-{tasks[0].name}.parquet", final)
-            with open(final, "rb") as fh:
-                rows[kind] = pq.ParquetFile(fh).metadata.num_rows
+            rows[kind] = parquet_rows(final)
             continue
-        writer = None
         rows[kind] = 0
-        try:
-            with atomic_file(final) as tmp, open(tmp, "wb") as sink:
-                for task in tasks:
-                    table = read_parquet(chunk_dir / f"{kind}-{task.name}.parquet")
-                    if writer is None:
-                        schema = SCHEMA if kind == "events" else table.schema
-                        writer = pq.ParquetWriter(
-                            sink, schema, write_statistics=_statistics(schema)
-                        )
-                    writer.write_table(table)
-                    rows[kind] += table.num_rows
-                writer.close()
-        except BaseException:
-            if writer is not None:
-                with contextlib.suppress(Exception):
-                    writer.close()
-            raise
+        with atomic_directory(final) as tmp:
+            for task in tasks:
+                part = tmp / f"part-{task.name}.parquet"
+                link_or_copy(chunk_dir / f"{kind}-{task.name}.parquet", part)
+                rows[kind] += parquet_rows(part)
+            _remove_table(final)  # a resumed run killed after this step left it
     return rows
+
+
+def _remove_table(path: Path) -> None:
+    """Remove a final table escsim wrote: a file, or a directory of its parts (never a link)."""
+    if path.is_symlink():
+        raise RunError(f"{path}: is a symbolic link; escsim never writes through links")
+    if not path.is_dir():
+        path.unlink(missing_ok=True)
+        return
+    for entry in os.scandir(path):
+        if (_PART.match(entry.name) or is_temp_name(entry.name)) and not entry.is_dir(
+            follow_symlinks=False
+        ):
+            os.unlink(entry.path)
+    try:
+        path.rmdir()
+    except OSError:
+        raise RunError(
+            f"{path}: holds files escsim did not write; escsim does not remove them: move them "
+            "or choose another --out"
+        ) from None
 
 
 def run_in_memory(

@@ -103,6 +103,7 @@ MEMORY_PROBE = textwrap.dedent(
     from pathlib import Path
     import psutil
     import pyarrow.parquet as pq
+    from sim.results.files import parquet_rows
     from sim.runner import run_scenario
     from sim.scenario import load_scenario
 
@@ -145,7 +146,7 @@ MEMORY_PROBE = textwrap.dedent(
         "runs": len(ids), "baseline": baseline, "peak": max(peak[0], hwm or 0),
         "sampled_peak": peak[0], "hwm": hwm, "seconds": seconds,
         "ids_ok": ids.to_pylist() == list(range(runs)),
-        "events": pq.read_metadata(out / "big" / "events.parquet").num_rows,
+        "events": parquet_rows(out / "big" / "events.parquet"),  # a file or parts
     }))
     """
 )

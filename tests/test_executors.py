@@ -4,7 +4,9 @@
 * a worker process killed with SIGKILL mid-run: Dask runs its task again, results identical;
 * an ``escsim run --executor dask`` killed with SIGKILL (with its workers), then ``--resume``
   (local executor): identical to an uninterrupted run;
-* ``--events all|attacks|none`` give identical runs.parquet and monthly.parquet.
+* ``--events all|attacks|none`` give identical runs.parquet and monthly.parquet;
+* sweeps (design points, posterior draws, a comparison) on a LocalCluster give the local results;
+* ``compare``, ``sensitivity`` and ``discover`` take ``--executor/--scheduler/--workers``.
 """
 
 from __future__ import annotations
@@ -16,15 +18,23 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 import yaml
 from distributed import Client, LocalCluster
 
-from sim.executors import dask_executor, make_executor
+from sim.executors import (
+    DaskExecutor,
+    LocalExecutor,
+    current_executor,
+    dask_executor,
+    make_executor,
+    use_executor,
+)
 from sim.results.files import RunError
-from sim.runner import execute_chunks, run_scenario
+from sim.runner import run_scenario
 from sim.scenario import load_scenario
 from tests.conftest import ROOT, SMALL
 
@@ -160,8 +170,76 @@ def test_monthly_counts_add_up_to_the_events(reference):
 
 
 def test_executor_options_are_checked():
-    assert make_executor("local") is execute_chunks
+    assert isinstance(make_executor("local"), LocalExecutor)
+    assert isinstance(make_executor("dask", workers=2), DaskExecutor)  # nothing started yet
     with pytest.raises(RunError, match="--executor"):
         make_executor("slurm")
     with pytest.raises(RunError, match="need --executor dask"):
         make_executor("local", workers=2)
+
+
+@pytest.fixture(scope="module")
+def threads_client():
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=False) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
+
+
+def test_sweeps_on_dask_give_the_local_results(small, threads_client, tmp_path):
+    from sim.analysis.compare import run_comparison
+    from sim.analysis.design import DesignScenario, evaluate_design, paired_design
+    from sim.analysis.posterior import Posterior, run_posterior
+
+    ls = load_scenario(small)
+    pair, _ = paired_design(ls, ls, None, ValueError)
+    by = {p.path: p for p in pair[0].catalogue}
+    params = [by["militia.beta_grievance"]]
+    points = np.array([[0.15], [0.6], [0.3]])
+    post = Posterior(
+        ("militia.beta_grievance",), np.array([[0.1], [0.5], [0.9]]), np.full(3, 1 / 3)
+    )
+    draws = np.array([2, 0, 1, 1, 0, 2])
+    ds = DesignScenario.of(ls.scenario)
+
+    def sweeps(out: Path) -> tuple:
+        design = evaluate_design(pair, params, points, 7)
+        posterior = run_posterior(ds, post, draws, per_draw=2)
+        comp = run_comparison([ls], out, 10, posterior=None)
+        return design, posterior, comp.table
+
+    local = sweeps(tmp_path / "local")
+    seen = []
+    with use_executor(dask_executor(client=threads_client)) as ex:
+        assert current_executor() is ex
+        on_dask = sweeps(tmp_path / "dask")
+        seen = ex.map(os.getpid, [()] * 4)
+    assert isinstance(current_executor(), LocalExecutor)  # the block ends: local again
+    assert len(seen) == 4
+    np.testing.assert_array_equal(local[0], on_dask[0])
+    np.testing.assert_array_equal(local[1], on_dask[1])
+    assert local[2].equals(on_dask[2])
+    runs = [
+        pq.read_table(tmp_path / d / ls.scenario.name / "runs.parquet") for d in ("local", "dask")
+    ]
+    assert same(*runs)
+
+
+@pytest.mark.parametrize("command", ["compare", "sensitivity", "discover"])
+def test_sweep_commands_take_the_executor_options(small, command, tmp_path):
+    from typer.testing import CliRunner
+
+    from sim.cli import app
+
+    args = {
+        "compare": ["compare", str(small), "--reference", str(small)],
+        "sensitivity": ["sensitivity", str(small), str(small), "--outcome", "attacks_us"],
+        "discover": ["discover", str(small), str(small), "--outcome", "attacks_us"],
+    }[command]
+    res = CliRunner().invoke(
+        app, [*args, "-o", str(tmp_path / "o"), "--executor", "local", "--workers", "2"]
+    )
+    assert res.exit_code == 2, res.output
+    assert "need --executor dask" in res.output
+    assert not (tmp_path / "o").exists()

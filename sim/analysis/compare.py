@@ -648,6 +648,7 @@ def _run_locked(
     loaded, names, out, runs, seed, engine, overwrite, resume, progress, argv, post_args
 ):
     """Run the scenarios and write the comparison (``out`` is locked and checked)."""
+    from sim.executors import current_executor
     from sim.results.files import write_text_atomic
     from sim.runner import run_scenario
 
@@ -671,6 +672,7 @@ def _run_locked(
                 resume=resume,
                 progress=cb,
                 argv=argv if argv is not None else sys.argv,
+                execute=current_executor(),
             )
         results[name] = res.runs.to_pandas()
     frames = {n: outcome_frame(r) for n, r in results.items()}

@@ -341,14 +341,20 @@ def evaluate_design(
     seeds = {s.world.seed for s in scenarios}
     if len(seeds) > 1:
         raise ValueError(f"scenarios must share one seed for common random numbers, got {seeds}")
-    out = np.empty((len(scenarios), points.shape[0], replicates, len(METRICS)))
-    total = len(scenarios) * points.shape[0]
-    for s, ds in enumerate(scenarios):
-        for j, x in enumerate(points):
-            out[s, j] = simulate_points([apply_point(ds, params, x)], replicates)[0]
-            if progress is not None:
-                progress(s * points.shape[0] + j + 1, total)
-    return out
+    from sim.executors import current_executor
+    from sim.runner import DEFAULT_CHUNK
+
+    # design rows (point x replicate) in tasks of about a chunk each, on the current executor
+    worlds = [apply_point(ds, params, x) for ds in scenarios for x in points]
+    per_task = max(1, DEFAULT_CHUNK["kernel"] // max(1, replicates))
+    tasks = [(worlds[i : i + per_task], replicates) for i in range(0, len(worlds), per_task)]
+    total = len(worlds)
+    done = None if progress is None else lambda k, _n: progress(min(k * per_task, total), total)
+    metrics = current_executor().map(simulate_points, tasks, done)
+    shape = (len(scenarios), points.shape[0], replicates, len(METRICS))
+    if not metrics:
+        return np.empty(shape)
+    return np.concatenate(metrics).reshape(shape)
 
 
 def paired_difference(results: np.ndarray, outcome: str, a: int = 0, b: int = 1) -> np.ndarray:

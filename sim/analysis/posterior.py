@@ -187,22 +187,26 @@ def run_posterior(
     ndarray (runs, len(METRICS))
         Per-replicate outcome metrics (``sim.results.outcomes.replicate_metrics``).
     """
-    from sim.engines.kernel import run_kernel_design
-    from sim.results.outcomes import METRICS, replicate_metrics
+    from sim.executors import current_executor
+    from sim.results.outcomes import METRICS
 
     design = posterior_design(ds, post, draws)
     runs = len(draws) * per_draw
     point = draw_of_replicate(runs, per_draw)
-    w = ds.world
-    out = np.empty((runs, len(METRICS)))
-    for a in range(0, runs, CHUNK):
-        b = min(runs, a + CHUNK)
-        reps = np.arange(a, b, dtype=np.int64)
-        records, rows = run_kernel_design(w, design, point[a:b], reps)
-        out[a:b] = replicate_metrics(
-            records, reps[rows], a, b - a, w.n_days, w.outcome_day, w.n_factions
-        )
-    return out
+    tasks = [(ds.world, design, point[a : min(runs, a + CHUNK)], a) for a in range(0, runs, CHUNK)]
+    parts = current_executor().map(posterior_chunk, tasks)
+    return np.concatenate(parts) if parts else np.empty((0, len(METRICS)))
+
+
+def posterior_chunk(w: World, design: Design, points: np.ndarray, first: int) -> np.ndarray:
+    """Run replicates ``first ..`` at design rows ``points``; return their outcome metrics."""
+    from sim.engines.kernel import run_kernel_design
+    from sim.results.outcomes import replicate_metrics
+
+    n = len(points)
+    reps = np.arange(first, first + n, dtype=np.int64)
+    records, rows = run_kernel_design(w, design, points, reps)
+    return replicate_metrics(records, reps[rows], first, n, w.n_days, w.outcome_day, w.n_factions)
 
 
 def per_draw_difference(base: np.ndarray, other: np.ndarray, draw: np.ndarray) -> np.ndarray:

@@ -55,6 +55,7 @@ from sim.app.timing import stamp
 from sim.report.figures import annotate_events, fig_differences, fig_fans, fig_thresholds
 from sim.report.rundata import RunData, load_run
 from sim.report.style import workshop_style
+from sim.results.files import link_or_copy
 from sim.scenario import LoadedScenario
 
 DEFAULT_RUNS = 300
@@ -304,6 +305,9 @@ def _link_finished(
             continue
         target.mkdir(parents=True)
         for f in ("events.parquet", "runs.parquet", "manifest.json"):  # the manifest last
+            if (src / f).is_dir():  # a table written as a directory of parts (sim.runner)
+                shutil.copytree(src / f, target / f, copy_function=link_or_copy)
+                continue
             try:
                 os.link(src / f, target / f)
             except OSError:

@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from sim.cli.common import ExecutorOption, SchedulerOption, WorkersOption
+
 
 def _print_comparison(comp, meta: dict) -> None:
     """Print the comparison tables with rich."""
@@ -131,6 +133,9 @@ def compare(
             "the first scenario)."
         ),
     ] = None,
+    executor: ExecutorOption = "local",
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = None,
 ) -> None:
     """Run scenarios on common random numbers and compare their paired outcomes.
 
@@ -151,10 +156,10 @@ def compare(
     """
     from sim.analysis.compare import CompareError, run_comparison, with_reference
     from sim.analysis.posterior import PosteriorError
-    from sim.cli.common import InputError, handle_errors, out, progress_bar
+    from sim.cli.common import InputError, handle_errors, on_executor, out, progress_bar
     from sim.scenario import load_scenario
 
-    with handle_errors(resumable=True):
+    with handle_errors(resumable=True), on_executor(executor, scheduler, workers):
         t0 = time.perf_counter()
         paths = with_reference(scenarios, reference)
         if reference is None and paths and not paths[0].exists():

@@ -240,3 +240,17 @@ EventsOption = Annotated[
         "monthly.parquet are always written).",
     ),
 ]
+
+
+@contextlib.contextmanager
+def on_executor(executor: str, scheduler: str | None, workers: int | None) -> Iterator[object]:
+    """Run the block's chunks and design tasks on the executor the options name.
+
+    ``--executor``/``--scheduler``/``--workers`` (``ExecutorOption`` etc.) are checked first
+    (a bad combination raises ``RunError``: exit code 2); a Dask cluster is started or joined
+    for the block and closed after it (``sim.executors.use_executor``).
+    """
+    from sim.executors import make_executor, use_executor
+
+    with use_executor(make_executor(executor, scheduler, workers)) as ex:
+        yield ex

@@ -10,6 +10,7 @@ import typer
 
 from sim.analysis import discovery as D
 from sim.analysis import sensitivity as S
+from sim.cli.common import ExecutorOption, SchedulerOption, WorkersOption
 
 TOP_MORRIS = 15
 
@@ -106,6 +107,9 @@ def sensitivity(
         "results/sensitivity"
     ),
     ranges: Annotated[bool, typer.Option(help="Print each parameter's range and rule.")] = False,
+    executor: ExecutorOption = "local",
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = None,
 ) -> None:
     """Which assumptions carry the difference B - A? Morris screening, then Sobol indices.
 
@@ -118,10 +122,10 @@ def sensitivity(
     """
     from rich.table import Table
 
-    from sim.cli.common import InputError, handle_errors, out
+    from sim.cli.common import InputError, handle_errors, on_executor, out
     from sim.scenario import load_scenario
 
-    with handle_errors():
+    with handle_errors(), on_executor(executor, scheduler, workers):
         la, lb = load_scenario(a), load_scenario(b)
         try:
             res = S.run_sensitivity(
@@ -187,6 +191,9 @@ def discover(
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path(
         "results/discover"
     ),
+    executor: ExecutorOption = "local",
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = None,
 ) -> None:
     """Find with PRIM the combinations of assumptions and levers in which B beats A.
 
@@ -199,10 +206,10 @@ def discover(
     """
     from rich.table import Table
 
-    from sim.cli.common import InputError, handle_errors, out
+    from sim.cli.common import InputError, handle_errors, on_executor, out
     from sim.scenario import load_scenario
 
-    with handle_errors():
+    with handle_errors(), on_executor(executor, scheduler, workers):
         la, lb = load_scenario(a), load_scenario(b)
         try:
             res = D.run_discovery(

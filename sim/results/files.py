@@ -14,6 +14,7 @@ import hashlib
 import os
 import re
 import secrets
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -83,6 +84,45 @@ def atomic_file(path: Path, fsync: bool = True) -> Iterator[Path]:
         raise
 
 
+@contextlib.contextmanager
+def atomic_directory(path: Path) -> Iterator[Path]:
+    """Yield a new temporary directory beside ``path``; when the block ends well, rename it there.
+
+    The block fills the directory (with files already on disk, e.g. hard links); its entries are
+    fsynced, then it is renamed into place in one step (``path`` must not exist). Named like
+    ``atomic_file``'s temporaries (``.<name>.<random>.tmp``, chosen before it is created);
+    whatever stops the block, the temporary directory and what is in it go.
+    """
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    try:
+        os.mkdir(tmp)
+        yield tmp
+        fd = os.open(tmp, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)  # 48 random bits: the name is ours
+        raise
+
+
+def link_or_copy(src: Path, dst: Path) -> None:
+    """Make ``dst`` a hard link to ``src`` (no bytes rewritten); copy where links are refused."""
+    try:
+        os.link(src, dst, follow_symlinks=False)
+    except OSError as exc:
+        if exc.errno not in (errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EMLINK):
+            raise
+        shutil.copyfile(src, dst, follow_symlinks=False)
+        fd = os.open(dst, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
 def write_parquet_atomic(table: pa.Table, path: Path) -> None:
     """Write a Parquet file under a temporary name, fsync it, then rename it into place."""
     with atomic_file(path) as tmp, open(tmp, "wb") as fh:
@@ -96,10 +136,43 @@ def write_text_atomic(text: str, path: Path) -> None:
         fh.write(text)
 
 
+def dataset_parts(path: Path) -> list[Path]:
+    """Return the parts of a results table, in replicate order.
+
+    A table is one Parquet file, or a directory of part files (``part-<first>-<last>.parquet``,
+    the run's finished chunks, read as one ``pyarrow.dataset``); names starting with "." or "_"
+    are not parts (pyarrow skips them too).
+    """
+    path = Path(path)
+    if not path.is_dir():
+        return [path]
+    return sorted(
+        p for p in path.iterdir() if p.name.endswith(".parquet") and p.name[0] not in "._"
+    )
+
+
 def read_parquet(path: Path, **kwargs: object) -> pa.Table:
-    """Read a Parquet file opened by Python (a path that is not UTF-8 works too)."""
-    with open(path, "rb") as fh:
-        return pq.read_table(fh, **kwargs)
+    """Read a results table (a Parquet file or a directory of parts) opened by Python.
+
+    Each part is opened by Python, so a path that is not UTF-8 works too; ``kwargs`` (e.g.
+    ``columns``, ``filters``) apply to every part.
+    """
+    tables = []
+    for part in dataset_parts(path):
+        with open(part, "rb") as fh:
+            tables.append(pq.read_table(fh, **kwargs))
+    if len(tables) == 1:
+        return tables[0]
+    return pa.concat_tables(tables)
+
+
+def parquet_rows(path: Path) -> int:
+    """Return the number of rows of a results table (from the Parquet footers only)."""
+    rows = 0
+    for part in dataset_parts(path):
+        with open(part, "rb") as fh:
+            rows += pq.ParquetFile(fh).metadata.num_rows
+    return rows
 
 
 def sha256_file(path: Path) -> str:

@@ -376,19 +376,30 @@ def monthly_counts(
     months = np.unique(month_of_day)
     n_months = len(months)
     index = (month_of_day - months[0]).astype(np.int64)
-    kind = records[:, L.E_KIND]
-    us_target = np.asarray(V.IS_US_TARGET, dtype=bool)[np.clip(records[:, L.E_TARGET], 0, None)]
-    attack = kind == V.K_ATTACK
-    slot = (reps.astype(np.int64) - rep_start) * n_months + index[records[:, L.E_DAY]]
-    size = n_reps * n_months
+    counts = np.zeros((len(MONTHLY_COLUMNS), n_reps * n_months), dtype=np.int32)
+    _count_months(records, reps, rep_start, n_months, index, _US_TARGET, counts)
     cols = {
         "run": np.repeat(np.arange(rep_start, rep_start + n_reps, dtype=np.int64), n_months),
         "month": np.tile(months.astype("datetime64[D]"), n_reps),
     }
-    for name, mask in (
-        ("attacks_us", attack & us_target),
-        ("attacks_state", attack & ~us_target),
-        ("us_strikes", kind == V.K_US_STRIKE),
-    ):
-        cols[name] = np.bincount(slot[mask], minlength=size).astype(np.int32)
+    for j, name in enumerate(MONTHLY_COLUMNS):
+        cols[name] = counts[j]
     return cols
+
+
+_US_TARGET = np.asarray(V.IS_US_TARGET, dtype=np.bool_)
+
+
+@njit(cache=True)
+def _count_months(records, reps, rep_start, n_months, month_index, us_target, counts):
+    """Add each record to ``counts[column, (rep - rep_start) * n_months + month]`` (one pass)."""
+    for k in range(records.shape[0]):
+        kind = records[k, L.E_KIND]
+        if kind == V.K_ATTACK:
+            column = 0 if us_target[max(records[k, L.E_TARGET], 0)] else 1
+        elif kind == V.K_US_STRIKE:
+            column = 2
+        else:
+            continue
+        slot = (reps[k] - rep_start) * n_months + month_index[records[k, L.E_DAY]]
+        counts[column, slot] += 1

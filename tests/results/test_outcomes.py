@@ -187,3 +187,25 @@ def test_cli_summary_shows_probabilities_not_medians():
     never = next(ln for ln in text.splitlines() if "Days to de-escalation" in ln)
     assert "never" in never  # 2 of 4 never de-escalated: the 95% quantile is "never"
     assert "escalation_spiral" not in text  # labels, not column names
+
+
+def test_monthly_counts_on_a_hand_built_log():
+    # replicates 10 and 11 over 2020-01-30 .. 2020-03-01 (months Jan, Feb, Mar): day 0 = Jan 30
+    log = [
+        rec(0, V.K_ATTACK, V.T_US_BASE),  # rep 10, January
+        rec(1, V.K_ATTACK, V.T_CONVOY),
+        rec(2, V.K_ATTACK, V.T_PM),  # February 1st
+        rec(2, V.K_US_STRIKE),
+        rec(31, V.K_ARREST),  # not counted
+        rec(31, V.K_ATTACK, V.T_STATE),  # rep 11, March 1st
+    ]
+    reps = np.array([10, 10, 10, 10, 11, 11], dtype=np.int64)
+    got = O.monthly_counts(
+        np.array(log, dtype=np.int32), reps, 10, 2, np.datetime64("2020-01-30"), 32
+    )
+    assert got["run"].tolist() == [10, 10, 10, 11, 11, 11]
+    assert [str(m) for m in got["month"][:3]] == ["2020-01-01", "2020-02-01", "2020-03-01"]
+    assert got["attacks_us"].tolist() == [2, 0, 0, 0, 0, 0]
+    assert got["attacks_state"].tolist() == [0, 1, 0, 0, 0, 1]
+    assert got["us_strikes"].tolist() == [0, 1, 0, 0, 0, 0]
+    assert all(got[c].dtype == np.int32 for c in O.MONTHLY_COLUMNS)
