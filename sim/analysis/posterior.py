@@ -37,7 +37,7 @@ both scenarios de-escalated; draws with none are left out (``n_draws`` says how 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +46,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from sim.analysis.calibrate.parameters import TARGETS, apply_params
-from sim.analysis.design import DesignScenario
+from sim.analysis.design import DesignScenario, Parameter
 from sim.engines.design import Design
 from sim.model import layout as L
 from sim.model.world import World
@@ -168,19 +168,64 @@ def draw_world(ds: DesignScenario, names: tuple[str, ...], values: np.ndarray) -
     return w
 
 
-def posterior_design(ds: DesignScenario, post: Posterior, draws: np.ndarray) -> Design:
-    """Return the Design whose point j is the posterior draw ``draws[j]`` in this scenario."""
+def with_values(post: Posterior, values: Mapping[str, float]) -> Posterior:
+    """Return the sample with the named columns set to one value in every draw.
+
+    A name the sample does not hold (a key of ``TARGETS``) is added as a column.
+    """
+    names = list(post.names)
+    cols = post.values.copy()
+    for name, v in values.items():
+        if name in names:
+            cols[:, names.index(name)] = float(v)
+        else:
+            names.append(name)
+            cols = np.column_stack([cols, np.full(len(cols), float(v))])
+    return Posterior(tuple(names), cols, post.weights, post.path)
+
+
+def fix_values(ds: DesignScenario, w: World, fixed: Sequence[tuple[Parameter, float]]) -> World:
+    """Write fixed values of global parameters into ``w`` (in place) and return it.
+
+    Values are written before and after the policy date, except after the date where the
+    scenario's policy sets the value itself (its lever stays the policy's).
+    """
+    for p, v in fixed:
+        i = L.G_INDEX[p.g_name]
+        w.g_before[i] = v
+        if p.path not in ds.policy_paths:
+            w.g_after[i] = v
+    return w
+
+
+def posterior_design(
+    ds: DesignScenario,
+    post: Posterior,
+    draws: np.ndarray,
+    fixed: Sequence[tuple[Parameter, float]] = (),
+) -> Design:
+    """Return the Design whose point j is the posterior draw ``draws[j]`` in this scenario.
+
+    ``fixed`` (parameter, value) pairs are then written into every point (``fix_values``):
+    a structural alternative's values (``sim.analysis.alternatives``).
+    """
     d = Design.repeat(ds.world, len(draws))
     for j, i in enumerate(draws):
-        w = draw_world(ds, post.names, post.values[i])
+        w = fix_values(ds, draw_world(ds, post.names, post.values[i]), fixed)
         d.g_before[j], d.g_after[j], d.fp[j], d.ap[j] = w.g_before, w.g_after, w.fp, w.ap
     return d
 
 
 def run_posterior(
-    ds: DesignScenario, post: Posterior, draws: np.ndarray, per_draw: int
+    ds: DesignScenario,
+    post: Posterior,
+    draws: np.ndarray,
+    per_draw: int,
+    fixed: Sequence[tuple[Parameter, float]] = (),
 ) -> np.ndarray:
     """Run replicates ``0 .. runs-1``, replicate k at posterior row ``draws[k // per_draw]``.
+
+    ``fixed``: values written into every draw (``posterior_design``).
 
     Returns
     -------
@@ -190,7 +235,7 @@ def run_posterior(
     from sim.engines.kernel import run_kernel_design
     from sim.results.outcomes import METRICS, replicate_metrics
 
-    design = posterior_design(ds, post, draws)
+    design = posterior_design(ds, post, draws, fixed)
     runs = len(draws) * per_draw
     point = draw_of_replicate(runs, per_draw)
     w = ds.world

@@ -22,6 +22,7 @@ from sim.analysis.compare import (
     DEFINITIONS,
     OUTCOMES,
     Comparison,
+    alternatives_verdicts,
     answer_matrix,
     difference_matrix,
     level_matrix,
@@ -113,6 +114,24 @@ def answer_lines(meta: dict, outcome: str = "attacks_us") -> list[str]:
                 f"{head} (95% MC CI {lo:+.3g} to {hi:+.3g}) at the fitted point only: "
                 "parameter uncertainty not included."
             )
+    return lines
+
+
+def structure_lines(meta: dict, width: int = 185, most: int = 3) -> list[str]:
+    """Return the brief's lines on the structural alternatives (none when none were run).
+
+    Each scenario pair whose sign on the headline outcome differs between the posterior and
+    the alternatives gets "the answer depends on which structure is true" with its values.
+    """
+    verdicts = alternatives_verdicts(meta)
+    if not verdicts:
+        return []
+    names = ", ".join(s["name"] for s in meta["alternatives"]["structures"][1:])
+    text = f"Under the structural alternatives ({names}): " + " ".join(verdicts)
+    lines = textwrap.wrap(text, width)
+    if len(lines) > most:
+        lines = lines[:most]
+        lines[-1] += " ... (comparison.md)"
     return lines
 
 
@@ -233,6 +252,9 @@ def fig_brief(comp: Comparison, meta: dict, runs: Sequence[RunData]) -> Figure:
     for line in answer_lines(meta):
         fig.text(0.03, y, line, fontsize=9, va="top", fontweight="bold", gid="brief-answer")
         y -= 0.024
+    for line in structure_lines(meta):
+        fig.text(0.03, y, line, fontsize=8.5, va="top", gid="brief-structures")
+        y -= 0.022
     from sim.report.scoreboard import standing_line
 
     for line in textwrap.wrap(standing_line(), 190)[:2]:
