@@ -195,3 +195,24 @@ def test_comparison_reports_each_structure_and_its_sign(tmp_path):
     assert ("flips" in md) == sign["flips"]
     _, again = load_comparison(out)
     assert again["alternatives"] == alt
+
+
+def test_cli_refuses_a_bad_alternatives_file_and_skips_with_no_alternatives(tmp_path):
+    from typer.testing import CliRunner
+
+    from sim.cli import app
+
+    a = write_scenario(tmp_path / "a.yaml", name="a", policy={"start": "2020-06-01"})
+    b = write_scenario(tmp_path / "b.yaml", name="b", policy={"start": "2020-06-01"})
+    bad = write(tmp_path, "alternatives:\n  - {name: 1x, label: x, source: s, parameters: {}}\n")
+    out = tmp_path / "out"
+    base = ["compare", str(a), str(b), "-n", "2", "-o", str(out), "--no-plots", "-q"]
+    res = CliRunner().invoke(app, [*base, "--reference", str(a), "--alternatives", str(bad)])
+    assert res.exit_code == 2, res.output
+    assert f"{bad}:2: field 'alternatives[0].name'" in res.output
+    assert "Traceback" not in res.output and not out.exists()
+    res = CliRunner().invoke(
+        app, [*base, "--reference", str(a), "--alternatives", str(bad), "--no-alternatives"]
+    )
+    assert res.exit_code == 0, res.output
+    assert json.loads((out / "comparison.json").read_text())["alternatives"] is None
