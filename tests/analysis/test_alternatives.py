@@ -216,3 +216,44 @@ def test_cli_refuses_a_bad_alternatives_file_and_skips_with_no_alternatives(tmp_
     )
     assert res.exit_code == 0, res.output
     assert json.loads((out / "comparison.json").read_text())["alternatives"] is None
+
+
+def test_brief_and_markdown_say_when_the_answer_depends_on_the_structure():
+    from sim.analysis.compare import alternatives_markdown
+    from sim.report.brief import structure_lines
+
+    def pair(m):
+        return {
+            "outcome": "attacks_us",
+            "kind": "count",
+            "a": "status_quo",
+            "b": "strong",
+            "difference_mean": m,
+            "total_interval90": [m - 50, m + 50],
+            "p_b_lower": 0.1 if m > 0 else 0.9,
+        }
+
+    structures = [
+        {"name": "posterior", "label": "as fitted", "source": "p", "parameters": {}},
+        {"name": "deterrence", "label": "deter", "source": "s", "parameters": {"x.y": 1.0}},
+    ]
+    for s, m in zip(structures, (500.0, -90.0), strict=True):
+        s["pairs"] = [pair(m)]
+    meta = {
+        "alternatives": {
+            "path": "alt.yaml",
+            "outcome": "attacks_us",
+            "structures": structures,
+            "signs": sign_table({s["name"]: s["pairs"] for s in structures}, "attacks_us"),
+        }
+    }
+    (line,) = structure_lines(meta)
+    assert DEPENDS in line and "posterior +500" in line and "deterrence -90)" in line
+    md = alternatives_markdown(meta)
+    assert "| strong - status_quo | +500 [+450, +550] 10% | -90 [-140, -40] 90% | flips |" in md
+    structures[1]["pairs"] = [pair(90.0)]
+    meta["alternatives"]["signs"] = sign_table(
+        {s["name"]: s["pairs"] for s in structures}, "attacks_us"
+    )
+    assert HOLDS in structure_lines(meta)[0]
+    assert structure_lines({}) == []
