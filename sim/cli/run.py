@@ -165,6 +165,14 @@ def posterior_design(loaded, path: Path | None, default: bool, runs: int, seed, 
     InputError
         If the sample cannot be used or ``runs`` is not a multiple of ``per_draw``.
     """
+    from sim.cli.common import InputError
+
+    if path is None and not default:
+        if per_draw != 1:
+            raise InputError("--replicates-per-draw: needs --posterior FILE or --over-posterior")
+        return None  # nothing more imported: a fixed run starts as fast as before
+    if path is not None and default:
+        raise InputError("--posterior and --over-posterior: give one")
     from sim.analysis.design import DesignScenario
     from sim.analysis.posterior import (
         DEFAULT_POSTERIOR,
@@ -172,14 +180,7 @@ def posterior_design(loaded, path: Path | None, default: bool, runs: int, seed, 
         PosteriorRun,
         read_posterior,
     )
-    from sim.cli.common import InputError
 
-    if path is None and not default:
-        if per_draw != 1:
-            raise InputError("--replicates-per-draw: needs --posterior FILE or --over-posterior")
-        return None
-    if path is not None and default:
-        raise InputError("--posterior and --over-posterior: give one")
     seed = loaded.scenario.seed if seed is None else seed
     try:
         post = read_posterior(path or DEFAULT_POSTERIOR)
