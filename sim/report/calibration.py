@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.analysis.calibrate import parameters as P
+
 POLICY = (
     "militia.beta_deterrence",
     "us.strike_grievance",
@@ -120,13 +122,37 @@ def results_json(cal, argv: list[str] | None = None) -> dict:
             "log_evidence": cal.result.log_evidence,
         },
         "coverage90_fitted": cal.coverage90,
+        "coverage90_fitted_model_alone": cal.coverage90_model,
+        "discrepancy": _discrepancy_summary(cal),
         "loglik_sd_over_replicate_sets": cal.loglik_sd,
         "participation_ratio": {"value": cal.participation[0], "tallies": cal.participation[1]},
         "identifiability": _records(cal.identifiability),
         "correlated_pairs": [list(p) for p in cal.pairs],
         "fitted_check": _records(cal.fitted_check),
         "heldout_check": _records(cal.heldout_check),
+        "fitted_check_model_alone": _records(cal.fitted_check_model),
+        "heldout_check_model_alone": _records(cal.heldout_check_model),
         "not_fitted": _records(_not_fitted(cal)[["id", "status"]]),
+    }
+
+
+def _discrepancy_summary(cal) -> dict | None:
+    """Return the posterior of ``discrepancy.cv`` and the tallies that need it (None if absent)."""
+    if not cal.has_discrepancy:
+        return None
+    x = cal.posterior[P.DISCREPANCY_PARAMETER.name].to_numpy(float)
+    q = np.quantile(x, [0.05, 0.5, 0.95])
+    ck, cm = cal.fitted_check, cal.fitted_check_model
+    need = ck["id"][(ck["covered"] == 1.0) & (cm["covered"] != 1.0) & cm["covered"].notna()]
+    return {
+        "parameter": P.DISCREPANCY_PARAMETER.name,
+        "prior": P.DISCREPANCY_PARAMETER.prior.describe(),
+        "posterior_q05": float(q[0]),
+        "posterior_median": float(q[1]),
+        "posterior_q95": float(q[2]),
+        "coverage90_with": cal.coverage90,
+        "coverage90_model_alone": cal.coverage90_model,
+        "needed_by": list(need),
     }
 
 
@@ -149,13 +175,14 @@ def _not_fitted(cal) -> pd.DataFrame:
     return t[~t["status"].isin(["fit"])].reset_index(drop=True)
 
 
-def _check_rows(ck: pd.DataFrame) -> pd.DataFrame:
-    def covered(r) -> str:
-        if r.bound == "lower":
-            return "lower bound: " + ("consistent" if r.consistent == 1.0 else "NOT reached")
-        return "yes" if r.covered == 1.0 else "**no**"
+def _covered_word(r) -> str:
+    if r.bound == "lower":
+        return "lower bound: " + ("consistent" if r.consistent == 1.0 else "NOT reached")
+    return "yes" if r.covered == 1.0 else "**no**"
 
-    return pd.DataFrame(
+
+def _check_rows(ck: pd.DataFrame, model: pd.DataFrame | None = None) -> pd.DataFrame:
+    out = pd.DataFrame(
         {
             "id": ck["id"],
             "window": ck["window"],
@@ -163,10 +190,17 @@ def _check_rows(ck: pd.DataFrame) -> pd.DataFrame:
             "report": [f"{b} {c}" for b, c in zip(ck["bound"], ck["count"], strict=True)],
             "90% interval": [f"[{a}, {b}]" for a, b in zip(ck["q05"], ck["q95"], strict=True)],
             "median": ck["q50"],
-            "covered": [covered(r) for r in ck.itertuples()],
+            "covered": [_covered_word(r) for r in ck.itertuples()],
             "PIT": [_fmt(x, 2) for x in ck["pit"]],
         }
     )
+    if model is not None and model is not ck:
+        out["model alone: 90%"] = [
+            f"[{a}, {b}]" for a, b in zip(model["q05"], model["q95"], strict=True)
+        ]
+        out["model alone: covered"] = [_covered_word(r) for r in model.itertuples()]
+        out["model alone: PIT"] = [_fmt(x, 2) for x in model["pit"]]
+    return out
 
 
 def _misses(ck: pd.DataFrame) -> list[str]:
@@ -208,8 +242,9 @@ def report_markdown(cal) -> str:
         "",
         "## Summary",
         "",
-        f"- Estimated **{len(params)} parameters** ({cal.problem.n_model} model parameters and "
-        f"{len(params) - cal.problem.n_model} counters' detection rates) given "
+        f"- Estimated **{len(params)} parameters** ({cal.problem.n_model} model parameters, "
+        f"{len(params) - cal.problem.n_model - int(cal.has_discrepancy)} counters' detection "
+        "rates" + (" and the model discrepancy" if cal.has_discrepancy else "") + ") given "
         f"**{len(fitted)} tallies** ({', '.join(fitted['id'])}), of which "
         f"{sum(len(c.split(' < ')) for c in cal.chains)} in {len(cal.chains)} nested chains "
         f"scored jointly ({'; '.join(cal.chains) or 'none'}).",
@@ -221,9 +256,16 @@ def report_markdown(cal) -> str:
             else f"**stopped at phi = {res.stages[-1]['phi']:.3g} < 1 (budget): the sample is "
             "NOT the posterior; every figure below is illustrative only**."
         ),
-        f"- Posterior predictive coverage: **{cal.coverage90:.0%}** of the {n_scored} exact and "
-        f"approximate fitted tallies inside their 90% interval (target >= 90%); the {n_lower} "
-        "lower bounds are reported separately and not counted.",
+        f"- Posterior predictive coverage: **{cal.coverage90:.0%}** "
+        f"({int(np.nansum(ck['covered']))} of {n_scored}) of the exact and "
+        f"approximate fitted tallies inside their 90% interval (target >= 90%)"
+        + (
+            f", with the model discrepancy; the model alone: **{cal.coverage90_model:.0%}** "
+            f"({int(np.nansum(cal.fitted_check_model['covered']))} of {n_scored})"
+            if cal.has_discrepancy
+            else " (no model discrepancy estimated: the model alone)"
+        )
+        + f"; the {n_lower} lower bounds are reported separately and not counted.",
         f"- Effective number of independent tallies (participation ratio of the simulated "
         f"correlation matrix at the posterior median, {cal.participation[1]} tallies): "
         f"**{cal.participation[0]:.1f}**.",
@@ -317,16 +359,32 @@ def report_markdown(cal) -> str:
         "(Wood 2010; simulated mean and covariance). Details: "
         "`sim/analysis/calibrate/observation.py`.",
         "",
+    ]
+    lines += _discrepancy_lines(cal)
+    lines += [
+        "",
         "## Tallies: posterior predictive check",
         "",
         "![tallies](tallies.png)",
         "",
-        _table(_check_rows(ck)),
+        "Columns `90% interval`, `median`, `covered`, `PIT`: the posterior predictive of the "
+        "report"
+        + (
+            " (model, discrepancy, detection, rounding); `model alone`: the same draws and "
+            "replicates without the discrepancy."
+            if cal.has_discrepancy
+            else " (model, detection, rounding)."
+        ),
         "",
-        "Tallies the model misses:",
+        _table(_check_rows(ck, cal.fitted_check_model)),
+        "",
+        "Tallies the posterior predictive misses:",
         "",
     ]
     lines += _misses(ck) or ["- none."]
+    if cal.has_discrepancy:
+        lines += ["", "Tallies the model alone misses (without the discrepancy):", ""]
+        lines += _misses(cal.fitted_check_model) or ["- none."]
     if cal.data_until is not None:
         hk = cal.heldout_check
         lines += [
@@ -340,17 +398,27 @@ def report_markdown(cal) -> str:
             from sim.analysis.calibrate.checks import coverage
 
             n_h = int(hk["covered"].notna().sum())
+            hm = cal.heldout_check_model
             lines += [
                 f"Coverage of the {n_h} held-out exact and approximate tallies: "
-                f"**{_fmt(coverage(hk), 2)}** ({int(np.nansum(hk['covered']))} of {n_h}); "
-                f"{int((hk['bound'] == 'lower').sum())} lower bounds listed separately.",
+                f"**{_fmt(coverage(hk), 2)}** ({int(np.nansum(hk['covered']))} of {n_h})"
+                + (
+                    f"; the model alone: **{_fmt(coverage(hm), 2)}** "
+                    f"({int(np.nansum(hm['covered']))} of {n_h})"
+                    if cal.has_discrepancy
+                    else ""
+                )
+                + f"; {int((hk['bound'] == 'lower').sum())} lower bounds listed separately.",
                 "",
-                _table(_check_rows(hk)),
+                _table(_check_rows(hk, hm)),
                 "",
-                "Held-out tallies the model misses:",
+                "Held-out tallies the posterior predictive misses:",
                 "",
             ]
             lines += _misses(hk) or ["- none."]
+            if cal.has_discrepancy:
+                lines += ["", "Held-out tallies the model alone misses:", ""]
+                lines += _misses(hm) or ["- none."]
     nf = _not_fitted(cal)
     nf = nf[nf["status"] != "held_out"]
     lines += [
@@ -368,8 +436,35 @@ def report_markdown(cal) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _discrepancy_lines(cal) -> list[str]:
+    d = _discrepancy_summary(cal)
+    if d is None:
+        return [
+            "No model-discrepancy term was estimated (`Settings.discrepancy` false): the "
+            "intervals below are the model's alone."
+        ]
+    need = ", ".join(d["needed_by"]) or "none"
+    return [
+        "## Model discrepancy",
+        "",
+        "The model is structurally imperfect, so the observation model has an explicit "
+        "discrepancy term (Kennedy & O'Hagan 2001): the true count of each window is the "
+        "model's count times an independent factor with mean 1 and coefficient of variation "
+        f"`{d['parameter']}` (gamma in the predictive; in the likelihood, the variance "
+        "(1 + cv²) v + cv² m², before detection thinning; per increment inside a chain), "
+        f"estimated with the other parameters. Prior: {d['prior']} (mode 0: the model "
+        "adequate). Posterior: median "
+        f"**{_fmt(d['posterior_median'], 3)}**, 90% interval [{_fmt(d['posterior_q05'], 3)}, "
+        f"{_fmt(d['posterior_q95'], 3)}].",
+        "",
+        f"- Coverage of the exact and approximate fitted tallies WITH the discrepancy (the "
+        f"posterior predictive): **{d['coverage90_with']:.0%}**; WITHOUT it (the model "
+        f"alone, same draws and replicates): **{d['coverage90_model_alone']:.0%}**.",
+        f"- Tallies covered only with the discrepancy (the ones that need it): **{need}**.",
+    ]
+
+
 def _param_table(ident: pd.DataFrame, cal) -> list[str]:
-    from sim.analysis.calibrate import parameters as P
 
     rows = []
     for r in ident.itertuples():

@@ -1,8 +1,11 @@
 """Checks of a posterior: predictive coverage and PIT per tally, identifiability, information.
 
 * ``posterior_predictive``: for draws of the posterior, simulate the tallies (replicates
-  disjoint from the fit's) and pass them through the observation model (binomial thinning
-  with the draw's detection rate), giving the predictive distribution of each REPORT.
+  disjoint from the fit's) and pass them through the observation model (the draw's model
+  discrepancy, ``observation.perturb``, then binomial thinning with the draw's detection
+  rate), giving the predictive distribution of each REPORT; without the discrepancy, the
+  distribution of the model alone (both are reported: the tallies covered only with it are
+  the ones the model itself misses).
 * ``coverage_table``: 90% predictive interval per tally; exact counts are covered when the
   count lies inside, approximate ones when their ±20% interval overlaps it; lower bounds are
   listed with "consistent" (the interval reaches the bound) but never counted as covered.
@@ -22,6 +25,7 @@ import pandas as pd
 
 from sim.analysis import observed as O
 from sim.analysis.calibrate import parameters as P
+from sim.analysis.calibrate.observation import perturb
 from sim.engines.kernel import run_kernel
 from sim.model.world import World
 
@@ -41,6 +45,8 @@ def posterior_predictive(
     detection: Callable[[np.ndarray, str], float],
     reps_per_draw: int,
     seed: int,
+    discrepancy: Callable[[np.ndarray], float] | None = None,
+    chains: tuple[np.ndarray, ...] = (),
 ) -> np.ndarray:
     """Return simulated reports (draws * reps_per_draw, K) of ``tallies`` under posterior draws.
 
@@ -60,12 +66,19 @@ def posterior_predictive(
         Replicates per draw (replicate ranges start at ``CHECK_OFFSET``, disjoint per draw).
     seed : int
         Seed of the thinning draws.
+    discrepancy : callable, optional
+        draw -> model discrepancy ``cv`` (``observation.perturb``); None: the model alone.
+        The latent counts are the same with and without it (same replicates; the factors
+        use their own random stream).
+    chains : tuple of ndarray
+        Nested running totals among ``tallies`` (their increments get independent factors).
 
     Returns
     -------
     ndarray of int64
     """
     rng = np.random.default_rng([seed, 7])
+    rng_d = np.random.default_rng([seed, 11])
     spec = O.compile_tallies(tallies, world.start)
     counters = tallies["counter_id"].astype(str).to_numpy()
     lower = tallies["bound"].to_numpy(str) == "lower"
@@ -75,6 +88,8 @@ def posterior_predictive(
         start = CHECK_OFFSET + m * reps_per_draw
         rec, reps = run_kernel(w, start, reps_per_draw)
         x = O.tally_matrix(rec, reps, start, reps_per_draw, spec)
+        if discrepancy is not None:
+            x = perturb(x, chains, discrepancy(theta), rng_d)
         p = np.array(
             [1.0 if lo else detection(theta, c) for c, lo in zip(counters, lower, strict=True)]
         )

@@ -4,7 +4,8 @@ A candidate (model parameters + detection rates) is written into the compiled ``
 ``parameters.apply_params``, simulated by the batch kernel with the SAME seed and replicates
 for every candidate (common random numbers: the likelihood is a deterministic function of the
 parameters), counted under each tally's rule (``sim.analysis.observed.tally_matrix``) and
-scored by ``observation.ObservationModel``.
+scored by ``observation.ObservationModel`` (with the model discrepancy ``discrepancy.cv`` when
+it is among the parameters, ``observation.discrepancy_moments``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pandas as pd
 
 from sim.analysis import observed as O
 from sim.analysis.calibrate import parameters as P
-from sim.analysis.calibrate.observation import ObservationModel
+from sim.analysis.calibrate.observation import DISCREPANCY, ObservationModel
 from sim.engines.kernel import run_kernel
 from sim.model.world import World, compile_world
 from sim.scenario import Scenario
@@ -83,13 +84,19 @@ class Problem:
         idx = {n: i for i, n in enumerate(self.names)}
         return np.array([theta[idx[n]] for n in self.obs.detection_names], dtype=float)
 
+    def discrepancy(self, theta: np.ndarray) -> float:
+        """Return the model discrepancy ``discrepancy.cv`` of ``theta`` (0 if not estimated)."""
+        names = self.names
+        return float(theta[names.index(DISCREPANCY)]) if DISCREPANCY in names else 0.0
+
     def loglik(self, theta: np.ndarray, rep_start: int = 0) -> float:
         """Return the synthetic log likelihood at natural values ``theta``.
 
         ``rep_start`` selects the replicates (the fit always uses 0: common random numbers;
         other values measure the likelihood's Monte Carlo noise).
         """
-        return self.obs.loglik(self.simulate(theta, rep_start=rep_start), self.detection(theta))
+        sim = self.simulate(theta, rep_start=rep_start)
+        return self.obs.loglik(sim, self.detection(theta), self.discrepancy(theta))
 
     def loglik_z(self, z: np.ndarray) -> float:
         """Return the synthetic log likelihood at sampler coordinates ``z``."""
@@ -110,6 +117,7 @@ def make_problem(
     seed: int,
     runs: int,
     model_params: tuple[P.Param, ...] = P.MODEL_PARAMETERS,
+    discrepancy: bool = True,
 ) -> Problem:
     """Build the calibration problem for the fitted tallies.
 
@@ -127,6 +135,9 @@ def make_problem(
         Replicates per candidate.
     model_params : tuple of Param
         Model parameters (detection rates are added for the fitted counters).
+    discrepancy : bool
+        Estimate the model discrepancy ``discrepancy.cv`` too (last parameter); without it
+        the likelihood is the model's alone.
 
     Returns
     -------
@@ -137,4 +148,5 @@ def make_problem(
     obs = ObservationModel.build(fitted, all_tallies)
     det = P.detection_parameters([n.split(".", 1)[1] for n in obs.detection_names])
     spec = O.compile_tallies(fitted, world.start)
-    return Problem(world, fitted, spec, obs, tuple(model_params) + det, seed, runs)
+    extra = (P.DISCREPANCY_PARAMETER,) if discrepancy else ()
+    return Problem(world, fitted, spec, obs, tuple(model_params) + det + extra, seed, runs)

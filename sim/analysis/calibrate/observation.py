@@ -32,6 +32,17 @@ counts the model's events under the tally's rule: weapons, targets, window, meas
 * Every other fitted tally is a **singleton**: a negative binomial with the thinned simulated
   mean and variance (Poisson if not overdispersed), scored on its value (exact), interval
   (approx) or tail (lower): ``sim.analysis.observed.count_logprob``.
+* **Model discrepancy** (Kennedy & O'Hagan 2001, docs/sources.md): the model is structurally
+  imperfect (it has no driver of the Aug-Sep 2020 rise, and counters disagree beyond what a
+  detection rate can absorb: T73 against T19, T71 against T12), so the true count of a window
+  is the model's count X times a factor D independent of X, with mean 1 and coefficient of
+  variation ``cv`` (parameter ``discrepancy.cv``, estimated with the others). D is drawn
+  afresh for every tally window (every increment of a chain), i.e. the discrepancy of
+  disjoint windows is independent. Its moments (``discrepancy_moments``): mean ``m``,
+  variance ``(1 + cv^2) v + cv^2 m^2`` (a quadratic, negative-binomial-like overdispersion);
+  detection thinning acts after it. ``cv = 0`` gives back the model without discrepancy
+  exactly. The predictive draws D from a gamma with mean 1 and variance ``cv^2``
+  (``perturb``).
 """
 
 from __future__ import annotations
@@ -48,6 +59,66 @@ APPROX_SD = 0.2 / 1.645
 """Relative sd of the reporting error of an approximate count inside a running total."""
 DISCRETE_VAR = 1.0 / 12.0
 """Variance of rounding a continuous increment to an integer (added to every increment)."""
+DISCREPANCY = "discrepancy.cv"
+"""Name of the model-discrepancy parameter (coefficient of variation of the factor D)."""
+
+
+def discrepancy_moments(
+    mean: np.ndarray, var: np.ndarray, cv: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the mean and variance of ``X * D``: D independent of X, mean 1, sd ``cv``.
+
+    Parameters
+    ----------
+    mean, var : ndarray
+        Mean and variance of the model's count X.
+    cv : float
+        Coefficient of variation of the discrepancy factor D (0: no discrepancy).
+
+    Returns
+    -------
+    tuple of ndarray
+        ``mean`` and ``(1 + cv^2) var + cv^2 mean^2`` (exact for any such D).
+    """
+    k = float(cv) ** 2
+    m = np.asarray(mean, dtype=float)
+    return m, (1.0 + k) * np.asarray(var, dtype=float) + k * m * m
+
+
+def perturb(
+    sim: np.ndarray, chains: tuple[np.ndarray, ...], cv: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Return simulated latent counts times independent discrepancy factors, rounded.
+
+    Parameters
+    ----------
+    sim : ndarray (R, K)
+        Simulated latent counts of K tallies.
+    chains : tuple of ndarray
+        Index arrays of nested running totals (ordered by end): their INCREMENTS are
+        perturbed, as in ``chain_loglik``; every other column is perturbed as it is.
+    cv : float
+        Coefficient of variation of the factor (gamma, mean 1, variance ``cv^2``).
+    rng : numpy.random.Generator
+        Source of the factors and of the stochastic rounding.
+
+    Returns
+    -------
+    ndarray of int64
+        ``sim`` itself (as int64) when ``cv`` is 0.
+    """
+    x = np.asarray(sim, dtype=float).copy()
+    if cv <= 0.0:
+        return np.rint(x).astype(np.int64)
+    k = float(cv) ** 2
+    for c in chains:
+        x[:, c] = increments(x[:, c])
+    d = rng.gamma(1.0 / k, k, size=x.shape)
+    y = x * d
+    y = np.floor(y) + (rng.random(y.shape) < (y - np.floor(y)))
+    for c in chains:
+        y[:, c] = np.cumsum(y[:, c], axis=1)
+    return y.astype(np.int64)
 
 
 def select(
@@ -187,7 +258,9 @@ def gaussian_logpdf(x: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> float:
     return float(-0.5 * r @ r - np.log(np.diag(c)).sum() - 0.5 * len(x) * np.log(2.0 * np.pi))
 
 
-def chain_loglik(sim: np.ndarray, count: np.ndarray, bound: np.ndarray, p: float) -> float:
+def chain_loglik(
+    sim: np.ndarray, count: np.ndarray, bound: np.ndarray, p: float, cv: float = 0.0
+) -> float:
     """Return the joint synthetic log likelihood of one chain of nested running totals.
 
     Parameters
@@ -200,12 +273,16 @@ def chain_loglik(sim: np.ndarray, count: np.ndarray, bound: np.ndarray, p: float
         ``exact`` or ``approx`` per total.
     p : float
         The counter's detection rate.
+    cv : float
+        Model discrepancy: each increment is multiplied by its own factor (mean 1, sd ``cv``),
+        which adds ``cv^2 (v + m^2)`` to each increment's variance (``discrepancy_moments``)
+        and leaves the covariances of different increments unchanged.
 
     Returns
     -------
     float
-        log N(increments of the reports; thinned simulated mean, covariance + reporting
-        errors + ``DISCRETE_VAR``), floored at ``sim.analysis.observed.LOG_FLOOR``.
+        log N(increments of the reports; thinned simulated mean, covariance + discrepancy +
+        reporting errors + ``DISCRETE_VAR``), floored at ``sim.analysis.observed.LOG_FLOOR``.
     """
     x = np.asarray(sim, dtype=float)
     k = x.shape[1]
@@ -213,6 +290,9 @@ def chain_loglik(sim: np.ndarray, count: np.ndarray, bound: np.ndarray, p: float
     m = dx.mean(axis=0)
     cov = np.cov(dx, rowvar=False, ddof=1) if x.shape[0] > 1 else np.diag(m)
     cov = np.atleast_2d(cov)
+    kappa = float(cv) ** 2
+    if kappa > 0.0:
+        cov = cov + kappa * np.diag(np.diag(cov) + m * m)
     mu = p * m
     sig = p * p * cov + np.diag(p * (1.0 - p) * m + DISCRETE_VAR)
     cum_mu = np.cumsum(mu)
@@ -224,7 +304,7 @@ def chain_loglik(sim: np.ndarray, count: np.ndarray, bound: np.ndarray, p: float
 
 
 def singleton_logprob(
-    sim: np.ndarray, count: np.ndarray, bound: np.ndarray, p: np.ndarray
+    sim: np.ndarray, count: np.ndarray, bound: np.ndarray, p: np.ndarray, cv: float = 0.0
 ) -> np.ndarray:
     """Return the log probability of each singleton report under thinned simulated counts.
 
@@ -236,6 +316,8 @@ def singleton_logprob(
         Reports.
     p : ndarray (S,)
         Detection rate of each report's counter (1 for lower bounds).
+    cv : float
+        Model discrepancy (``discrepancy_moments``), applied before thinning.
 
     Returns
     -------
@@ -245,6 +327,7 @@ def singleton_logprob(
     x = np.asarray(sim, dtype=float)
     m = x.mean(axis=0)
     v = x.var(axis=0, ddof=1) if x.shape[0] > 1 else m
+    m, v = discrepancy_moments(m, v, cv)
     mt, vt = thin_moments(m, v, p)
     return O.count_logprob(mt, vt, count, bound)
 
@@ -286,20 +369,25 @@ class ObservationModel:
         d = np.asarray(detection, dtype=float)
         return np.where(self.detection_of >= 0, d[np.maximum(self.detection_of, 0)], 1.0)
 
-    def terms(self, sim: np.ndarray, detection: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Return (singleton log probabilities, chain log likelihoods)."""
+    def terms(
+        self, sim: np.ndarray, detection: np.ndarray, cv: float = 0.0
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Return (singleton log probabilities, chain log likelihoods) at discrepancy ``cv``."""
         p = self.rates(detection)
         s = self.blocks.singletons
-        single = singleton_logprob(sim[:, s], self.count[s], self.bound[s], p[s])
+        single = singleton_logprob(sim[:, s], self.count[s], self.bound[s], p[s], cv)
         chains = np.array(
             [
-                chain_loglik(sim[:, c], self.count[c], self.bound[c], float(p[c[0]]))
+                chain_loglik(sim[:, c], self.count[c], self.bound[c], float(p[c[0]]), cv)
                 for c in self.blocks.chains
             ]
         )
         return single, chains
 
-    def loglik(self, sim: np.ndarray, detection: np.ndarray) -> float:
-        """Return the total log likelihood of the reports given simulated latent tallies."""
-        single, chains = self.terms(sim, detection)
+    def loglik(self, sim: np.ndarray, detection: np.ndarray, cv: float = 0.0) -> float:
+        """Return the total log likelihood of the reports given simulated latent tallies.
+
+        ``cv`` is the model discrepancy (0: the model alone).
+        """
+        single, chains = self.terms(sim, detection, cv)
         return float(single.sum() + chains.sum())

@@ -24,7 +24,7 @@ from sim.analysis import observed as O
 from sim.analysis.calibrate import checks as K
 from sim.analysis.calibrate import parameters as P
 from sim.analysis.calibrate.likelihood import Problem, horizon_world, make_problem
-from sim.analysis.calibrate.observation import select
+from sim.analysis.calibrate.observation import blocks, select
 from sim.analysis.calibrate.sampler import SmcResult, SmcSettings, smc
 from sim.scenario import Scenario
 
@@ -50,6 +50,7 @@ class Settings:
     pr_runs: int = 400
     noise_draws: int = 10
     noise_sets: int = 4
+    discrepancy: bool = True
 
     @classmethod
     def quick(cls, seed: int) -> Settings:
@@ -93,7 +94,7 @@ class Calibration:
     posterior: pd.DataFrame  # one row per draw: parameter columns + weight
     median: np.ndarray  # posterior median per parameter
     fitted_text: str
-    fitted_check: pd.DataFrame  # coverage table of the fitted tallies
+    fitted_check: pd.DataFrame  # coverage table of the fitted tallies (with the discrepancy)
     heldout_check: pd.DataFrame  # coverage table of held-out tallies (may be empty)
     identifiability: pd.DataFrame
     pairs: list[tuple[str, str, float]]
@@ -101,11 +102,23 @@ class Calibration:
     chains: list[str]
     loglik_sd: np.ndarray  # per checked draw: sd of the log likelihood over replicate sets
     timings: dict[str, float]
+    fitted_check_model: pd.DataFrame  # the same without the discrepancy (the model alone)
+    heldout_check_model: pd.DataFrame
 
     @property
     def coverage90(self) -> float:
         """Share of fitted exact/approximate tallies inside their 90% predictive interval."""
         return K.coverage(self.fitted_check)
+
+    @property
+    def coverage90_model(self) -> float:
+        """The same share for the model alone (no discrepancy term)."""
+        return K.coverage(self.fitted_check_model)
+
+    @property
+    def has_discrepancy(self) -> bool:
+        """True when the model discrepancy ``discrepancy.cv`` was estimated."""
+        return P.DISCREPANCY_PARAMETER.name in self.problem.names
 
 
 def _posterior_frame(problem: Problem, theta: np.ndarray, weight: np.ndarray) -> pd.DataFrame:
@@ -156,7 +169,9 @@ def run_calibration(
             f"no tally to fit: none of use=fit ends on or before {data_until} inside the "
             f"scenario's horizon {base.start} - {base.end}"
         )
-    problem = make_problem(base, fitted, tallies, settings.seed, settings.runs)
+    problem = make_problem(
+        base, fitted, tallies, settings.seed, settings.runs, discrepancy=settings.discrepancy
+    )
     say(
         f"sampling {len(problem.params)} parameters given {len(fitted)} tallies "
         f"({len(problem.obs.blocks.chains)} nested chains) by SMC: {settings.particles} "
@@ -216,18 +231,29 @@ def run_calibration(
         return float(det_params[name].prior.ppf(np.array([0.5]))[0])  # unseen counter
 
     say(f"posterior predictive: {len(pick)} draws x {settings.check_reps} replicates")
-    sim = K.posterior_predictive(
-        world,
-        pred,
-        problem.names,
-        theta[np.sort(pick)],
-        detection,
-        settings.check_reps,
-        settings.seed,
-    )
-    table = K.coverage_table(sim, pred)
+    chains = blocks(pred, tallies).chains
+    tables = {}
+    for label, disc in (("model", None), ("predictive", problem.discrepancy)):
+        if label == "predictive" and not settings.discrepancy:
+            tables[label] = tables["model"]
+            continue
+        sim = K.posterior_predictive(
+            world,
+            pred,
+            problem.names,
+            theta[np.sort(pick)],
+            detection,
+            settings.check_reps,
+            settings.seed,
+            discrepancy=disc,
+            chains=chains,
+        )
+        tables[label] = K.coverage_table(sim, pred)
+    table, table_model = tables["predictive"], tables["model"]
     fitted_check = table.iloc[: len(fitted)].reset_index(drop=True)
     heldout_check = table.iloc[len(fitted) :].reset_index(drop=True)
+    fitted_check_model = table_model.iloc[: len(fitted)].reset_index(drop=True)
+    heldout_check_model = table_model.iloc[len(fitted) :].reset_index(drop=True)
     timings["check"] = time.perf_counter() - t
     # effective number of independent tallies at the posterior median
     w_med = P.apply_params(problem.world, problem.names, median)
@@ -264,6 +290,8 @@ def run_calibration(
         problem.obs.blocks.describe(problem.obs.ids),
         noise,
         timings,
+        fitted_check_model,
+        heldout_check_model,
     )
 
 

@@ -37,8 +37,9 @@ def test_posterior_has_one_column_per_parameter_and_weights(quick):
     assert post["weight"].sum() == pytest.approx(1.0)
     for p in quick.problem.params:
         assert post[p.name].between(p.lo, p.hi).all(), p.name
-    model = [n for n in names if not n.startswith("detection.")]
+    model = [n for n in names if not n.startswith(("detection.", "discrepancy."))]
     assert set(model) == set(P.TARGETS)
+    assert names[-1] == P.DISCREPANCY_PARAMETER.name
     det = [n for n in names if n.startswith("detection.")]
     counters = set(quick.problem.fitted.loc[quick.problem.fitted["bound"] != "lower", "counter_id"])
     assert {n.split(".", 1)[1] for n in det} == counters
@@ -63,6 +64,11 @@ def test_coverage_counts_exact_and_approx_only(quick):
     assert ck.loc[ck["bound"] == "lower", "covered"].isna().all()
     assert ck.loc[ck["bound"] != "lower", "covered"].notna().all()
     assert 0.0 <= quick.coverage90 <= 1.0
+    model = quick.fitted_check_model
+    assert list(model["id"]) == list(ck["id"]) and 0.0 <= quick.coverage90_model <= 1.0
+    # the discrepancy only widens: the model-alone interval lies inside the predictive one
+    # up to Monte Carlo noise, so at least the same number of tallies is covered on average
+    assert (ck["q95"] - ck["q05"]).sum() >= (model["q95"] - model["q05"]).sum()
     pr, n = quick.participation
     assert 1.0 <= pr <= n
 
@@ -140,3 +146,19 @@ def test_loglik_noise_is_zero_for_a_deterministic_likelihood_and_positive_otherw
 def test_quick_run_reports_the_likelihood_noise(quick):
     assert quick.loglik_sd.shape == (quick.settings.noise_draws,)
     assert (quick.loglik_sd > 0).all()  # independent replicate sets differ
+
+
+def test_report_gives_the_discrepancy_posterior_and_both_coverages(quick):
+    from sim.report.calibration import report_markdown, results_json
+
+    text = report_markdown(quick)
+    assert "## Model discrepancy" in text
+    assert f"the model alone: **{quick.coverage90_model:.0%}**" in text
+    d = results_json(quick)["discrepancy"]
+    x = quick.posterior[P.DISCREPANCY_PARAMETER.name]
+    assert d["posterior_median"] == pytest.approx(float(x.median()))
+    assert d["coverage90_with"] == quick.coverage90
+    assert d["coverage90_model_alone"] == quick.coverage90_model
+    model, pred = quick.fitted_check_model, quick.fitted_check
+    need = set(pred["id"][(pred["covered"] == 1.0) & (model["covered"] == 0.0)])
+    assert set(d["needed_by"]) == need
