@@ -248,7 +248,8 @@ def test_brief_and_markdown_say_when_the_answer_depends_on_the_structure():
         }
     }
     (line,) = structure_lines(meta)
-    assert DEPENDS in line and "posterior +500" in line and "deterrence -90)" in line
+    assert DEPENDS in line and "under posterior, deterrence:" in line
+    assert "strong - status_quo +500 / -90 (comparison.md)" in line
     md = alternatives_markdown(meta)
     assert "| strong - status_quo | +500 [+450, +550] 10% | -90 [-140, -40] 90% | flips |" in md
     structures[1]["pairs"] = [pair(90.0)]
