@@ -288,6 +288,7 @@ def replay(
     threads: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     workdir: Path | None = None,
+    make_design: Callable[[dict], object] | None = None,
 ) -> ReplayReport:
     """Re-run a results directory from its manifest and compare the results.
 
@@ -308,6 +309,10 @@ def replay(
     workdir : Path, optional
         Where to rebuild the scenario and write the replay (default: a temporary directory,
         removed afterwards).
+    make_design : callable, optional
+        Rebuilds the per-replicate parameters of a run over a posterior from the manifest's
+        ``parameters`` record (``sim.analysis.posterior.PosteriorRun.from_record``; the CLI
+        passes it: this layer does not import the analyses).
 
     Returns
     -------
@@ -328,6 +333,17 @@ def replay(
     if engine not in ENGINES:
         raise ReplayError(f"--engine: expected one of {', '.join(ENGINES)}; found {engine!r}")
     chunk = chunk_size or manifest["chunk_size"]
+    design = None
+    if manifest.get("parameters"):
+        if make_design is None:
+            raise ReplayError(
+                f"{results}: ran over posterior draws (manifest 'parameters'); replay it with "
+                "`escsim replay`, which rebuilds them"
+            )
+        try:
+            design = make_design(manifest["parameters"])
+        except ValueError as exc:
+            raise ReplayError(f"{results / 'manifest.json'}: {exc}") from None
     report = ReplayReport(results, n, engine, chunk, notes=_version_notes(manifest))
     if threads is not None:
         import numba
@@ -355,6 +371,7 @@ def replay(
                 chunk_size=chunk,
                 progress=progress,
                 argv=["escsim", "replay", str(results)],
+                design=design,
             )
         except DiskError as exc:
             raise ReplayError(

@@ -104,6 +104,10 @@ class ChunkTask:
     n_reps: int
     engine: str
     events: str = "all"
+    design: object | None = None
+    """Per-replicate parameters (None: the world's own): an object whose
+    ``chunk(world, rep_start, n_reps)`` returns ``(Design, points)`` for these replicates, e.g.
+    ``sim.analysis.posterior.PosteriorRun``."""
 
     @property
     def name(self) -> str:
@@ -118,6 +122,17 @@ class ChunkTask:
 
 def simulate_records(task: ChunkTask) -> tuple[np.ndarray, np.ndarray]:
     """Run a chunk and return its raw event records and their replicate indices."""
+    if task.design is not None:
+        design, points = task.design.chunk(task.world, task.rep_start, task.n_reps)
+        reps = np.arange(task.rep_start, task.rep_start + task.n_reps, dtype=np.int64)
+        if task.engine == "kernel":
+            from sim.engines.kernel import run_kernel_design as run_design
+        elif task.engine == "mesa":
+            from sim.engines.mesa.model import run_mesa_design as run_design
+        else:
+            raise ValueError(f"unknown engine {task.engine!r}; expected one of {ENGINES}")
+        records, rows = run_design(task.world, design, points, reps)
+        return records, reps[rows]
     if task.engine == "kernel":
         from sim.engines.kernel import run_kernel
 
@@ -175,6 +190,7 @@ class ChunkPlan(Sequence[ChunkTask]):
     chunk_size: int
     engine: str
     events: str = "all"
+    design: object | None = None
 
     def __len__(self) -> int:
         return -(-self.runs // self.chunk_size)
@@ -186,7 +202,7 @@ class ChunkPlan(Sequence[ChunkTask]):
             raise IndexError(i)
         start = i * self.chunk_size
         n = min(self.chunk_size, self.runs - start)
-        return ChunkTask(self.world, start, n, self.engine, self.events)
+        return ChunkTask(self.world, start, n, self.engine, self.events, self.design)
 
     def __iter__(self) -> Iterator[ChunkTask]:
         for i in range(len(self)):
@@ -194,10 +210,15 @@ class ChunkPlan(Sequence[ChunkTask]):
 
 
 def plan_chunks(
-    world: World, runs: int, chunk_size: int, engine: str, events: str = "all"
+    world: World,
+    runs: int,
+    chunk_size: int,
+    engine: str,
+    events: str = "all",
+    design: object | None = None,
 ) -> ChunkPlan:
     """Split ``runs`` replicates into chunk tasks (lazily: nothing is made in advance)."""
-    return ChunkPlan(world, runs, chunk_size, engine, events)
+    return ChunkPlan(world, runs, chunk_size, engine, events, design)
 
 
 # --- what escsim owns in a results directory -----------------------------------------------------
@@ -469,7 +490,13 @@ class RunResult:
 
 
 def _plan(
-    loaded: LoadedScenario, runs: int, seed: int, engine: str, chunk: int, events: str
+    loaded: LoadedScenario,
+    runs: int,
+    seed: int,
+    engine: str,
+    chunk: int,
+    events: str,
+    parameters: dict | None = None,
 ) -> dict:
     return {
         "written_by": WRITTEN_BY,
@@ -481,6 +508,7 @@ def _plan(
         "runs": runs,
         "chunk_size": chunk,
         "events": events,
+        "parameters": parameters,
         "code": code_fingerprint(),
     }
 
@@ -493,6 +521,7 @@ def _check_resume(existing: dict, plan: dict, out: Path, finished: bool = False)
         "runs": "the number of runs",
         "chunk_size": "the chunk size",
         "events": "--events",
+        "parameters": "the parameters (--posterior)",
     }
     run = "finished" if finished else "unfinished"
     for key, label in what.items():
@@ -534,6 +563,7 @@ def _setup(
     engine: str,
     chunk_size: int | None,
     events: str = "all",
+    parameters: dict | None = None,
 ) -> tuple[World, int, dict]:
     """Check a run's arguments; return its world, chunk size and plan."""
     if engine not in ENGINES:
@@ -550,7 +580,7 @@ def _setup(
         raise RunError(f"--seed: expected an integer in [0, 2**62]; found {seed}")
     world = dataclasses.replace(compile_world(sc), seed=seed)
     chunk = default_chunk_size(world, engine) if chunk_size is None else chunk_size
-    return world, chunk, _plan(loaded, runs, seed, engine, chunk, events)
+    return world, chunk, _plan(loaded, runs, seed, engine, chunk, events, parameters)
 
 
 def preflight(
@@ -563,6 +593,7 @@ def preflight(
     resume: bool = False,
     overwrite: bool = False,
     events: str = "all",
+    design: object | None = None,
 ) -> str:
     """Check that ``run_scenario`` with these arguments may use ``out``; write nothing.
 
@@ -576,7 +607,8 @@ def preflight(
     RunError
         For the reasons ``run_scenario`` would refuse before running anything.
     """
-    _, _, plan = _setup(loaded, runs, seed, engine, chunk_size, events)
+    record = design.record() if design is not None else None
+    _, _, plan = _setup(loaded, runs, seed, engine, chunk_size, events, record)
     return inspect_results_dir(Path(out), plan, resume, overwrite)[0]
 
 
@@ -594,6 +626,7 @@ def run_scenario(
     notice: Callable[[str], None] | None = None,
     events: str = "all",
     execute: Callable[..., None] | None = None,
+    design: object | None = None,
 ) -> RunResult:
     """Run ``runs`` replicates of a scenario into the results directory ``out``.
 
@@ -633,6 +666,10 @@ def run_scenario(
     execute : callable, optional
         The chunk loop, with the signature of ``execute_chunks`` (the default: one chunk after
         another in this process); ``sim.executors`` makes one that farms chunks out to Dask.
+    design : object, optional
+        Per-replicate parameters (``ChunkTask.design``, e.g. a posterior sample:
+        ``sim.analysis.posterior.PosteriorRun``); its ``record()`` (everything needed to
+        rebuild it) goes into the plan and the manifest as ``parameters``.
 
     Returns
     -------
@@ -645,7 +682,8 @@ def run_scenario(
         If the directory is in use, holds other results or files escsim did not write, a
         resume does not match, or the output would not fit.
     """
-    world, chunk, plan = _setup(loaded, runs, seed, engine, chunk_size, events)
+    record = design.record() if design is not None else None
+    world, chunk, plan = _setup(loaded, runs, seed, engine, chunk_size, events, record)
     execute = execute or execute_chunks
     sc, seed = loaded.scenario, plan["seed"]
     notice = notice or _stderr_notice
@@ -683,7 +721,7 @@ def run_scenario(
                 touched = True
                 _prepare(out, plan, fresh=state != "resume")
 
-            tasks = plan_chunks(world, runs, chunk, engine, events)
+            tasks = plan_chunks(world, runs, chunk, engine, events, design)
             if state == "resume":  # nothing to compute when every chunk is verified
                 touched = True
                 _prepare(out, plan, fresh=False)
@@ -705,6 +743,7 @@ def run_scenario(
                 "runs": runs,
                 "chunk_size": chunk,
                 "events": events,
+                "parameters": record,
                 "rows": rows,
                 "plan": plan,
                 "code": plan["code"],

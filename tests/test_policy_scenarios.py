@@ -17,6 +17,7 @@ POLICIES = (
     "status_quo",
     "strong_us_retaliation",
     "truce",
+    "truce_with_iranian_restraint",
     "us_withdrawal",
     "unified_iranian_command",
 )
@@ -60,7 +61,7 @@ def test_after_the_start_strikes_raids_and_documented_truces_follow_the_rules(lo
         rest = after[after[:, J_KIND] != V.I_TRUCE]
         kept[name] = rest
         truces = after[after[:, J_KIND] == V.I_TRUCE]
-        if name == "truce":
+        if name in ("truce", "truce_with_iranian_restraint"):
             # one policy truce from the start to the end of the horizon
             assert len(truces) == 1 and truces[0, J_DAY] == w.switch_day
             assert truces[0, J_DAY] + truces[0, J_DAYS] == w.n_days
@@ -84,7 +85,8 @@ def test_each_policy_changes_only_its_levers(loaded):
         "us_red_line_strike",
     } | ({"us_red_line"} if base[L.G_US_RED_LINE] != 1 else set())
     assert g["strong_us_retaliation"][L.G_US_DOCTRINE] == V.DOC_LEADERSHIP
-    assert changed["truce"] <= {"ir_truce_calm", "ir_appetite"} and changed["truce"]
+    assert changed["truce"] == set()  # the truce is an inject; Iran's restraint is declared apart
+    assert changed["truce_with_iranian_restraint"] == {"ir_truce_calm", "ir_appetite"}
     assert changed["us_withdrawal"] == {"us_posture"} and g["us_withdrawal"][L.G_US_POSTURE] == 0
     assert changed["unified_iranian_command"] == {"ir_unified"}
 

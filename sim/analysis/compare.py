@@ -41,13 +41,18 @@ import pandas as pd
 import pyarrow.parquet as pq
 from scipy import stats
 
+from sim.analysis.alternatives import DEPENDS as DEPENDS_TEXT
+from sim.analysis.alternatives import HOLDS, AlternativeSet, sign_table, world_overrides
+from sim.analysis.alternatives import POSTERIOR as POSTERIOR_STRUCTURE
 from sim.analysis.posterior import (
     Posterior,
     PosteriorError,
     draw_of_replicate,
+    posterior_difference,
     posterior_statistics,
     resample_draws,
     run_posterior,
+    with_values,
 )
 from sim.results.outcomes import COMPARED, OUTCOME_BY_KEY, Kind, Outcome, definitions
 from sim.scenario import LoadedScenario
@@ -471,6 +476,7 @@ RESERVED_NAMES = frozenset(
         "plots",
         ".lock",
         "posterior_outcomes.parquet",
+        "alternatives_outcomes.parquet",
     }
 )
 
@@ -540,6 +546,7 @@ def run_comparison(
     posterior: Posterior | None = None,
     per_draw: int = 1,
     parameters_note: str = "",
+    alternatives: AlternativeSet | None = None,
 ) -> Comparison:
     """Run scenarios on common random numbers and compare their paired outcomes.
 
@@ -573,6 +580,10 @@ def run_comparison(
     parameters_note : str
         Recorded in ``comparison.json`` as how the parameters were chosen (e.g. why a
         comparison fell back to the fixed point).
+    alternatives : AlternativeSet, optional
+        Structural alternatives (``sim.analysis.alternatives``): with a posterior, the
+        posterior replicates are run again under each, and ``comparison.json`` lists each
+        pair's answer under each structure and whether its sign flips.
 
     Returns
     -------
@@ -640,7 +651,7 @@ def run_comparison(
             resume,
             progress,
             argv,
-            (posterior, per_draw, parameters_note),
+            (posterior, per_draw, parameters_note, alternatives),
         )
 
 
@@ -725,6 +736,8 @@ def write_outputs(comp: Comparison, out: Path, meta: dict) -> None:
     text = to_markdown(comp, markdown_header(meta))
     if meta.get("differences"):
         text += "\n" + answer_markdown(meta) + "\n"
+    if meta.get("alternatives"):
+        text += "\n" + alternatives_markdown(meta) + "\n"
     write_text_atomic(text, Path(out) / "comparison.md")
 
 
@@ -796,6 +809,7 @@ def posterior_answer(
     posterior: Posterior | None,
     per_draw: int = 1,
     note: str = "",
+    alternatives: AlternativeSet | None = None,
 ) -> dict:
     """Run the posterior replicates (if a posterior is given) and return the answer metadata.
 
@@ -848,6 +862,12 @@ def posterior_answer(
             "resampling": "systematic, seeded by the comparison seed",
             "seconds": round(time.perf_counter() - t0, 1),
         }
+    (Path(out) / ALTERNATIVES_FILE).unlink(missing_ok=True)
+    structures = None
+    if post_frames is not None and alternatives is not None and alternatives.items:
+        structures = structural_answer(
+            loaded, names, out, seed, posterior, rows, per_draw, post_frames, alternatives
+        )
     answer = posterior_statistics(fixed, post_frames, draw, seed, OUTCOMES, paired_difference)
     label = (
         f"posterior draws ({info['draws']} from {posterior.path}, {per_draw} replicate(s) "
@@ -859,6 +879,127 @@ def posterior_answer(
         "parameters": label,
         "posterior": info,
         "differences": [{k: _finite_or_none(v) for k, v in r.items()} for r in answer],
+        "alternatives": structures,
+    }
+
+
+ALTERNATIVES_FILE = "alternatives_outcomes.parquet"
+HEADLINE = "attacks_us"
+"""The outcome whose sign the structural alternatives are compared on."""
+
+
+def pair_rows(frames: dict[str, pd.DataFrame], draw: np.ndarray) -> list[dict]:
+    """Return the posterior statistics of every scenario pair on every outcome.
+
+    Pairs: each scenario against the reference (the first: a), then each pair of the others
+    with the one given first as b (``strong - truce`` for ``compare strong truce``).
+    ``difference_mean`` etc. are of b - a (``sim.analysis.posterior.posterior_difference``);
+    ``p_b_lower`` is the share of draws where b's per-draw outcome is below a's.
+    """
+    names = list(frames)
+    pairs = [(names[0], b) for b in names[1:]]  # against the reference
+    pairs += [(a, b) for i, b in enumerate(names[1:]) for a in names[i + 2 :]]  # policies
+    rows = []
+    for o in OUTCOMES:
+        for a, b in pairs:
+            st = posterior_difference(
+                frames[a][o.key].to_numpy(float), frames[b][o.key].to_numpy(float), draw
+            )
+            rows.append(
+                {
+                    "outcome": o.key,
+                    "kind": o.kind,
+                    "a": a,
+                    "b": b,
+                    "difference_mean": st["difference_mean"],
+                    "total_interval90": st["total_interval90"],
+                    "p_b_lower": st["p_scenario_lower"],
+                    "p_b_higher": st["p_scenario_higher"],
+                    "n_draws": st["n_draws"],
+                }
+            )
+    return rows
+
+
+def structural_answer(
+    loaded: Sequence[LoadedScenario],
+    names: Sequence[str],
+    out: Path,
+    seed: int,
+    posterior: Posterior,
+    rows: np.ndarray,
+    per_draw: int,
+    post_frames: dict[str, pd.DataFrame],
+    alternatives: AlternativeSet,
+) -> dict:
+    """Rerun the posterior replicates under each structural alternative; return the answer.
+
+    Every alternative runs the same replicates and resampled draws as the posterior run, with
+    its values replacing the drawn ones (``sim.analysis.alternatives``), so the differences
+    between structures are the structure's doing. Outcomes go to
+    ``out/alternatives_outcomes.parquet`` (columns ``structure``, ``scenario``, ``run``,
+    ``draw``, ``draw_row`` and the outcomes).
+
+    Returns
+    -------
+    dict
+        ``path`` (the alternatives file), ``outcome`` (the headline outcome), ``structures``
+        (``posterior`` then each alternative: name, label, source, parameters, evidence and
+        ``pairs``, the ``pair_rows``), ``signs`` (``sim.analysis.alternatives.sign_table`` of
+        the headline outcome) and ``seconds``.
+    """
+    import time
+
+    import pyarrow as pa
+
+    from sim.analysis.design import DesignScenario
+    from sim.results.files import write_parquet_atomic
+    from sim.results.outcomes import METRICS
+
+    t0 = time.perf_counter()
+    runs = len(rows) * per_draw
+    draw = draw_of_replicate(runs, per_draw)
+    designs = [DesignScenario.of(ls.scenario, seed=seed) for ls in loaded]
+    clean = lambda rs: [{k: _finite_or_none(v) for k, v in r.items()} for r in rs]  # noqa: E731
+    structures = [
+        {
+            "name": POSTERIOR_STRUCTURE,
+            "label": "the posterior as calibrated",
+            "source": posterior.path,
+            "parameters": {},
+            "log_evidence": None,
+            "log_evidence_sd": None,
+            "pairs": clean(pair_rows(dict(post_frames), draw)),
+        }
+    ]
+    parts = []
+    for alt in alternatives.items:
+        sample, world = alt.split()
+        post = with_values(posterior, sample)
+        frames = {}
+        for ds, name in zip(designs, names, strict=True):
+            metrics = run_posterior(ds, post, rows, per_draw, world_overrides(world, ds.catalogue))
+            frame = outcome_frame(
+                pd.DataFrame(metrics, columns=list(METRICS)).assign(run=np.arange(runs))
+            )
+            frames[name] = frame
+            parts.append(
+                frame.reset_index().assign(
+                    structure=alt.name, scenario=name, draw=draw, draw_row=rows[draw]
+                )
+            )
+        structures.append({**alt.to_json(), "pairs": clean(pair_rows(frames, draw))})
+    table = pd.concat(parts, ignore_index=True)
+    write_parquet_atomic(
+        pa.Table.from_pandas(table, preserve_index=False), Path(out) / ALTERNATIVES_FILE
+    )
+    answers = {s["name"]: s["pairs"] for s in structures}
+    return {
+        "path": alternatives.path,
+        "outcome": HEADLINE,
+        "structures": structures,
+        "signs": sign_table(answers, HEADLINE),
+        "seconds": round(time.perf_counter() - t0, 1),
     }
 
 
@@ -957,6 +1098,113 @@ def answer_markdown(meta: dict) -> str:
     ]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     lines += ["", TOTAL_FOOTNOTE]
+    return "\n".join(lines)
+
+
+def alternatives_matrix(meta: dict) -> tuple[list[str], list[list[str]]] | None:
+    """Return the header and rows of the structural-alternatives table, or None without one.
+
+    One row per scenario pair (b - a) on the headline outcome; one column per structure (the
+    posterior, then each alternative) holding "mean [total 90%] P(b lower)"; the last column
+    says whether the sign flips across structures.
+    """
+    alt = meta.get("alternatives")
+    if not alt:
+        return None
+    structures = alt["structures"]
+    head = ["b - a"] + [s["name"] for s in structures] + ["sign"]
+    rows = []
+    for sign in alt["signs"]:
+        cells = [f"{sign['b']} - {sign['a']}"]
+        for s in structures:
+            r = next(
+                (
+                    r
+                    for r in s["pairs"]
+                    if r["outcome"] == alt["outcome"] and (r["a"], r["b"]) == (sign["a"], sign["b"])
+                ),
+                None,
+            )
+            m = None if r is None else r["difference_mean"]
+            if m is None:
+                cells.append("-")
+                continue
+            p = r["p_b_lower"]
+            share = "" if p is None else f" {100 * p:.0f}%"
+            lo, hi = r["total_interval90"] or (None, None)
+            cells.append(
+                f"{_compact(m, r['kind'])} [{_compact(lo, r['kind'])}, "
+                f"{_compact(hi, r['kind'])}]{share}"
+            )
+        cells.append("flips" if sign["flips"] else "same")
+        rows.append(cells)
+    return head, rows
+
+
+def _compact(x: float | None, kind: str) -> str:
+    """Return a signed number for a narrow cell: whole numbers from 100 up, pp for shares."""
+    if x is None:
+        return "-"
+    if kind == "share":
+        return f"{100 * x:+.1f}pp"
+    return f"{x:+.0f}" if abs(x) >= 100 else f"{x:+.3g}"
+
+
+def alternatives_verdicts(meta: dict) -> list[str]:
+    """Return one sentence per scenario pair whose headline sign flips across structures."""
+    alt = meta.get("alternatives")
+    if not alt:
+        return []
+    out = []
+    for sign in alt["signs"]:
+        if not sign["flips"]:
+            continue
+        kind = OUTCOME_BY_KEY[sign["outcome"]].kind
+        values = ", ".join(
+            f"{name} {_compact(v, kind)}" for name, v in sign["difference_mean"].items()
+        )
+        out.append(
+            f"{sign['b']} - {sign['a']}, {OUTCOME_BY_KEY[sign['outcome']].label}: "
+            f"{sign['verdict']} ({values})."
+        )
+    if not out:
+        out.append(f"Every pair keeps its sign under every structure ({HOLDS}).")
+    return out
+
+
+def alternatives_note(meta: dict) -> str:
+    """Return the legend of the structural-alternatives table: each structure's label."""
+    alt = meta["alternatives"]
+    parts = []
+    for s in alt["structures"]:
+        vals = ", ".join(f"{k} = {v}" for k, v in s["parameters"].items())
+        parts.append(f"{s['name']}: {s['label']}" + (f" ({vals}; {s['source']})" if vals else ""))
+    label = OUTCOME_BY_KEY[alt["outcome"]].label
+    return (
+        f"{label}; cells: mean over posterior replicates of b - a [total 90% over draws] and "
+        "the share of draws where b is lower; sign: 'flips' when the mean's sign differs "
+        f"between structures ({DEPENDS_TEXT}), else 'same'. An alternative's values replace "
+        f"the drawn ones on the same replicates and draws (alternatives from {alt['path']}). "
+        + "; ".join(parts)
+        + "."
+    )
+
+
+def alternatives_markdown(meta: dict) -> str:
+    """Return the Markdown section of the answer under each structural alternative ("" if none)."""
+    table = alternatives_matrix(meta)
+    if table is None:
+        return ""
+    head, rows = table
+    lines = [
+        "## The answer under each structural alternative",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "|".join([":---"] + ["---:"] * (len(head) - 2) + [":---"]) + "|",
+    ]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    lines += [""] + [f"- {v}" for v in alternatives_verdicts(meta)]
+    lines += ["", alternatives_note(meta)]
     return "\n".join(lines)
 
 

@@ -37,7 +37,7 @@ both scenarios de-escalated; draws with none are left out (``n_draws`` says how 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +46,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from sim.analysis.calibrate.parameters import TARGETS, apply_params
-from sim.analysis.design import DesignScenario
+from sim.analysis.design import DesignScenario, Parameter
 from sim.engines.design import Design
 from sim.model import layout as L
 from sim.model.world import World
@@ -168,19 +168,64 @@ def draw_world(ds: DesignScenario, names: tuple[str, ...], values: np.ndarray) -
     return w
 
 
-def posterior_design(ds: DesignScenario, post: Posterior, draws: np.ndarray) -> Design:
-    """Return the Design whose point j is the posterior draw ``draws[j]`` in this scenario."""
+def with_values(post: Posterior, values: Mapping[str, float]) -> Posterior:
+    """Return the sample with the named columns set to one value in every draw.
+
+    A name the sample does not hold (a key of ``TARGETS``) is added as a column.
+    """
+    names = list(post.names)
+    cols = post.values.copy()
+    for name, v in values.items():
+        if name in names:
+            cols[:, names.index(name)] = float(v)
+        else:
+            names.append(name)
+            cols = np.column_stack([cols, np.full(len(cols), float(v))])
+    return Posterior(tuple(names), cols, post.weights, post.path)
+
+
+def fix_values(ds: DesignScenario, w: World, fixed: Sequence[tuple[Parameter, float]]) -> World:
+    """Write fixed values of global parameters into ``w`` (in place) and return it.
+
+    Values are written before and after the policy date, except after the date where the
+    scenario's policy sets the value itself (its lever stays the policy's).
+    """
+    for p, v in fixed:
+        i = L.G_INDEX[p.g_name]
+        w.g_before[i] = v
+        if p.path not in ds.policy_paths:
+            w.g_after[i] = v
+    return w
+
+
+def posterior_design(
+    ds: DesignScenario,
+    post: Posterior,
+    draws: np.ndarray,
+    fixed: Sequence[tuple[Parameter, float]] = (),
+) -> Design:
+    """Return the Design whose point j is the posterior draw ``draws[j]`` in this scenario.
+
+    ``fixed`` (parameter, value) pairs are then written into every point (``fix_values``):
+    a structural alternative's values (``sim.analysis.alternatives``).
+    """
     d = Design.repeat(ds.world, len(draws))
     for j, i in enumerate(draws):
-        w = draw_world(ds, post.names, post.values[i])
+        w = fix_values(ds, draw_world(ds, post.names, post.values[i]), fixed)
         d.g_before[j], d.g_after[j], d.fp[j], d.ap[j] = w.g_before, w.g_after, w.fp, w.ap
     return d
 
 
 def run_posterior(
-    ds: DesignScenario, post: Posterior, draws: np.ndarray, per_draw: int
+    ds: DesignScenario,
+    post: Posterior,
+    draws: np.ndarray,
+    per_draw: int,
+    fixed: Sequence[tuple[Parameter, float]] = (),
 ) -> np.ndarray:
     """Run replicates ``0 .. runs-1``, replicate k at posterior row ``draws[k // per_draw]``.
+
+    ``fixed``: values written into every draw (``posterior_design``).
 
     Returns
     -------
@@ -190,7 +235,7 @@ def run_posterior(
     from sim.executors import current_executor
     from sim.results.outcomes import METRICS
 
-    design = posterior_design(ds, post, draws)
+    design = posterior_design(ds, post, draws, fixed)
     runs = len(draws) * per_draw
     point = draw_of_replicate(runs, per_draw)
     tasks = [(ds.world, design, point[a : min(runs, a + CHUNK)], a) for a in range(0, runs, CHUNK)]
@@ -330,3 +375,119 @@ def posterior_statistics(
                 )
             rows.append(row)
     return rows
+
+
+# --- a run over the posterior (escsim run --posterior) ---------------------------------------
+
+
+@dataclass(frozen=True)
+class PosteriorRun:
+    """The per-replicate parameters of ``escsim run --posterior``: replicate k at draw k.
+
+    Replicate k runs posterior row ``rows[k // per_draw]``, the rows resampled from the sample
+    by ``resample_draws`` with the run's seed, exactly as ``escsim compare`` does, so replicate
+    k of a run and of a comparison's posterior run of the same scenario, seed and number of
+    replicates are the same. Picklable (a ``sim.runner.ChunkTask.design``): each chunk builds
+    only the parameter points its replicates use (``chunk``).
+
+    Attributes
+    ----------
+    post : Posterior
+        The sample (every row, with its weights).
+    rows : ndarray (draws,) int
+        The resampled row of each draw.
+    per_draw : int
+        Replicates per draw.
+    keep : ndarray of int
+        G indices the scenario's policy sets: they stay the policy's after its start.
+    sha256 : str
+        SHA-256 of the sample's file ("" when not read from a file).
+    seed : int
+        The resampling seed (the run's seed).
+    """
+
+    post: Posterior
+    rows: np.ndarray
+    per_draw: int
+    keep: np.ndarray
+    sha256: str
+    seed: int
+
+    @classmethod
+    def of(
+        cls, ds: DesignScenario, post: Posterior, runs: int, seed: int, per_draw: int = 1
+    ) -> PosteriorRun:
+        """Return the run design of ``runs`` replicates of ``ds`` over ``post``.
+
+        Raises
+        ------
+        PosteriorError
+            If ``runs`` is not a multiple of ``per_draw``.
+        """
+        from sim.results.files import sha256_file
+
+        draw_of_replicate(runs, per_draw)
+        sha = sha256_file(Path(post.path)) if post.path and Path(post.path).is_file() else ""
+        rows = resample_draws(post, runs // per_draw, seed)
+        return cls(post, rows, per_draw, policy_set_indices(ds), sha, int(seed))
+
+    def record(self) -> dict:
+        """Return everything needed to rebuild this design (JSON-ready; the manifest keeps it)."""
+        return {
+            "kind": "posterior",
+            "path": self.post.path,
+            "sha256": self.sha256,
+            "names": list(self.post.names),
+            "values": self.post.values.tolist(),
+            "weights": self.post.weights.tolist(),
+            "draws": int(len(self.rows)),
+            "replicates_per_draw": self.per_draw,
+            "seed": self.seed,
+            "keep": self.keep.tolist(),
+            "resampling": "systematic (resample_draws), seeded by the run's seed; replicate k "
+            "runs draw k // replicates_per_draw",
+        }
+
+    @classmethod
+    def from_record(cls, record: dict) -> PosteriorRun:
+        """Rebuild the design from ``record()`` (a manifest's ``parameters``).
+
+        Raises
+        ------
+        PosteriorError
+            If the record is not a posterior design's.
+        """
+        try:
+            if record["kind"] != "posterior":
+                raise KeyError("kind")
+            post = Posterior(
+                tuple(record["names"]),
+                np.asarray(record["values"], dtype=float),
+                np.asarray(record["weights"], dtype=float),
+                record["path"],
+            )
+            rows = resample_draws(post, int(record["draws"]), int(record["seed"]))
+            keep = np.asarray(record["keep"], dtype=np.int64)
+            return cls(
+                post,
+                rows,
+                int(record["replicates_per_draw"]),
+                keep,
+                record["sha256"],
+                int(record["seed"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise PosteriorError(f"manifest field 'parameters': unusable ({exc})") from None
+
+    def chunk(self, world: World, rep_start: int, n_reps: int) -> tuple[Design, np.ndarray]:
+        """Return the Design and the point of each replicate ``rep_start .. + n_reps - 1``."""
+        reps = np.arange(rep_start, rep_start + n_reps, dtype=np.int64)
+        rows = self.rows[reps // self.per_draw]
+        used, points = np.unique(rows, return_inverse=True)
+        d = Design.repeat(world, len(used))
+        for j, i in enumerate(used):
+            w = apply_params(world, self.post.names, self.post.values[i])
+            if self.keep.size:
+                w.g_after[self.keep] = world.g_after[self.keep]
+            d.g_before[j], d.g_after[j], d.fp[j], d.ap[j] = w.g_before, w.g_after, w.fp, w.ap
+        return d, points.astype(np.int64)

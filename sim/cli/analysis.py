@@ -90,6 +90,67 @@ def _choose_posterior(posterior: Path | None, fixed: bool):
     return read_posterior(posterior or DEFAULT_POSTERIOR), ""
 
 
+def _choose_alternatives(path: Path | None, skip: bool, post, loaded):
+    """Return the AlternativeSet to run (None: skipped, no file, or no posterior)."""
+    from sim.analysis.alternatives import (
+        DEFAULT_ALTERNATIVES,
+        AlternativesError,
+        AlternativeSet,
+        read_alternatives,
+    )
+    from sim.analysis.design import parameter_catalogue
+    from sim.cli.common import InputError, out
+
+    if skip:
+        return None
+    if path is None and not DEFAULT_ALTERNATIVES.exists():
+        return None
+    path = path or DEFAULT_ALTERNATIVES
+    try:
+        items = read_alternatives(path, parameter_catalogue(loaded[0].scenario))
+    except AlternativesError as exc:
+        raise InputError(str(exc)) from None
+    if post is None:
+        out.print(
+            f"{path}: structural alternatives need a posterior; not run (fixed parameters)",
+            markup=False,
+            highlight=False,
+        )
+        return None
+    return AlternativeSet(str(path), items)
+
+
+def _print_alternatives(meta: dict) -> None:
+    """Print the answer under each structural alternative, if any was run."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from sim.analysis.compare import (
+        alternatives_matrix,
+        alternatives_note,
+        alternatives_verdicts,
+    )
+    from sim.cli.common import out
+
+    table = alternatives_matrix(meta)
+    if table is None:
+        return
+    head, rows = table
+    tab = Table(
+        title="The answer under each structural alternative",
+        title_justify="left",
+        caption=escape(alternatives_note(meta)),
+        caption_justify="left",
+    )
+    for i, h in enumerate(head):
+        tab.add_column(h, justify="right" if 0 < i < len(head) - 1 else "left", overflow="fold")
+    for row in rows:
+        tab.add_row(*(escape(c) for c in row))
+    out.print(tab)
+    for line in alternatives_verdicts(meta):
+        out.print(line, markup=False, highlight=False)
+
+
 def compare(
     scenarios: Annotated[
         list[Path],
@@ -133,6 +194,16 @@ def compare(
             "the first scenario)."
         ),
     ] = None,
+    alternatives: Annotated[
+        Path | None,
+        typer.Option(
+            help="Structural alternatives to rerun the posterior under (default "
+            "calibration/episode/alternatives.yaml when it exists)."
+        ),
+    ] = None,
+    no_alternatives: Annotated[
+        bool, typer.Option("--no-alternatives", help="Skip the structural alternatives.")
+    ] = False,
     executor: ExecutorOption = "local",
     scheduler: SchedulerOption = None,
     workers: WorkersOption = None,
@@ -151,6 +222,11 @@ def compare(
     k // replicates-per-draw in every scenario); the differences table gives the Monte Carlo CI
     at the fitted point and the total 90% interval over the posterior side by side, with the
     probability over draws that a scenario's outcome is lower than the reference's.
+
+    With a posterior, the same replicates are run again under each structural alternative of
+    calibration/episode/alternatives.yaml (its values replace the drawn ones), and a table
+    gives each scenario pair's answer under each structure and whether its sign flips
+    ("the answer depends on which structure is true"); --no-alternatives skips it.
 
     Example: `escsim compare scenarios/strong_us_retaliation.yaml scenarios/truce.yaml -o cmp`
     """
@@ -179,6 +255,7 @@ def compare(
             post, note = _choose_posterior(posterior, fixed_parameters)
         except PosteriorError as exc:
             raise InputError(str(exc)) from None
+        alts = _choose_alternatives(alternatives, no_alternatives, post, loaded)
         try:
             comp = run_comparison(
                 loaded,
@@ -193,6 +270,7 @@ def compare(
                 posterior=post,
                 per_draw=per_draw,
                 parameters_note=note,
+                alternatives=alts,
             )
         except CompareError as exc:
             raise InputError(str(exc)) from None
@@ -201,6 +279,7 @@ def compare(
         _, meta = load_comparison(target)
         _print_comparison(comp, meta)
         _print_answer(meta)
+        _print_alternatives(meta)
         written = ""
         if plots:
             from sim.report.plotting import plot_compare_dir

@@ -37,6 +37,7 @@ def replay(
     """
     from rich.markup import escape
 
+    from sim.analysis.posterior import PosteriorRun
     from sim.cli.common import err, handle_errors, out, progress_bar
     from sim.replay import read_manifest
     from sim.replay import replay as do_replay
@@ -52,6 +53,7 @@ def replay(
                 chunk_size=chunk_size,
                 threads=threads,
                 progress=cb,
+                make_design=PosteriorRun.from_record,
             )
     for note in report.notes:
         err.print(escape(f"note: {note}"))

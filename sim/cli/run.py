@@ -79,6 +79,19 @@ def run(
     executor: ExecutorOption = "local",
     scheduler: SchedulerOption = None,
     workers: WorkersOption = None,
+    posterior: Annotated[
+        Path | None,
+        typer.Option(help="Run over this posterior sample: replicate k at draw k (as compare)."),
+    ] = None,
+    over_posterior: Annotated[
+        bool,
+        typer.Option(
+            "--over-posterior", help="Run over the default posterior calibration/posterior.parquet."
+        ),
+    ] = False,
+    per_draw: Annotated[
+        int, typer.Option("--replicates-per-draw", min=1, help="Replicates per posterior draw.")
+    ] = 1,
 ) -> None:
     """Run replicates of a scenario and write a results directory.
 
@@ -87,6 +100,10 @@ def run(
     (everything needed to repeat the run) to --out.
 
     On Dask workers: `escsim run scenarios/historical.yaml --executor dask --workers 2`.
+
+    Over the posterior (--posterior FILE, or --over-posterior for calibration/posterior.parquet):
+    replicate k runs draw k // replicates-per-draw of the sample resampled with the seed, as in
+    `escsim compare`; the manifest keeps the sample, so `escsim replay` repeats it.
 
     Example: `escsim run scenarios/historical.yaml --runs 1000 --seed 7 --out results/hist`
     """
@@ -97,6 +114,7 @@ def run(
     with handle_errors(resumable=True):
         loaded = load_scenario(scenario)
         print_warnings(loaded.warnings)
+        design = posterior_design(loaded, posterior, over_posterior, runs, seed, per_draw)
         execute = make_executor(executor, scheduler, workers)
         target = out_dir or Path("results") / loaded.scenario.name
         if out_dir is None:
@@ -116,6 +134,7 @@ def run(
                 notice=lambda text: err.print(escape(text), soft_wrap=True),
                 events=events,
                 execute=execute,
+                design=design,
             )
         if not quiet:
             m = res.manifest
@@ -124,12 +143,52 @@ def run(
                     res.runs,
                     escape(
                         f"{loaded.scenario.name}: {m['runs']} runs, seed {m['seed']}, engine "
-                        f"{m['engine']}, outcomes from {m['outcome_from']} "
+                        f"{m['engine']}, outcomes from {m['outcome_from']}"
+                        + (
+                            f", posterior draws of {m['parameters']['path']}"
+                            if m.get("parameters")
+                            else ""
+                        )
+                        + " "
                         f"({m['wall_seconds']} s)"
                     ),
                 )
             )
         out.print(escape(f"results: {shown(target)}"), soft_wrap=True)
+
+
+def posterior_design(loaded, path: Path | None, default: bool, runs: int, seed, per_draw: int):
+    """Return the PosteriorRun of ``escsim run --posterior`` (None: the fixed parameters).
+
+    Raises
+    ------
+    InputError
+        If the sample cannot be used or ``runs`` is not a multiple of ``per_draw``.
+    """
+    from sim.cli.common import InputError
+
+    if path is None and not default:
+        if per_draw != 1:
+            raise InputError("--replicates-per-draw: needs --posterior FILE or --over-posterior")
+        return None  # nothing more imported: a fixed run starts as fast as before
+    if path is not None and default:
+        raise InputError("--posterior and --over-posterior: give one")
+    from sim.analysis.design import DesignScenario
+    from sim.analysis.posterior import (
+        DEFAULT_POSTERIOR,
+        PosteriorError,
+        PosteriorRun,
+        read_posterior,
+    )
+
+    seed = loaded.scenario.seed if seed is None else seed
+    try:
+        post = read_posterior(path or DEFAULT_POSTERIOR)
+        return PosteriorRun.of(
+            DesignScenario.of(loaded.scenario, seed=seed), post, runs, seed, per_draw
+        )
+    except PosteriorError as exc:
+        raise InputError(str(exc)) from None
 
 
 def check_default_out(target: Path, name: str) -> None:

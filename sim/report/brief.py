@@ -18,10 +18,12 @@ import yaml
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from sim.analysis.alternatives import DEPENDS
 from sim.analysis.compare import (
     DEFINITIONS,
     OUTCOMES,
     Comparison,
+    alternatives_verdicts,
     answer_matrix,
     difference_matrix,
     level_matrix,
@@ -155,6 +157,43 @@ def answer_lines(meta: dict, outcome: str = "attacks_us") -> list[str]:
     return lines
 
 
+def _signed(x: float | None, kind: str) -> str:
+    if x is None:
+        return "-"
+    return f"{100 * x:+.0f}pp" if kind == "share" else f"{x:+.0f}"
+
+
+def structure_lines(meta: dict, width: int = 178, most: int = 2) -> list[str]:
+    """Return the brief's lines on the structural alternatives (none when none were run).
+
+    Each scenario pair whose sign on the headline outcome differs between the posterior and
+    the alternatives gets "the answer depends on which structure is true" with its values.
+    """
+    alt = meta.get("alternatives")
+    if not alt:
+        return []
+    names = ", ".join(s["name"] for s in alt["structures"])
+    flips = [s for s in alt["signs"] if s["flips"]]
+    if not flips:
+        text = f"Structural alternatives ({names}): {alternatives_verdicts(meta)[0]}"
+    else:
+        kind = OUTCOME_BY_KEY[alt["outcome"]].kind
+        pairs = "; ".join(
+            f"{s['b']} - {s['a']} "
+            + " / ".join(_signed(v, kind) for v in s["difference_mean"].values())
+            for s in flips
+        )
+        text = (
+            f"{OUTCOME_BY_KEY[alt['outcome']].label} under {names}: {DEPENDS} for {pairs} "
+            "(comparison.md)."
+        )
+    lines = textwrap.wrap(text, width)
+    if len(lines) > most:
+        lines = lines[:most]
+        lines[-1] += " ... (comparison.md)"
+    return lines
+
+
 def brief_table_rows(
     comp: Comparison, meta: dict | None = None
 ) -> tuple[list[str], list[list[str]]]:
@@ -279,6 +318,9 @@ def fig_brief(comp: Comparison, meta: dict, runs: Sequence[RunData]) -> Figure:
     for line in answer_lines(meta):
         fig.text(0.03, y, line, fontsize=9, va="top", fontweight="bold", gid="brief-answer")
         y -= 0.024
+    for line in structure_lines(meta):
+        fig.text(0.03, y, line, fontsize=8, va="top", gid="brief-structures")
+        y -= 0.02
     from sim.report.scoreboard import standing_line
 
     for line in textwrap.wrap(standing_line(), 190)[:2]:

@@ -187,3 +187,78 @@ def test_reference_is_put_first_and_added_when_missing(tmp_path):
     assert with_reference([a]) == [sq, a]
     assert with_reference([a, sq]) == [sq, a]
     assert with_reference([a], tmp_path / "other.yaml") == [tmp_path / "other.yaml", a]
+
+
+# --- escsim run --posterior ---------------------------------------------------------------------
+
+
+def _toy_posterior(path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table(
+        {
+            "scale.factions.base_rate": [0.3, 1.0, 3.0],
+            "militia.beta_deterrence": [0.1, 0.5, 2.0],
+            "weight": [0.2, 0.3, 0.5],
+        }
+    )
+    pq.write_table(table, path)
+    return path
+
+
+def test_run_over_a_posterior_matches_compare_and_replays(tmp_path):
+    from typer.testing import CliRunner
+
+    from sim.cli import app
+
+    cli = CliRunner()
+    sc_path = write_scenario(
+        tmp_path / "b.yaml", name="b", policy={"start": "2020-06-01", "us": {"strike_rate": 0.9}}
+    )
+    post_path = _toy_posterior(tmp_path / "post.parquet")
+    out = tmp_path / "run"
+    args = ["run", str(sc_path), "-n", "12", "--seed", "5", "--chunk-size", "5", "-o", str(out)]
+    res = cli.invoke(app, [*args, "--posterior", str(post_path), "-q"])
+    assert res.exit_code == 0, res.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    rec = manifest["parameters"]
+    assert rec["kind"] == "posterior" and rec["draws"] == 12 and rec["path"] == str(post_path)
+    assert rec["names"] == ["scale.factions.base_rate", "militia.beta_deterrence"]
+    # replicate k is replicate k of compare's posterior run (same rows, same draws)
+    loaded = load_scenario(sc_path)
+    ds = DesignScenario.of(loaded.scenario, seed=5)
+    post = read_posterior(post_path)
+    want = run_posterior(ds, post, resample_draws(post, 12, 5), per_draw=1)
+    got = pd.read_parquet(out / "runs.parquet").sort_values("run")
+    np.testing.assert_array_equal(got[list(METRICS)].to_numpy(float), want)
+    # the draws act: the fixed-parameter run of the same replicates differs
+    fixed = tmp_path / "fixed"
+    assert cli.invoke(app, [*args[:-1], str(fixed), "-q"]).exit_code == 0
+    assert not pd.read_parquet(fixed / "runs.parquet").equals(got.reset_index(drop=True))
+    # replay rebuilds the draws from the manifest (the sample file is not needed)
+    post_path.unlink()
+    res = cli.invoke(app, ["replay", str(out), "-q"])
+    assert res.exit_code == 0 and "identical: 12 of 12" in res.output, res.output
+    res = cli.invoke(app, ["replay", str(out), "--runs", "2", "--engine", "mesa", "-q"])
+    assert res.exit_code == 0 and "identical: 2 of 12" in res.output, res.output
+
+
+def test_run_posterior_bad_input_and_resume_mismatch(tmp_path):
+    from typer.testing import CliRunner
+
+    from sim.cli import app
+
+    cli = CliRunner()
+    sc_path = write_scenario(tmp_path / "a.yaml", name="a", policy={"start": "2020-06-01"})
+    out = tmp_path / "run"
+    base = ["run", str(sc_path), "-n", "4", "-o", str(out), "-q"]
+    res = cli.invoke(app, [*base, "--posterior", str(tmp_path / "missing.parquet")])
+    assert res.exit_code == 2 and "missing.parquet: no posterior sample" in res.output
+    res = cli.invoke(app, [*base, "--replicates-per-draw", "3", "--over-posterior"])
+    assert res.exit_code == 2 and "must be a multiple" in res.output
+    assert not out.exists()
+    post_path = _toy_posterior(tmp_path / "post.parquet")
+    assert cli.invoke(app, [*base, "--posterior", str(post_path)]).exit_code == 0
+    res = cli.invoke(app, [*base, "--resume"])  # the same directory without the posterior
+    assert res.exit_code == 2 and "the parameters (--posterior) differs" in res.output

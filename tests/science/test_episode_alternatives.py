@@ -54,6 +54,7 @@ ALTS = {a["name"]: a for a in E.read_alternatives(FILE)} if FILE.exists() else {
     ],
 )
 def test_campaign_then_pause_under_alternative(name):
-    campaign, pause = _rates(ALTS[name]["parameters"])
+    alt = ALTS[name]
+    campaign, pause = _rates({**alt.get("episode_parameters", {}), **alt["parameters"]})
     assert campaign >= E.PAUSE_CAMPAIGN_MIN, campaign
     assert pause <= E.PAUSE_RATIO_MAX * campaign, (pause, campaign)

@@ -91,6 +91,11 @@ RESTRAINT_TAU = P.Param(
     "22 Apr 2024, then sporadic attacks (events.csv 2024-04-22 to 2024-10-01); median 60",
     "T68 (the pause and after)",
 )
+EPISODE_CONDITIONS = (WAR_APPETITE.name, BETA_DIRECTIVE.name)
+"""Parameters fitted to the episode's own conditions (the regional war and how far it reaches the
+militias), free in every alternative: alternatives.yaml lists them under ``episode_parameters``,
+which a policy comparison of 2019-21 scenarios does not apply (only ``parameters``, the
+mechanisms the alternatives contrast, are applied there)."""
 BETA_DETERRENCE = next(p for p in P.MODEL_PARAMETERS if p.name == "militia.beta_deterrence")
 """The 2019-21 calibration's own prior on deterrence (lognormal median 1, log-sd 1)."""
 
@@ -507,7 +512,11 @@ ALTERNATIVES_HEADER = "# written by escsim {command}; do not edit by hand\n"
 
 
 def alternatives_doc(cmp_: Comparison) -> dict:
-    """Return the alternatives.yaml document (model parameters only: posterior medians)."""
+    """Return the alternatives.yaml document (model parameters only: posterior medians).
+
+    ``parameters`` holds the mechanisms the alternatives contrast (deterrence, restraint);
+    ``episode_parameters`` the episode's own conditions (``EPISODE_CONDITIONS``).
+    """
     out = []
     for alt in ALTERNATIVES:
         if alt.name not in cmp_.fits:
@@ -519,7 +528,8 @@ def alternatives_doc(cmp_: Comparison) -> dict:
                 "name": alt.name,
                 "label": alt.label,
                 "source": alt.source,
-                "parameters": med,
+                "parameters": {k: v for k, v in med.items() if k not in EPISODE_CONDITIONS},
+                "episode_parameters": {k: v for k, v in med.items() if k in EPISODE_CONDITIONS},
                 "log_evidence": P.round_sig(z, 5) if np.isfinite(z) else None,
                 "log_evidence_sd": P.round_sig(sd, 3) if np.isfinite(sd) else None,
             }
@@ -562,15 +572,17 @@ def read_alternatives(path: Path) -> list[dict]:
                 raise ValueError(f"{where}: field {key!r} missing")
         if not isinstance(a["name"], str) or not a["name"].isidentifier():
             raise ValueError(f"{where}.name: expected an identifier; found {a['name']!r}")
-        if not isinstance(a["parameters"], dict):
-            raise ValueError(f"{where}.parameters: expected a mapping")
-        for p, v in a["parameters"].items():
-            try:
-                L.parameter_path_index(p)
-            except KeyError:
-                raise ValueError(f"{where}.parameters: {p!r} is not a schema path") from None
-            if not isinstance(v, int | float):
-                raise ValueError(f"{where}.parameters.{p}: expected a number; found {v!r}")
+        for field in ("parameters", "episode_parameters"):
+            values = a.get(field, {})
+            if not isinstance(values, dict):
+                raise ValueError(f"{where}.{field}: expected a mapping")
+            for p, v in values.items():
+                try:
+                    L.parameter_path_index(p)
+                except KeyError:
+                    raise ValueError(f"{where}.{field}: {p!r} is not a schema path") from None
+                if not isinstance(v, int | float):
+                    raise ValueError(f"{where}.{field}.{p}: expected a number; found {v!r}")
         for key in ("log_evidence", "log_evidence_sd"):
             if a[key] is not None and not isinstance(a[key], int | float):
                 raise ValueError(f"{where}.{key}: expected a number or null; found {a[key]!r}")
