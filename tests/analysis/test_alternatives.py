@@ -37,12 +37,14 @@ def write(tmp_path, text: str):
 def test_shipped_alternatives_are_valid():
     sc = load_scenario(SCENARIOS / "status_quo.yaml").scenario
     alts = read_alternatives(ROOT / DEFAULT_ALTERNATIVES, parameter_catalogue(sc))
-    assert [a.name for a in alts] == ["deterrence", "provocation"]
+    assert [a.name for a in alts] == ["deterrence", "restraint", "both"]
     for a in alts:
         assert a.source and a.parameters
-    deter, provoke = alts
-    key = "militia.beta_deterrence"
-    assert deter.parameters[key] > provoke.parameters[key]
+        # the episode's own conditions are recorded apart, never applied to a policy comparison
+        assert not {"iran.war_appetite", "militia.beta_directive"} & set(a.parameters)
+    deter, restraint, both = alts
+    assert deter.parameters["iran.restraint"] == 0.0
+    assert restraint.parameters["iran.restraint"] > 0 and both.parameters["iran.restraint"] > 0
 
 
 @pytest.mark.parametrize(

@@ -81,6 +81,7 @@ class _FakeComparison:
         return {
             "militia.beta_deterrence": 2.1 if name == "deterrence" else 0.3987,
             "iran.restraint": 0.0 if name == "deterrence" else 4.2,
+            "iran.war_appetite": 1.5,
             "detection.dod_pentagon": 0.9,
         }
 
@@ -96,8 +97,18 @@ def test_alternatives_yaml_has_the_agreed_format(tmp_path):
     alts = E.read_alternatives(path)
     assert [a["name"] for a in alts] == ["deterrence", "restraint"]
     d = alts[0]
-    assert set(d) == {"name", "label", "source", "parameters", "log_evidence", "log_evidence_sd"}
+    assert set(d) == {
+        "name",
+        "label",
+        "source",
+        "parameters",
+        "episode_parameters",
+        "log_evidence",
+        "log_evidence_sd",
+    }
+    # the mechanisms a policy comparison applies, apart from the episode's own conditions
     assert d["parameters"] == {"militia.beta_deterrence": 2.1, "iran.restraint": 0.0}
+    assert d["episode_parameters"] == {"iran.war_appetite": 1.5}
     assert d["log_evidence"] == -41.2 and d["log_evidence_sd"] == 0.6
     assert alts[1]["log_evidence_sd"] is None  # not estimated -> null
 
