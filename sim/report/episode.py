@@ -127,7 +127,9 @@ def report_markdown(cmp_: E.Comparison, command: str) -> str:
         f"{b.predictive_draws} draws x {b.predictive_reps} replicates.",
         "",
         "Method: each alternative is fitted by the calibration's synthetic likelihood "
-        "(observation model per counter, nested running totals jointly) with likelihood-tempered "
+        "(observation model per counter, nested running totals jointly; without the model-"
+        "discrepancy term, which would absorb the misfit that tells the alternatives apart) "
+        "with likelihood-tempered "
         "SMC; the SMC's product of mean incremental weights estimates the log evidence. Each seed "
         "changes both the common random numbers and the sampler, so the spread over seeds is "
         "the Monte Carlo noise of the evidence. The evidence is that of the synthetic "
