@@ -130,6 +130,7 @@ def run(
     seed: int | None = None,
     engine: str = "kernel",
     out: str | Path | None = None,
+    posterior: str | Path | bool = False,
 ) -> Results:
     """Run replicates of a scenario; return its events and per-replicate outcomes.
 
@@ -145,6 +146,10 @@ def run(
         Engine; both give identical event logs.
     out : path, optional
         If given, also write a results directory there (as ``escsim run --out``).
+    posterior : path or bool
+        Run over a posterior sample, replicate k at draw k (as ``escsim run --posterior FILE``;
+        True: ``calibration/posterior.parquet``, as ``--over-posterior``); False: the fixed,
+        fitted parameters.
 
     Returns
     -------
@@ -154,11 +159,24 @@ def run(
     from sim.runner import run_in_memory, run_scenario
 
     loaded = scenario if isinstance(scenario, LoadedScenario) else _load(scenario)
+    design = _posterior_run(loaded, posterior, runs, seed) if posterior is not False else None
     if out is not None:
-        run_scenario(loaded, Path(out), runs, seed=seed, engine=engine, argv=[])
+        run_scenario(loaded, Path(out), runs, seed=seed, engine=engine, argv=[], design=design)
         return load_results(out)
-    events, runs_table = run_in_memory(loaded, runs, seed=seed, engine=engine)
+    events, runs_table = run_in_memory(loaded, runs, seed=seed, engine=engine, design=design)
     return _results(loaded, events, runs_table)
+
+
+def _posterior_run(
+    loaded: LoadedScenario, posterior: str | Path | bool, runs: int, seed: int | None
+) -> object:
+    """Return the ``PosteriorRun`` of ``run(posterior=...)``: replicate k at draw k."""
+    from sim.analysis.design import DesignScenario
+    from sim.analysis.posterior import DEFAULT_POSTERIOR, PosteriorRun, read_posterior
+
+    seed = loaded.scenario.seed if seed is None else seed
+    post = read_posterior(DEFAULT_POSTERIOR if posterior is True else Path(posterior))
+    return PosteriorRun.of(DesignScenario.of(loaded.scenario, seed=seed), post, runs, seed)
 
 
 def load_results(path: str | Path) -> Results:

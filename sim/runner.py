@@ -872,12 +872,18 @@ def run_in_memory(
     seed: int | None = None,
     engine: str = "kernel",
     chunk_size: int | None = None,
+    design: object | None = None,
 ) -> tuple[pa.Table, pa.Table]:
-    """Run replicates without writing files; return (events table, runs table)."""
+    """Run replicates without writing files; return (events table, runs table).
+
+    ``design`` gives each replicate its own parameters (``sim.analysis.posterior.PosteriorRun``),
+    as in ``run_scenario``.
+    """
     sc = loaded.scenario
     world = dataclasses.replace(compile_world(sc), seed=sc.seed if seed is None else seed)
     events, runs_tabs = [], []
-    for task in plan_chunks(world, runs, chunk_size or default_chunk_size(world, engine), engine):
+    size = chunk_size or default_chunk_size(world, engine)
+    for task in plan_chunks(world, runs, size, engine, design=design):
         tables = execute_chunk(task)
         events.append(tables["events"])
         runs_tabs.append(tables["runs"])

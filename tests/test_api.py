@@ -62,3 +62,16 @@ def test_compare_in_memory_returns_dataframes_and_exports(tmp_path):
     back = pd.read_excel(tmp_path / "c.xlsx", sheet_name="statistics")
     assert len(back) == len(comp.table)
     assert pd.read_csv(tmp_path / "c.csv").shape == comp.table.shape
+
+
+def test_run_over_the_posterior_in_memory_equals_the_written_run(tmp_path):
+    """``run(posterior=...)`` gives replicate k draw k; in memory and on disk agree."""
+    from tests.conftest import ROOT
+
+    post = ROOT / "calibration" / "posterior.parquet"
+    fixed = sim.run(loaded(), runs=6)
+    mem = sim.run(loaded(), runs=6, posterior=post)
+    disk = sim.run(loaded(), runs=6, posterior=post, out=tmp_path / "r")
+    pd.testing.assert_frame_equal(mem.outcomes, disk.outcomes)
+    pd.testing.assert_frame_equal(mem.events, disk.events)
+    assert not mem.outcomes.equals(fixed.outcomes)  # the draws change the replicates

@@ -1,9 +1,8 @@
-"""Fitted-parameter runs shared by the science tests (small replicate counts, one run each).
+"""Posterior predictive runs shared by the science tests (small replicate counts, one run each).
 
-The runs use the calibrated parameters (``calibration/fitted.yaml``, applied by the scenarios'
-``calibration:`` key). They are fitted-parameter runs, not posterior predictive runs: the
-posterior sample (issue 10 item 3) does not exist yet; when it does, these fixtures should draw
-their parameters from it.
+Replicate k runs posterior draw k of ``calibration/posterior.parquet`` (``sim.api.run(...,
+posterior=...)``, as ``escsim run --over-posterior``), so a documented pattern is checked
+against the model with its parameter uncertainty, not at one fitted point.
 """
 
 from __future__ import annotations
@@ -12,9 +11,10 @@ import pandas as pd
 import pytest
 
 from sim.api import run
-from tests.conftest import SCENARIOS
+from tests.conftest import ROOT, SCENARIOS
 
 RUNS = 30
+POSTERIOR = ROOT / "calibration" / "posterior.parquet"
 US_TARGETS = ("us_base", "us_embassy", "convoy")
 
 
@@ -43,11 +43,12 @@ class Log:
 
 @pytest.fixture(scope="session")
 def historical() -> Log:
-    """The historical replay (Oct 2019 - Dec 2021) with the fitted parameters."""
-    return Log(run(SCENARIOS / "historical.yaml", runs=RUNS).events, RUNS)
+    """The historical replay (Oct 2019 - Dec 2021) over the posterior."""
+    return Log(run(SCENARIOS / "historical.yaml", runs=RUNS, posterior=POSTERIOR).events, RUNS)
 
 
 @pytest.fixture(scope="session")
 def episode() -> Log:
-    """The 2023-24 episode with the fitted parameters."""
-    return Log(run(SCENARIOS / "episode_2023_2024.yaml", runs=RUNS).events, RUNS)
+    """The 2023-24 episode over the (2019-21) posterior."""
+    sc = SCENARIOS / "episode_2023_2024.yaml"
+    return Log(run(sc, runs=RUNS, posterior=POSTERIOR).events, RUNS)
