@@ -41,6 +41,11 @@ POSTERIOR = "posterior"
 """Name of the answer with no alternative applied (the posterior as calibrated)."""
 DEPENDS = "the answer depends on which structure is true"
 HOLDS = "same sign under every structure"
+HOLDS_LEFT = "same sign under every structure the evidence leaves"
+RULED_OUT_MARGIN = 1.0
+"""An alternative is ruled out when its log evidence falls below the best alternative's by more
+than this and by more than 2 standard deviations of the difference's Monte Carlo noise (the
+rule of ``sim.analysis.calibrate.episode``: within that, the data cannot tell them apart)."""
 FIELDS = (
     "name",
     "label",
@@ -232,7 +237,29 @@ def sign_of(x: float | None) -> int | None:
     return int(np.sign(x))
 
 
-def sign_table(answers: Mapping[str, Sequence[dict]], outcome: str) -> list[dict]:
+def ruled_out(items: Sequence[Alternative]) -> dict[str, float]:
+    """Return the alternatives the evidence rules out, each with its log Bayes factor vs the best.
+
+    Only alternatives with a ``log_evidence`` take part; one is ruled out when its log Bayes
+    factor against the best is below ``-RULED_OUT_MARGIN`` and below -2 standard deviations
+    of its noise (``log_evidence_sd`` of both, added in quadrature; 0 when not given).
+    """
+    scored = [a for a in items if a.log_evidence is not None]
+    if len(scored) < 2:
+        return {}
+    best = max(scored, key=lambda a: a.log_evidence)
+    out = {}
+    for a in scored:
+        bf = a.log_evidence - best.log_evidence
+        sd = math.hypot(a.log_evidence_sd or 0.0, best.log_evidence_sd or 0.0)
+        if bf < -max(RULED_OUT_MARGIN, 2.0 * sd):
+            out[a.name] = round(bf, 2)
+    return out
+
+
+def sign_table(
+    answers: Mapping[str, Sequence[dict]], outcome: str, excluded: Sequence[str] = ()
+) -> list[dict]:
     """Return, per scenario pair, its mean difference on ``outcome`` under each structure.
 
     Parameters
@@ -242,13 +269,17 @@ def sign_table(answers: Mapping[str, Sequence[dict]], outcome: str) -> list[dict
         ``b``, ``outcome``, ``difference_mean`` = mean over replicates of b - a, ...).
     outcome : str
         The outcome whose sign is compared.
+    excluded : sequence of str
+        Structures the evidence rules out (``ruled_out``): shown, but a flip they alone cause
+        does not make the answer depend on the structure.
 
     Returns
     -------
     list of dict
         One per pair: ``a``, ``b``, ``outcome``, ``difference_mean`` (structure -> value),
-        ``flips`` (True when the signs differ between structures) and ``verdict`` (``DEPENDS``
-        or ``HOLDS``).
+        ``flips`` (True when the signs differ between the structures the evidence leaves),
+        ``flips_with_excluded`` (True when they differ between all structures) and
+        ``verdict`` (``DEPENDS``, ``HOLDS_LEFT`` or ``HOLDS``).
     """
     pairs: dict[tuple[str, str], dict[str, float | None]] = {}
     for structure, rows in answers.items():
@@ -257,8 +288,9 @@ def sign_table(answers: Mapping[str, Sequence[dict]], outcome: str) -> list[dict
                 pairs.setdefault((r["a"], r["b"]), {})[structure] = r["difference_mean"]
     out = []
     for (a, b), means in pairs.items():
-        signs = {sign_of(v) for v in means.values()} - {None}
-        flips = len(signs) > 1
+        every = {sign_of(v) for v in means.values()} - {None}
+        left = {sign_of(v) for k, v in means.items() if k not in excluded} - {None}
+        flips, flips_any = len(left) > 1, len(every) > 1
         out.append(
             {
                 "a": a,
@@ -266,7 +298,8 @@ def sign_table(answers: Mapping[str, Sequence[dict]], outcome: str) -> list[dict
                 "outcome": outcome,
                 "difference_mean": means,
                 "flips": flips,
-                "verdict": DEPENDS if flips else HOLDS,
+                "flips_with_excluded": flips_any,
+                "verdict": DEPENDS if flips else HOLDS_LEFT if flips_any else HOLDS,
             }
         )
     return out

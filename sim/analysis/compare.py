@@ -42,7 +42,13 @@ import pyarrow.parquet as pq
 from scipy import stats
 
 from sim.analysis.alternatives import DEPENDS as DEPENDS_TEXT
-from sim.analysis.alternatives import HOLDS, AlternativeSet, sign_table, world_overrides
+from sim.analysis.alternatives import (
+    HOLDS,
+    AlternativeSet,
+    ruled_out,
+    sign_table,
+    world_overrides,
+)
 from sim.analysis.alternatives import POSTERIOR as POSTERIOR_STRUCTURE
 from sim.analysis.posterior import (
     Posterior,
@@ -994,11 +1000,13 @@ def structural_answer(
         pa.Table.from_pandas(table, preserve_index=False), Path(out) / ALTERNATIVES_FILE
     )
     answers = {s["name"]: s["pairs"] for s in structures}
+    excluded = ruled_out(alternatives.items)
     return {
         "path": alternatives.path,
         "outcome": HEADLINE,
         "structures": structures,
-        "signs": sign_table(answers, HEADLINE),
+        "ruled_out": excluded,
+        "signs": sign_table(answers, HEADLINE, tuple(excluded)),
         "seconds": round(time.perf_counter() - t0, 1),
     }
 
@@ -1136,7 +1144,13 @@ def alternatives_matrix(meta: dict) -> tuple[list[str], list[list[str]]] | None:
                 f"{_compact(m, r['kind'])} [{_compact(lo, r['kind'])}, "
                 f"{_compact(hi, r['kind'])}]{share}"
             )
-        cells.append("flips" if sign["flips"] else "same")
+        cells.append(
+            "flips"
+            if sign["flips"]
+            else "flips only if ruled out"
+            if sign.get("flips_with_excluded")
+            else "same"
+        )
         rows.append(cells)
     return head, rows
 
@@ -1156,8 +1170,15 @@ def alternatives_verdicts(meta: dict) -> list[str]:
     if not alt:
         return []
     out = []
+    excluded = alt.get("ruled_out") or {}
+    if excluded:
+        out.append(
+            "Ruled out by their evidence (log Bayes factor against the best alternative): "
+            + ", ".join(f"{k} ({v:+.1f})" for k, v in excluded.items())
+            + "; a sign flip under them alone does not make the answer depend on the structure."
+        )
     for sign in alt["signs"]:
-        if not sign["flips"]:
+        if not sign.get("flips_with_excluded", sign["flips"]):
             continue
         kind = OUTCOME_BY_KEY[sign["outcome"]].kind
         values = ", ".join(
@@ -1167,7 +1188,7 @@ def alternatives_verdicts(meta: dict) -> list[str]:
             f"{sign['b']} - {sign['a']}, {OUTCOME_BY_KEY[sign['outcome']].label}: "
             f"{sign['verdict']} ({values})."
         )
-    if not out:
+    if not any(s.get("flips_with_excluded", s["flips"]) for s in alt["signs"]):
         out.append(f"Every pair keeps its sign under every structure ({HOLDS}).")
     return out
 
@@ -1183,10 +1204,10 @@ def alternatives_note(meta: dict) -> str:
     return (
         f"{label}; cells: mean over posterior replicates of b - a [total 90% over draws] and "
         "the share of draws where b is lower; sign: 'flips' when the mean's sign differs "
-        f"between structures ({DEPENDS_TEXT}), else 'same'. An alternative's values replace "
-        f"the drawn ones on the same replicates and draws (alternatives from {alt['path']}). "
-        + "; ".join(parts)
-        + "."
+        f"between structures the evidence leaves ({DEPENDS_TEXT}), 'flips only if ruled out' "
+        "when only a structure whose log evidence rules it out flips it, else 'same'. An "
+        "alternative's values replace the drawn ones on the same replicates and draws "
+        f"(alternatives from {alt['path']}). " + "; ".join(parts) + "."
     )
 
 

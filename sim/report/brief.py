@@ -175,7 +175,7 @@ def structure_lines(meta: dict, width: int = 178, most: int = 2) -> list[str]:
     names = ", ".join(s["name"] for s in alt["structures"])
     flips = [s for s in alt["signs"] if s["flips"]]
     if not flips:
-        text = f"Structural alternatives ({names}): {alternatives_verdicts(meta)[0]}"
+        text = f"Structural alternatives ({names}): " + " ".join(alternatives_verdicts(meta))
     else:
         kind = OUTCOME_BY_KEY[alt["outcome"]].kind
         pairs = "; ".join(

@@ -1,12 +1,15 @@
 """Science tests: each documented pattern of 2019-2024 is a test with a stated threshold.
 
 Each test names the record it rests on (tally id, events.csv row, seed) and the threshold with
-its reason. The runs are fitted-parameter runs of 30 replicates (``conftest.py``). A pattern the
+its reason. The runs are posterior predictive runs of 30 replicates (``conftest.py``: replicate
+k at posterior draw k). A pattern the
 model misses today is a strict xfail with the reason and the value measured at the time of
 writing: strict, so a test that starts passing fails and someone must look (and remove the
 mark).
 
-Measured at commit time with these fixtures (30 replicates, the scenarios' seeds): embassy
+Posterior predictive figures (30 replicates): replicates attacking the PM before the election
+73%, within 7 weeks after it 33% (the fitted point: 17% after). The figures that follow were
+measured with the earlier fitted-parameter fixtures and the previous calibration: embassy
 attacks in the Oct 2020 truce 0.17 of the 37 days before, convoy IEDs 0.05; attacks on US targets
 within 14 days of the strikes of 12 Mar 2020, 25 Feb 2021, 27 Jun 2021 in 93%, 83%, 93% of
 replicates; Aug-Sep 2020 rate 1.01 x the Jan-Jul rate; drone share of attacks on US sites from
@@ -129,7 +132,7 @@ def test_state_targeting_rises_after_the_election(historical):
     assert after >= 2.0 * before
 
 
-@pytest.mark.xfail(strict=True, reason=f"47% of replicates attack the PM before; {UNCALIBRATED}")
+@pytest.mark.xfail(strict=True, reason=f"73% of replicates attack the PM before; {UNCALIBRATED}")
 def test_no_attack_on_the_pm_before_the_election(historical):
     """S3: before 7 Nov 2021 the militias "never sought to use lethal force against a senior
     Iraqi official, let alone the prime minister". Threshold: at most 10% of replicates attack
@@ -138,11 +141,12 @@ def test_no_attack_on_the_pm_before_the_election(historical):
     assert float((historical.count(pm, "2019-10-01", "2021-10-09") > 0).mean()) <= 0.1
 
 
-@pytest.mark.xfail(strict=True, reason=f"10% of replicates attack the PM after; {UNCALIBRATED}")
 def test_the_pm_is_attacked_after_the_election(historical):
     """events.csv 2021-11-07 (S0, S3): the PM's residence was attacked four weeks after the
     election. Threshold: at least 30% of replicates attack the PM between 10 Oct and 30 Nov 2021
-    (one documented event: the model should make it likely, not certain)."""
+    (one documented event: the model should make it likely, not certain). Passes over the
+    posterior (33%), but only because the model attacks the PM too often throughout (73% before
+    the election: the xfail above): the turn against the PM is not reproduced."""
     pm = historical.attacks_on("pm")
     assert float((historical.count(pm, "2021-10-10", "2021-11-30") > 0).mean()) >= 0.3
 
