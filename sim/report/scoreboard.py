@@ -61,6 +61,16 @@ def standing(paired: pd.DataFrame, quick: bool) -> dict:
     return out
 
 
+BASELINE_NAMES = {
+    "persistence": "persistence",
+    "climatology": "climatology",
+    "nb_ingarch": "NB-INGARCH",
+    "hawkes_dated": "Hawkes",
+    "ensemble": "ensemble",
+}
+"""How the brief and the terminal name each baseline (its method id otherwise)."""
+
+
 def standing_line(path: Path | None = None) -> str:
     """Return one line: the model's forecast standing on the committed scoreboard.
 
@@ -88,10 +98,10 @@ def standing_line(path: Path | None = None) -> str:
         if len(verdicts) == 1:
             vs = f"{verdicts.pop()} all {len(d['vs'])} baselines"
         else:
-            vs = ", ".join(f"{v['verdict']} {b}" for b, v in d["vs"].items())
+            vs = ", ".join(f"{v['verdict']} {BASELINE_NAMES.get(b, b)}" for b, v in d["vs"].items())
         parts.append(f"{h} mo (n={d['n']}): {vs}")
     tag = " [QUICK run]" if s.get("quick") else ""
-    names = "persistence, climatology, NB-INGARCH, Hawkes, ensemble"
+    names = ", ".join(BASELINE_NAMES.values())
     return (
         f"Forecast skill (calibration/evaluation, mean CRPS vs {names}; 90% block bootstrap)"
         + tag

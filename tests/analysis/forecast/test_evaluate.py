@@ -119,3 +119,17 @@ def test_tiny_evaluation_scores_every_method_and_writes_a_scoreboard(scenario, t
 
 def test_standing_line_without_scoreboard(tmp_path):
     assert "no scoreboard" in SB.standing_line(tmp_path / "missing.json")
+
+
+def test_standing_line_names_baselines_in_words(tmp_path):
+    """The brief's line says "Hawkes", "NB-INGARCH", not the method ids."""
+    vs = {
+        "nb_ingarch": {"verdict": "beats"},
+        "hawkes_dated": {"verdict": "ties"},
+    }
+    (tmp_path / "standing.json").write_text(
+        json.dumps({"quick": False, "horizons": {"3": {"n": 5, "vs": vs}}})
+    )
+    line = SB.standing_line(tmp_path / "standing.json")
+    assert "beats NB-INGARCH, ties Hawkes" in line
+    assert "nb_ingarch" not in line and "hawkes_dated" not in line
