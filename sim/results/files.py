@@ -58,6 +58,15 @@ def is_temp_name(name: str, final: str | None = None) -> bool:
     return bool(_TEMP.match(name))
 
 
+def _fsync(path: Path, flags: int = 0) -> None:
+    """Flush a file (or, with ``os.O_DIRECTORY``, a directory's entries) to disk."""
+    fd = os.open(path, os.O_RDONLY | flags)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 @contextlib.contextmanager
 def atomic_file(path: Path, fsync: bool = True) -> Iterator[Path]:
     """Yield a new temporary file beside ``path``; when the block ends well, rename it into place.
@@ -73,11 +82,7 @@ def atomic_file(path: Path, fsync: bool = True) -> Iterator[Path]:
         os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666))
         yield tmp
         if fsync:
-            fd = os.open(tmp, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            _fsync(tmp)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)  # 48 random bits: the name is ours
@@ -97,11 +102,7 @@ def atomic_directory(path: Path) -> Iterator[Path]:
     try:
         os.mkdir(tmp)
         yield tmp
-        fd = os.open(tmp, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        _fsync(tmp, os.O_DIRECTORY)
         os.replace(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)  # 48 random bits: the name is ours
