@@ -155,21 +155,43 @@ def sobol_analysis(
     rng = np.random.default_rng(seed)
     dists = [stats.uniform(0.0, 1.0)] * len(names)
     res = stats.sobol_indices(func=func, n=n, dists=dists, rng=rng)
-    boot = res.bootstrap(confidence_level=confidence, n_resamples=n_resamples)
     s1, st = np.asarray(res.first_order).ravel(), np.asarray(res.total_order).ravel()
-    s1_ci, st_ci = boot.first_order.confidence_interval, boot.total_order.confidence_interval
+    s1_ci, st_ci = _seeded_bootstrap(res, rng, confidence, n_resamples)
     df = pd.DataFrame(
         {
             "parameter": list(names),
             "S1": s1,
-            "S1_lo": np.asarray(s1_ci.low).ravel(),
-            "S1_hi": np.asarray(s1_ci.high).ravel(),
+            "S1_lo": np.asarray(s1_ci[0]).ravel(),
+            "S1_hi": np.asarray(s1_ci[1]).ravel(),
             "ST": st,
-            "ST_lo": np.asarray(st_ci.low).ravel(),
-            "ST_hi": np.asarray(st_ci.high).ravel(),
+            "ST_lo": np.asarray(st_ci[0]).ravel(),
+            "ST_hi": np.asarray(st_ci[1]).ravel(),
         }
     )
     return df.sort_values("ST", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def _seeded_bootstrap(res, rng: np.random.Generator, confidence: float, n_resamples: int):
+    """Return the BCa intervals of (S1, ST) that ``SobolResult.bootstrap`` computes, seeded.
+
+    ``SobolResult.bootstrap`` takes no random generator, so its intervals change from run to run;
+    this resamples the same evaluations with the same estimator through ``stats.bootstrap``
+    with ``rng``, so a study's intervals are reproducible from its seed.
+    """
+
+    def statistic(idx: np.ndarray) -> np.ndarray:
+        return res._indices_method(res._f_A[:, idx], res._f_B[:, idx], res._f_AB[..., idx])
+
+    boot = stats.bootstrap(
+        [np.arange(res._f_A.shape[1])],
+        statistic,
+        method="BCa",
+        n_resamples=n_resamples,
+        confidence_level=confidence,
+        rng=rng,
+    )
+    low, high = boot.confidence_interval.low, boot.confidence_interval.high
+    return (low[0], high[0]), (low[1], high[1])
 
 
 def difference_model(
