@@ -373,9 +373,27 @@ def figure_executor() -> Executor:
     with _locks_guard:
         if _figure_process is None:
             _figure_process = ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("spawn")
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_exit_with_parent,
+                initargs=(os.getpid(),),
             )
         return _figure_process
+
+
+def _exit_with_parent(parent: int, every: float = 1.0) -> None:
+    """In the figure worker: exit as soon as the server that started it is gone.
+
+    A server stopped by SIGTERM or SIGKILL never shuts its process pool down, and the worker
+    would live on (re-parented); a daemon thread polls the parent's pid and ends the worker.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _drawn(future: Future, runs: Sequence[RunData]) -> dict[str, bytes]:
