@@ -129,6 +129,7 @@ def register(app: typer.Typer) -> None:
 
             from sim.analysis.calibrate import parameters as P
             from sim.analysis.forecast import assimilation as A
+            from sim.analysis.forecast import availability as AV
             from sim.analysis.forecast import evaluate as E
             from sim.api import load_scenario
 
@@ -161,7 +162,7 @@ def register(app: typer.Typer) -> None:
                 "conditional on the timeline" if conditional_on_timeline else "no future injects"
             )
             fit, all_t = E.fitted_tallies(sc)
-            known = fit[fit["end"] <= pd.Timestamp(o)]
+            known = AV.known_at(fit, o)
             months = A.month_windows(sc.start, end)
             windows = pd.concat(
                 [known[["id", "start", "end", "weapons", "targets", "measure"]], months, *conds],
@@ -271,6 +272,10 @@ def register(app: typer.Typer) -> None:
                     "origins": f"{min(org)}..{max(org)} ({len(org)} month ends)",
                     "scenarios": ", ".join(str(p.name) for p in paths),
                     "draws": st.draws,
+                    "uncovered": [
+                        f"{r['id']} ({r['target_kind']}, {r['start'].date()}..{r['end'].date()})"
+                        for _, r in E.uncovered_targets([sc for sc, _ in pairs]).iterrows()
+                    ],
                 },
             )
             out.print(f"scoreboard written to {target} in {time.time() - t0:.0f} s")

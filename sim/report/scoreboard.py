@@ -33,9 +33,19 @@ def _fmt(x: float, lo: float, hi: float) -> str:
     return f"{x:+.2f} [{lo:+.2f}, {hi:+.2f}]" if np.isfinite(x) else "n/a"
 
 
-def standing(paired: pd.DataFrame, quick: bool) -> dict:
-    """Return, per horizon, which baselines the model beats on mean CRPS (interval excludes 0)."""
-    out: dict = {"quick": bool(quick), "horizons": {}}
+KINDS = {"tally": "Tallies", "monthly": "Monthly counts per counter"}
+"""Target kinds of the score table and their section titles."""
+
+
+def _kind(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """Return the rows of one target kind (all rows of a table without ``target_kind``)."""
+    if "target_kind" not in frame:
+        return frame if kind == "tally" else frame.iloc[:0]
+    return frame[frame["target_kind"] == kind]
+
+
+def _verdicts(paired: pd.DataFrame) -> dict:
+    out = {}
     for h, g in paired.groupby("horizon"):
         rows = g.set_index("method")
         verdict = {}
@@ -44,6 +54,8 @@ def standing(paired: pd.DataFrame, quick: bool) -> dict:
                 continue
             r = rows.loc[b]
             # d = model - baseline; CRPS lower is better
+            if not np.isfinite(r["d_crps"]):
+                continue
             if r["d_crps_hi"] < 0:
                 v = "beats"
             elif r["d_crps_lo"] > 0:
@@ -57,8 +69,21 @@ def standing(paired: pd.DataFrame, quick: bool) -> dict:
                 "hi": r["d_crps_hi"],
                 "d_log_score": r["d_log_score"],
             }
-        out["horizons"][str(int(h))] = {"n": int(rows.loc["model", "n"]), "vs": verdict}
+        out[str(int(h))] = {"n": int(rows.loc["model", "n"]), "vs": verdict}
     return out
+
+
+def standing(paired: pd.DataFrame, quick: bool) -> dict:
+    """Return, per horizon, which baselines the model beats on mean CRPS (interval excludes 0).
+
+    ``horizons`` is over the tally targets (exact and approximate reports); ``monthly`` the
+    same over the exact and approximate monthly counts per counter.
+    """
+    return {
+        "quick": bool(quick),
+        "horizons": _verdicts(_kind(paired, "tally")),
+        "monthly": _verdicts(_kind(paired, "monthly")),
+    }
 
 
 BASELINE_NAMES = {
@@ -92,21 +117,29 @@ def standing_line(path: Path | None = None) -> str:
             "treat policy answers as untested."
         )
     s = json.loads(p.read_text())
-    parts = []
-    for h, d in s["horizons"].items():
-        verdicts = {v["verdict"] for v in d["vs"].values()}
-        if len(verdicts) == 1:
-            vs = f"{verdicts.pop()} all {len(d['vs'])} baselines"
-        else:
-            vs = ", ".join(f"{v['verdict']} {BASELINE_NAMES.get(b, b)}" for b, v in d["vs"].items())
-        parts.append(f"{h} mo (n={d['n']}): {vs}")
+
+    def parts(horizons: dict) -> list[str]:
+        out = []
+        for h, d in horizons.items():
+            verdicts = {v["verdict"] for v in d["vs"].values()}
+            if len(verdicts) == 1:
+                vs = f"{verdicts.pop()} all {len(d['vs'])} baselines"
+            else:
+                vs = ", ".join(
+                    f"{v['verdict']} {BASELINE_NAMES.get(b, b)}" for b, v in d["vs"].items()
+                )
+            out.append(f"{h} mo (n={d['n']}): {vs}")
+        return out
+
     tag = " [QUICK run]" if s.get("quick") else ""
     names = ", ".join(BASELINE_NAMES.values())
+    monthly = parts({h: d for h, d in s.get("monthly", {}).items() if d["vs"]})
     return (
         f"Forecast skill (calibration/evaluation, mean CRPS vs {names}; 90% block bootstrap)"
         + tag
-        + ": "
-        + "; ".join(parts)
+        + ": tallies "
+        + "; ".join(parts(s["horizons"]))
+        + (f"; monthly counts {'; '.join(monthly)}" if monthly else "")
     )
 
 
@@ -119,37 +152,53 @@ def _figures(scores: pd.DataFrame, paired: pd.DataFrame, out: Path) -> list[Path
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     methods = [m for m in (*FORECASTS, *BASELINES) if m in set(scores["method"])]
-    for h, g in scores.groupby("horizon"):
-        fig, axes = plt.subplots(1, len(methods), figsize=(3.0 * len(methods), 3.2), sharey=True)
-        for ax, m in zip(np.atleast_1d(axes), methods, strict=True):
-            u = g.loc[g["method"] == m, "pit"].dropna()
-            ax.hist(u, bins=5, range=(0, 1), color="#0072B2", edgecolor="white")
-            ax.axhline(len(u) / 5, color="k", lw=1, ls="--")
-            ax.set_title(f"{m}\n(n={len(u)})", fontsize=10)
-            ax.set_xlabel("PIT", fontsize=9)
-        fig.suptitle(f"Randomised PIT, horizon {h} month(s) (flat = calibrated)", fontsize=11)
+    for kind, title in KINDS.items():
+        sk, pk = _kind(scores, kind), _kind(paired, kind)
+        suffix = "" if kind == "tally" else f"_{kind}"
+        for h, g in sk.groupby("horizon"):
+            fig, axes = plt.subplots(
+                1, len(methods), figsize=(3.0 * len(methods), 3.2), sharey=True
+            )
+            for ax, m in zip(np.atleast_1d(axes), methods, strict=True):
+                u = g.loc[g["method"] == m, "pit"].dropna()
+                ax.hist(u, bins=5, range=(0, 1), color="#0072B2", edgecolor="white")
+                ax.axhline(len(u) / 5, color="k", lw=1, ls="--")
+                ax.set_title(f"{m}\n(n={len(u)})", fontsize=10)
+                ax.set_xlabel("PIT", fontsize=9)
+            fig.suptitle(
+                f"{title}: randomised PIT, horizon {h} month(s) (flat = calibrated)", fontsize=11
+            )
+            fig.tight_layout()
+            p = out / f"pit{suffix}_h{h}.png"
+            fig.savefig(p, dpi=90)
+            plt.close(fig)
+            paths.append(p)
+        if pk.empty:
+            continue
+        col = "mean_crps" if kind == "tally" else "mean_log_score_lower"
+        label = (
+            "mean CRPS (lower is better)"
+            if kind == "tally"
+            else ("mean log score of lower bounds (higher is better)")
+        )
+        fig, axes = plt.subplots(1, pk["horizon"].nunique(), figsize=(11, 4), sharey=False)
+        for ax, (h, g) in zip(np.atleast_1d(axes), pk.groupby("horizon"), strict=True):
+            g = g[g["method"] != "model_timeline"].set_index("method").reindex(methods)
+            ax.barh(g.index, g[col], color="#D55E00")
+            ax.set_title(f"{title}, horizon {h}:\n{label}", fontsize=10)
+            ax.invert_yaxis()
         fig.tight_layout()
-        p = out / f"pit_h{h}.png"
+        p = out / f"crps{suffix}.png" if kind == "tally" else out / f"logscore{suffix}.png"
         fig.savefig(p, dpi=90)
         plt.close(fig)
         paths.append(p)
-    fig, axes = plt.subplots(1, paired["horizon"].nunique(), figsize=(11, 4), sharey=False)
-    for ax, (h, g) in zip(np.atleast_1d(axes), paired.groupby("horizon"), strict=True):
-        g = g[g["method"] != "model_timeline"].set_index("method").reindex(methods)
-        ax.barh(g.index, g["mean_crps"], color="#D55E00")
-        ax.set_title(f"Mean CRPS, horizon {h} (lower is better)", fontsize=11)
-        ax.invert_yaxis()
-    fig.tight_layout()
-    p = out / "crps.png"
-    fig.savefig(p, dpi=90)
-    plt.close(fig)
-    paths.append(p)
     return paths
 
 
-def _pit_lines(scores: pd.DataFrame) -> list[str]:
-    out = ["## PIT of the model", ""]
-    unc = scores[(scores["method"] == "model") & (scores["bound"] != "lower")]
+def _pit_lines(scores: pd.DataFrame, kind: str) -> list[str]:
+    out = [f"## PIT of the model: {KINDS[kind].lower()}", ""]
+    unc = _kind(scores, kind)
+    unc = unc[(unc["method"] == "model") & (unc["bound"] != "lower")]
     for h, g in unc.groupby("horizon"):
         p = g["pit"].to_numpy(float)
         hist = np.histogram(p, bins=5, range=(0.0, 1.0))[0]
@@ -164,10 +213,11 @@ def _pit_lines(scores: pd.DataFrame) -> list[str]:
 def _scenario_lines(scores: pd.DataFrame) -> list[str]:
     if "scenario" not in scores or scores["scenario"].nunique() < 2:
         return []
-    unc = scores[scores["bound"] != "lower"]
+    unc = _kind(scores, "tally")
+    unc = unc[unc["bound"] != "lower"]
     t = unc.groupby(["scenario", "horizon", "method"])["crps"].agg(["mean", "size"]).reset_index()
     out = [
-        "## Mean CRPS per scenario",
+        "## Tallies: mean CRPS per scenario",
         "",
         "| scenario | horizon | method | n | mean CRPS |",
         "|---|---|---|---|---|",
@@ -176,6 +226,80 @@ def _scenario_lines(scores: pd.DataFrame) -> list[str]:
         out.append(
             f"| {r['scenario']} | {r['horizon']} | {r['method']} | {r['size']} | {r['mean']:.2f} |"
         )
+    return [*out, ""]
+
+
+def _counter_lines(scores: pd.DataFrame) -> list[str]:
+    """Monthly counts: per counter and horizon, mean log score of the model and each baseline."""
+    mon = _kind(scores, "monthly")
+    if mon.empty:
+        return []
+    methods = [m for m in ("model", *BASELINES) if m in set(mon["method"])]
+    out = [
+        "## Monthly counts per counter: mean log score (all bounds; higher is better)",
+        "",
+        "| counter | horizon | n | bounds | " + " | ".join(methods) + " |",
+        "|---|---|---|---|" + "---|" * len(methods),
+    ]
+    for (c, h), g in mon.groupby(["counter_id", "horizon"]):
+        ls = g.groupby("method")["log_score"].mean()
+        ref = g[g["method"] == "model"]
+        bounds = "/".join(sorted(set(ref["bound"])))
+        cells = " | ".join(f"{ls.get(m, np.nan):.2f}" for m in methods)
+        out.append(f"| {c} | {h} | {len(ref)} | {bounds} | {cells} |")
+    targets = mon[mon["method"] == "model"].drop_duplicates("target")
+    out += [
+        "",
+        "Monthly targets forecast (id: count, bound): "
+        + "; ".join(f"{r['target']}: {r['count']} {r['bound']}" for _, r in targets.iterrows())
+        + ".",
+        "",
+    ]
+    return out
+
+
+def _paired_table(g: pd.DataFrame) -> list[str]:
+    lines = [
+        "Differences are model minus method (CRPS, WIS: negative = model better; log score: "
+        "positive = model better), 90% moving-block bootstrap intervals (block 3). Lower "
+        "bounds: log score of P(X >= N) only, with its own difference.",
+        "",
+        "| method | n | n lower | mean CRPS | mean log score | mean WIS "
+        "| mean log score (lower bounds) "
+        "| d CRPS | d log score | d log score (lower bounds) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for _, r in g.iterrows():
+        lower = (
+            _fmt(r["d_log_score_lower"], r["d_log_score_lower_lo"], r["d_log_score_lower_hi"])
+            if "d_log_score_lower" in r
+            else "n/a"
+        )
+        lines.append(
+            f"| {r['method']} | {r['n']} | {r['n_lower']} | {r['mean_crps']:.2f} | "
+            f"{r['mean_log_score']:.2f} | {r['mean_wis']:.2f} | "
+            f"{r['mean_log_score_lower']:.2f} | "
+            f"{_fmt(r['d_crps'], r['d_crps_lo'], r['d_crps_hi'])} | "
+            f"{_fmt(r['d_log_score'], r['d_log_score_lo'], r['d_log_score_hi'])} | {lower} |"
+        )
+    return lines
+
+
+def _uncovered_lines(meta: dict) -> list[str]:
+    rows = meta.get("uncovered")
+    if rows is None:
+        return []
+    out = [
+        "## Targets no origin forecasts",
+        "",
+        "Origins are month ends inside a scenario (historical.yaml 2019-10-01..2021-12-31, "
+        "episode_2023_2024.yaml 2023-10-01..2024-12-31), from 2020-01-31; no scenario covers "
+        "2022-01..2023-09, so the month ends 2021-12-31..2023-09-30 are not origins. These "
+        "targets end where no origin reaches them (before the first origin, between the "
+        "scenarios, or in a scenario's first month):",
+        "",
+    ]
+    out += [f"- {r}" for r in rows] or ["- none"]
     return [*out, ""]
 
 
@@ -246,13 +370,24 @@ def write_scoreboard(
         f"- {meta.get('parameters', '')}",
         f"- Scenarios: {meta.get('scenarios', '')}; origins: {meta.get('origins', '')} (those "
         "with a target are scored); horizons 1 and 3 months (target windows ending in the "
-        "calendar month h months after the origin). No scenario covers 2022-01..2023-09, so the "
-        "one fitted tally ending there (2022-01) is no target.",
-        "- Targets: fitted tallies of calibration/data/tallies.csv (use = fit, inside a "
-        "scenario's horizon). Monthly counts per counter (calibration/data/monthly.csv) are "
-        "not scored.",
-        "- Lower bounds are scored apart: log score of P(X >= N) only (`mean_log_score_lower`); "
-        "CRPS, WIS, PIT and the differences below use exact and approximate reports only.",
+        "calendar month h months after the origin). Targets no origin reaches are listed at "
+        "the end.",
+        "- Known at an origin: a tally whose window ended AND whose report was published "
+        "(tallies.csv `source_date`; a month-only date read as the month's last day) on or "
+        "before the origin. Only such tallies are assimilated and fit the baselines; a "
+        "posterior is used from the day all its fitted tallies were published.",
+        "- Two kinds of target, reported apart (column `target_kind` of scores.csv and "
+        "paired.csv): `tally`, the fitted tallies of calibration/data/tallies.csv (use = fit, "
+        "inside a scenario's horizon); `monthly`, calendar-month counts per counter "
+        "(`counter_id`): calibration/data/monthly.csv rows on model targets, tallies whose "
+        "window is one calendar month or whose running-total increment covers one, and "
+        "`events_documented`, the dated attacks on US targets of calibration/data/events.csv "
+        "counted per month. That list misses attacks, so each of its counts is a LOWER bound "
+        "('at least N documented attacks'), scored as a censored report; months without a "
+        "documented attack are no target.",
+        "- Lower bounds are scored apart: log score of P(X >= N) only (`mean_log_score_lower`, "
+        "`d_log_score_lower`); CRPS, WIS, PIT and their differences use exact and approximate "
+        "reports only.",
         f"- `model`: no injects after the origin; {meta.get('runs')} particles over "
         f"{meta.get('draws')} draws of the origin's posterior, particle filter over replicate "
         "states through every report known at the origin (resampling when the effective "
@@ -264,28 +399,17 @@ def write_scoreboard(
         standing_line(out / "standing.json"),
         "",
     ]
-    for h, g in paired.groupby("horizon"):
-        lines += [
-            f"## Horizon {h} month(s)",
-            "",
-            "Differences are model minus method (CRPS, WIS: negative = model better; log score: "
-            "positive = model better), 90% moving-block bootstrap intervals (block 3).",
-            "",
-            "| method | n | n lower | mean CRPS | mean log score | mean WIS "
-            "| mean log score (lower bounds) "
-            "| d CRPS | d log score |",
-            "|---|---|---|---|---|---|---|---|---|",
-        ]
-        for _, r in g.iterrows():
-            lines.append(
-                f"| {r['method']} | {r['n']} | {r['n_lower']} | {r['mean_crps']:.2f} | "
-                f"{r['mean_log_score']:.2f} | {r['mean_wis']:.2f} | "
-                f"{r['mean_log_score_lower']:.2f} | "
-                f"{_fmt(r['d_crps'], r['d_crps_lo'], r['d_crps_hi'])} | "
-                f"{_fmt(r['d_log_score'], r['d_log_score_lo'], r['d_log_score_hi'])} |"
-            )
-        lines += ["", f"![PIT h{h}](figures/pit_h{h}.png)", ""]
-    lines += _pit_lines(scores) + _scenario_lines(scores) + _assimilation_lines(scores, meta)
+    for kind, title in KINDS.items():
+        suffix = "" if kind == "tally" else f"_{kind}"
+        for h, g in _kind(paired, kind).groupby("horizon"):
+            lines += [f"## {title}, horizon {h} month(s)", "", *_paired_table(g), ""]
+            lines += [f"![PIT {kind} h{h}](figures/pit{suffix}_h{h}.png)", ""]
+    lines += _pit_lines(scores, "tally") + _pit_lines(scores, "monthly")
+    lines += _counter_lines(scores)
+    if not _kind(paired, "monthly").empty:
+        lines += ["![monthly log score](figures/logscore_monthly.png)", ""]
+    lines += _scenario_lines(scores) + _assimilation_lines(scores, meta)
+    lines += _uncovered_lines(meta)
     atomic_write_text(out / "summary.md", "\n".join(lines) + "\n")
     return [
         *files,

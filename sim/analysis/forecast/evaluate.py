@@ -1,9 +1,19 @@
-"""Rolling-origin evaluation: model and baselines forecast the tallies at every month-end origin.
+"""Rolling-origin evaluation: model and baselines forecast tallies and monthly counts.
 
 At each month-end origin from 2020-01 to the end of the scenario's horizon minus the longest
-lead time, every method forecasts the fitted tallies (``observation.select`` status ``fit``)
-whose window ends in calendar month ``origin + h`` (h = 1 and 3: the month h steps ahead),
-using only what is known at the origin:
+lead time, every method forecasts two kinds of target (``target_kind``), scored and reported
+apart:
+
+* ``tally``: the fitted tallies (``observation.select`` status ``fit``) whose window ends in
+  calendar month ``origin + h`` (h = 1 and 3: the month h steps ahead);
+* ``monthly``: the calendar-month counts per counter of ``sim.analysis.forecast.monthly``
+  (monthly.csv, one-month tallies and chain increments, and the documented attacks of
+  events.csv as LOWER bounds) for calendar month ``origin + h``.
+
+Every method uses only what is known at the origin: a tally is known when its window ended
+AND its report was published (``source_date``) on or before the origin
+(``sim.analysis.forecast.availability``); only known tallies are assimilated and used to fit
+the baselines. Monthly counts are targets only (never assimilated or fitted).
 
 * ``model``: the scenario with injects after the origin dropped, R particles spread over
   the draws of the origin's posterior (below), run through a particle filter over replicate
@@ -15,22 +25,21 @@ using only what is known at the origin:
   (whole-trajectory importance weights, the previous scheme), for comparison;
 * ``model_timeline`` (``Settings.timeline``): future injects kept ("conditional on the
   timeline"), filtered: labelled and reported apart, never compared as a forecast;
-* the baselines of ``sim.analysis.forecast.baselines``, fitted on the reports before the origin
-  (and the dated attacks before it for the Hawkes process).
+* the baselines of ``sim.analysis.forecast.baselines``, fitted on the reports known at the
+  origin (and the dated attacks before it for the Hawkes process).
 
-Parameters known at the origin: each origin uses the latest posterior whose fitted data end
-on or before it, among the refits ``calibration/evaluation/posteriors/<date>/`` (``escsim
-calibrate --data-until <date>``, commands in ``posteriors/refit.sh``) and the full
-calibration ``calibration/posterior.parquet`` (its last fitted tally ends 2021-07-06, so it
-is honest from the 2021-07-31 origin and for the 2023-24 episode). The data end of a
-posterior is the end of the last tally window it fitted (``fit.date_range`` in its
-fitted.yaml); publication lags of the reports are not modelled. Class factors turning the
-baselines' main series (rockets on US targets) into a tally's counting rule are the model's
-simulated ratios over days before the origin only.
+Parameters known at the origin: each origin uses the latest posterior all of whose fitted
+tallies were published on or before it, among the refits
+``calibration/evaluation/posteriors/<date>/`` (``escsim calibrate --data-until <date>``,
+commands in ``posteriors/refit.sh``; ``--data-until`` selects by window end, so a refit can
+hold a report published weeks later: the 2020-09-30 refit fitted T14, published 2020-10-22)
+and the full calibration ``calibration/posterior.parquet`` (last report published
+2021-07-07). Class factors turning the baselines' main series (rockets on US targets) into a
+target's counting rule are the model's simulated ratios over days before the origin only.
 
 Scenarios: ``scenarios/historical.yaml`` (2019-10..2021-12) and
 ``scenarios/episode_2023_2024.yaml`` (2023-10..2024-12); no scenario covers 2022-01..2023-09,
-so the one fitted tally there (ending 2022-01) is not a target.
+so targets ending there are not forecast (``uncovered_targets`` lists them).
 """
 
 from __future__ import annotations
@@ -47,7 +56,9 @@ from sim.analysis import observed as O
 from sim.analysis.calibrate import baselines as B
 from sim.analysis.calibrate import observation as OB
 from sim.analysis.forecast import assimilation as A
+from sim.analysis.forecast import availability as AV
 from sim.analysis.forecast import baselines as FB
+from sim.analysis.forecast import monthly as M
 from sim.analysis.forecast import scoring as S
 from sim.scenario import Scenario
 
@@ -58,38 +69,54 @@ REPO = O.DATA_DIR.parent.parent
 POSTERIORS = REPO / "calibration" / "evaluation" / "posteriors"
 SCENARIOS = ("historical.yaml", "episode_2023_2024.yaml")
 PARAMETERS_LABEL = (
-    "parameters: per origin, the latest posterior whose fitted data end on or before the origin "
-    "(calibration/evaluation/posteriors/<date>/ refits by `escsim calibrate --data-until`, "
-    "commands in posteriors/refit.sh, and calibration/posterior.parquet, data to 2021-07-06)"
+    "parameters: per origin, the latest posterior all of whose fitted tallies were published on "
+    "or before the origin (calibration/evaluation/posteriors/<date>/ refits by `escsim "
+    "calibrate --data-until`, commands in posteriors/refit.sh, and "
+    "calibration/posterior.parquet, windows to 2021-07-06, published by 2021-07-07)"
 )
 
 
 @dataclass(frozen=True)
 class Fit:
-    """A posterior sample and the last day of data it was fitted on."""
+    """A posterior sample, the last day of data it was fitted on, and when that data was known.
+
+    ``published`` is the last publication date of its fitted tallies (None: ``data_end``).
+    """
 
     label: str
     data_end: dt.date
     posterior: pd.DataFrame
+    published: dt.date | None = None
+
+    @property
+    def known(self) -> dt.date:
+        """Return the first day on which everything the fit used was published."""
+        return max(self.data_end, self.published) if self.published else self.data_end
 
 
 def load_fits(posteriors: Path = POSTERIORS, main: Path = REPO / "calibration") -> list[Fit]:
     """Return the refits under ``posteriors`` and the main calibration, by data end."""
     out = []
+    tallies = O.load_tallies()
     dirs = sorted(p for p in posteriors.glob("*") if (p / "posterior.parquet").exists())
     for d in [*dirs, main]:
         if not (d / "posterior.parquet").exists():
             continue
         fit = yaml.safe_load((d / "fitted.yaml").read_text(encoding="utf-8"))["fit"]
         end = dt.date.fromisoformat(str(fit["date_range"][1]))
+        ids = [str(k) for k in fit.get("tallies", [])]
+        pub = AV.known_date(tallies, ids) if ids else None
         label = str(d.relative_to(REPO)) if d.is_relative_to(REPO) else str(d)
-        out.append(Fit(label, end, pd.read_parquet(d / "posterior.parquet")))
-    return sorted(out, key=lambda f: f.data_end)
+        out.append(Fit(label, end, pd.read_parquet(d / "posterior.parquet"), pub))
+    return sorted(out, key=lambda f: f.known)
 
 
 def fit_for(fits: list[Fit], origin: dt.date) -> Fit | None:
-    """Return the fit with the latest data end on or before ``origin`` (None if there is none)."""
-    ok = [f for f in fits if f.data_end <= origin]
+    """Return the fit known latest on or before ``origin`` (None if there is none).
+
+    A fit is known once every tally it fitted was published (``Fit.known``).
+    """
+    ok = sorted((f for f in fits if f.known <= origin), key=lambda f: f.known)
     return ok[-1] if ok else None
 
 
@@ -140,13 +167,44 @@ def fitted_tallies(scenario: Scenario) -> tuple[pd.DataFrame, pd.DataFrame]:
     return s[s["status"] == "fit"].reset_index(drop=True), t
 
 
+def monthly_targets(scenario: Scenario, tallies: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Return the monthly counts per counter wholly inside the scenario's horizon."""
+    return M.monthly_targets(scenario.start, scenario.end, tallies)
+
+
 def targets(fit: pd.DataFrame, origin: dt.date, h: int) -> pd.DataFrame:
-    """Return the tallies whose window ends in the calendar month ``h`` months after ``origin``."""
+    """Return the rows whose window ends in the calendar month ``h`` months after ``origin``."""
     lo, hi = pd.Timestamp(month_end(origin, h - 1)), pd.Timestamp(month_end(origin, h))
     return fit[(fit["end"] > lo) & (fit["end"] <= hi)]
 
 
+def uncovered_targets(scenarios: list[Scenario]) -> pd.DataFrame:
+    """Return fitted tallies and monthly counts that no evaluated origin can forecast.
+
+    A target is forecast when some scenario's origin o (``origins``) has it ending in month
+    o + h for an h in ``HORIZONS`` with its window inside that scenario's horizon.
+    """
+    t = O.load_tallies()
+    fit = OB.select(t, dt.date(1900, 1, 1), dt.date(2100, 1, 1))
+    fit = fit[fit["status"] == "fit"].assign(target_kind="tally")
+    mon = M.all_months(t).assign(target_kind="monthly")
+    allt = pd.concat(
+        [fit[["id", "start", "end", "target_kind"]], mon[["id", "start", "end", "target_kind"]]],
+        ignore_index=True,
+    )
+    covered: set[str] = set()
+    for sc in scenarios:
+        inside = allt[(allt["start"].dt.date >= sc.start) & (allt["end"].dt.date <= sc.end)]
+        for o in origins(sc, min(HORIZONS)):
+            if not (sc.start < o < sc.end):
+                continue
+            for h in HORIZONS:
+                covered.update(targets(inside, o, h)["id"])
+    return allt[~allt["id"].isin(covered)].reset_index(drop=True)
+
+
 def _factor_windows(fit: pd.DataFrame, start: dt.date, origin: dt.date) -> pd.DataFrame:
+    """Return every target class over [start, origin] (for the baselines' class factors)."""
     rows = fit[["id", "weapons", "targets", "measure"]].copy()
     rows["id"] = "F:" + rows["id"]
     main = pd.DataFrame(
@@ -173,14 +231,24 @@ def _score_rows(pmf, tg, origin, h, method, rng, extra=None) -> list[dict]:
     sc = S.score_all(pmf, tg["count"].to_numpy(), tg["bound"].to_numpy(str), rng)
     mean = pmf @ np.arange(pmf.shape[1])
     rows = []
-    for j, (k, c, b, e) in enumerate(
-        zip(tg["id"], tg["count"], tg["bound"], tg["end"], strict=True)
+    for j, (k, c, b, e, kind, counter) in enumerate(
+        zip(
+            tg["id"],
+            tg["count"],
+            tg["bound"],
+            tg["end"],
+            tg["target_kind"],
+            tg["counter_id"],
+            strict=True,
+        )
     ):
         rows.append(
             {
                 "origin": origin.isoformat(),
                 "horizon": h,
+                "target_kind": kind,
                 "target": k,
+                "counter_id": counter,
                 "target_end": e.date().isoformat(),
                 "bound": b,
                 "count": int(c),
@@ -204,25 +272,41 @@ def evaluate_origin(
     all_tallies: pd.DataFrame,
     event_days: np.ndarray,
     posterior: Fit | None = None,
+    monthly: pd.DataFrame | None = None,
 ) -> list[dict]:
     """Return score rows of every method for the targets of one origin.
 
     ``scenario`` is the scenario WITHOUT calibration when ``posterior`` is given (its draws are
-    applied to it), else the scenario whose values are used as they are.
+    applied to it), else the scenario whose values are used as they are. ``monthly`` holds the
+    monthly counts per counter (``monthly_targets``); tallies are targets of kind ``tally``,
+    monthly counts of kind ``monthly``. Only tallies known at the origin
+    (``availability.known_at``: window ended and published) are assimilated and fitted.
     """
-    tg = {h: targets(fit, origin, h) for h in HORIZONS}
+    cols = ["id", "start", "end", "weapons", "targets", "measure"]
+    mon = (
+        monthly
+        if monthly is not None
+        else pd.DataFrame(columns=[*cols, "count", "bound", "counter_id"])
+    )
+    tal = fit.assign(target_kind="tally")
+    mon = mon.assign(target_kind="monthly")
+    tg = {
+        h: pd.concat(
+            [x for x in (targets(tal, origin, h), targets(mon, origin, h)) if len(x)]
+            or [tal.iloc[:0]],
+            ignore_index=True,
+        )
+        for h in HORIZONS
+    }
     if all(len(t) == 0 for t in tg.values()):
         return []
+    classes = pd.concat([fit[cols], mon[cols]], ignore_index=True)
     last = min(month_end(origin, max(HORIZONS)), scenario.end)
     windows = pd.concat(
-        [
-            fit[["id", "start", "end", "weapons", "targets", "measure"]],
-            _factor_windows(fit, scenario.start, origin),
-        ],
-        ignore_index=True,
+        [classes, _factor_windows(classes, scenario.start, origin)], ignore_index=True
     )
     windows = windows[windows["end"] <= pd.Timestamp(last)]
-    known = fit[fit["end"] <= pd.Timestamp(origin)]
+    known = AV.known_at(fit, origin)
     rng = np.random.default_rng(settings.seed + origin.toordinal())
     post, draws = (posterior.posterior, settings.draws) if posterior else (None, 0)
     label = posterior.label if posterior else "scenario values (no fit before the origin)"
@@ -244,10 +328,10 @@ def evaluate_origin(
     # baselines: main series and class factors known at the origin
     day0 = scenario.start
     hold = (origin - day0).days + 1
-    fac_ids = ["F:" + k for k in fit["id"]]
+    fac_ids = ["F:" + k for k in classes["id"]]
     main = free.column(("F:main",)).mean()
     ratio = free.column(fac_ids).mean(axis=0) / max(main, 1e-9)
-    factor = pd.Series(np.where(ratio > 0, ratio, 1.0), index=fit["id"])
+    factor = pd.Series(np.where(ratio > 0, ratio, 1.0), index=classes["id"])
     train = B.tally_set(known, pd.Timestamp(day0), factor[known["id"]].to_numpy())
     n_days = (last - day0).days + 1
     obs = O.load_observed_events()
@@ -307,27 +391,31 @@ def evaluate(
     rows: list[dict] = []
     for calibrated, base in scenarios:
         fit, all_t = fitted_tallies(calibrated)
+        mon = monthly_targets(calibrated, all_t)
         event_days = dated_attack_days(calibrated.start)
         for o in settings.origins or origins(calibrated):
             if not (calibrated.start < o < calibrated.end):
                 continue
             post = fit_for(fits, o) if fits else None
             sc = base if post is not None else calibrated
-            rows += evaluate_origin(sc, o, settings, fit, all_t, event_days, post)
+            rows += evaluate_origin(sc, o, settings, fit, all_t, event_days, post, mon)
             if progress:
                 progress(o)
     return pd.DataFrame(rows)
 
 
 def paired(scores: pd.DataFrame, reference: str = "model", seed: int = 0) -> pd.DataFrame:
-    """Return per horizon and method: mean scores and paired differences reference - method.
+    """Return per target kind, horizon and method: mean scores and paired differences.
 
-    Differences are over common targets in time order (target end), with 90% moving-block
-    bootstrap intervals (block 3). Log scores of exact/approximate reports and of lower bounds
-    are given apart (``log_score`` and ``log_score_lower``); CRPS and WIS exclude lower bounds.
+    Differences are reference - method over common targets in time order (target end), with
+    90% moving-block bootstrap intervals (block 3). Log scores of exact/approximate reports and
+    of lower bounds are given apart (``log_score`` and ``log_score_lower``, each with its
+    difference); CRPS and WIS exclude lower bounds.
     """
     out = []
-    for h, sh in scores.groupby("horizon"):
+    if "target_kind" not in scores:
+        scores = scores.assign(target_kind="tally")
+    for (kind, h), sh in scores.groupby(["target_kind", "horizon"]):
         ref = sh[sh["method"] == reference].set_index(["origin", "target"])
         for m, sm in sh.groupby("method"):
             s = sm.set_index(["origin", "target"])
@@ -335,14 +423,25 @@ def paired(scores: pd.DataFrame, reference: str = "model", seed: int = 0) -> pd.
             a, b = ref.loc[common].sort_values("target_end"), s.loc[common]
             b = b.loc[a.index]
             unc = a["bound"] != "lower"
-            row = {"horizon": h, "method": m, "n": int(unc.sum()), "n_lower": int((~unc).sum())}
+            row = {
+                "target_kind": kind,
+                "horizon": h,
+                "method": m,
+                "n": int(unc.sum()),
+                "n_lower": int((~unc).sum()),
+            }
             for col in ("crps", "log_score", "wis"):
                 row[f"mean_{col}"] = float(b.loc[unc.to_numpy(), col].mean())
                 d = (a[col] - b[col]).to_numpy()[unc.to_numpy()]
                 row[f"d_{col}"], row[f"d_{col}_lo"], row[f"d_{col}_hi"] = S.block_bootstrap_mean(
                     d, seed=seed
                 )
-            row["mean_log_score_lower"] = float(b.loc[(~unc).to_numpy(), "log_score"].mean())
+            low = (~unc).to_numpy()
+            row["mean_log_score_lower"] = float(b.loc[low, "log_score"].mean())
+            d = (a["log_score"] - b["log_score"]).to_numpy()[low]
+            lo_hi = S.block_bootstrap_mean(d, seed=seed)
+            row["d_log_score_lower"], row["d_log_score_lower_lo"] = lo_hi[0], lo_hi[1]
+            row["d_log_score_lower_hi"] = lo_hi[2]
             out.append(row)
     return pd.DataFrame(out)
 
@@ -356,5 +455,7 @@ __all__ = [
     "load_fits",
     "origins",
     "paired",
+    "monthly_targets",
     "targets",
+    "uncovered_targets",
 ]

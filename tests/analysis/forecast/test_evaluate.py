@@ -88,6 +88,11 @@ def test_tiny_evaluation_scores_every_method_and_writes_a_scoreboard(scenario, t
         "hawkes_dated",
         "ensemble",
     } <= methods
+    # both kinds of target, every method scored on each
+    assert set(scores["target_kind"]) == {"tally", "monthly"}
+    mon = scores[scores["target_kind"] == "monthly"]
+    assert "M:talos:2020-08" in set(mon["target"])
+    assert mon.groupby("target")["method"].nunique().min() >= 9
     exact = scores[scores["bound"] != "lower"]
     assert np.isfinite(exact[["log_score", "crps", "wis", "pit"]].to_numpy()).all()
     lower = scores[scores["bound"] == "lower"]
@@ -100,6 +105,7 @@ def test_tiny_evaluation_scores_every_method_and_writes_a_scoreboard(scenario, t
     paired = E.paired(scores)
     ref = paired[paired["method"] == "model"].iloc[0]
     assert ref["d_crps"] == 0.0
+    assert set(paired["target_kind"]) == {"tally", "monthly"}
     SB.write_scoreboard(
         scores,
         paired,
@@ -115,6 +121,19 @@ def test_tiny_evaluation_scores_every_method_and_writes_a_scoreboard(scenario, t
     assert verdicts <= {"beats", "ties", "loses to"}
     summary = (tmp_path / "summary.md").read_text()
     assert "| model |" in summary and "mean PIT" in summary and "Particle filter" in summary
+    assert "## Monthly counts per counter, horizon 1" in summary
+    assert (tmp_path / "figures" / "pit_monthly_h1.png").stat().st_size > 0
+
+
+def test_targets_outside_every_scenario_are_listed(scenario):
+    from sim.api import load_scenario
+    from tests.conftest import SCENARIOS
+
+    episode = load_scenario(SCENARIOS / "episode_2023_2024.yaml").scenario
+    u = set(E.uncovered_targets([scenario, episode])["id"])
+    # 2022-01..2023-09 lies between the scenarios; 2023-10 is the episode's first month
+    assert {"T26", "T58", "M:musings_iraq:2022-12", "M:dod_pentagon:2023-10"} <= u
+    assert "T10" not in u and "M:talos:2020-08" not in u
 
 
 def test_standing_line_without_scoreboard(tmp_path):
