@@ -13,6 +13,8 @@ import typer
 from sim.cli.common import InputError, err, handle_errors, out
 
 REPO = Path(__file__).resolve().parents[2]
+EXAMPLE_ORIGIN = dt.date(2020, 7, 31)
+"""Origin of the example forecast that ``escsim evaluate`` writes next to the scoreboard."""
 
 
 def _date(text: str, option: str) -> dt.date:
@@ -92,6 +94,113 @@ def _write_forecast(out_dir: Path, ens, w, windows, known, origin, horizon_end, 
     return meta
 
 
+def _shown(path: Path) -> str:
+    """Return ``path`` relative to the repository when it lies inside it (for manifests)."""
+    p = Path(path)
+    try:
+        return str(p.resolve().relative_to(REPO))
+    except ValueError:
+        return str(p)
+
+
+def run_forecast(
+    scenario: Path,
+    o: dt.date,
+    days: int,
+    runs: int,
+    seed: int | None,
+    condition: list[str],
+    conditional_on_timeline: bool,
+    posterior: Path | None,
+    draws: int,
+    out_dir: Path | None,
+) -> tuple[Path, dict]:
+    """Run ``escsim forecast`` and write its results directory; return (directory, manifest).
+
+    Raises
+    ------
+    InputError
+        On bad input (nothing written).
+    """
+    import numpy as np
+    import pandas as pd
+
+    from sim.analysis.calibrate import parameters as P
+    from sim.analysis.forecast import assimilation as A
+    from sim.analysis.forecast import availability as AV
+    from sim.analysis.forecast import evaluate as E
+    from sim.api import load_scenario
+
+    if runs < 2:
+        raise InputError(f"--runs: expected an integer >= 2; found {runs}")
+    conds = []
+    for c in condition:
+        try:
+            conds.append(A.parse_condition(c))
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+    loaded = load_scenario(scenario)
+    sc = loaded.scenario
+    if not sc.start < o < sc.end:
+        raise InputError(
+            f"--origin: expected a date inside the scenario ({sc.start}..{sc.end}); found {o}"
+        )
+    post = None
+    if posterior is not None:
+        if not posterior.exists():
+            raise InputError(f"--posterior: file not found: {posterior}")
+        post = pd.read_parquet(posterior)
+        sc = P.base_scenario(scenario)
+    end = min(o + dt.timedelta(days=days), sc.end)
+    run_sc = sc if conditional_on_timeline else A.without_future_injects(sc, o)
+    label = "conditional on the timeline" if conditional_on_timeline else "no future injects"
+    fit, all_t = E.fitted_tallies(sc)
+    known = AV.known_at(fit, o)
+    months = A.month_windows(sc.start, end)
+    windows = pd.concat(
+        [known[["id", "start", "end", "weapons", "targets", "measure"]], months, *conds],
+        ignore_index=True,
+    )
+    s = sc.seed if seed is None else seed
+    t0 = time.time()
+    ens = A.particle_filter(run_sc, windows, known, runs, s, end, post, draws, all_t)
+    lw = np.log(np.maximum(ens.weights, 1e-300))
+    for c in conds:
+        hit = ens.column((c["id"][0],))[:, 0] > 0
+        if not (hit & (ens.weights > 0)).any():
+            raise InputError(f"--condition: no trajectory contains {c['id'][0]}")
+        lw = np.where(hit, lw, -np.inf)
+    w = A.normalise(lw)
+    target = out_dir or REPO / "results" / f"forecast_{sc.name}_{o}"
+    meta = {
+        "command": "escsim forecast "
+        + " ".join(
+            [
+                _shown(scenario),
+                f"--origin {o}",
+                f"--horizon {days}d",
+                f"--runs {runs}",
+                f"--seed {s}",
+                *[f"--condition {c}" for c in condition],
+                *(["--conditional-on-timeline"] if conditional_on_timeline else []),
+                *([f"--posterior {_shown(posterior)} --draws {draws}"] if post is not None else []),
+            ]
+        ),
+        "scenario_file": _shown(scenario),
+        "scenario_text": loaded.text,
+        "origin": o.isoformat(),
+        "runs": runs,
+        "seed": s,
+        "conditions": list(condition),
+        "wall_seconds": time.time() - t0,
+        "weighting": "particle filter over replicate states (resampling when the "
+        f"effective sample size < {A.RESAMPLE_BELOW} x runs; "
+        f"{ens.resamples} resamplings, {ens.roots} distinct initial particles left)",
+    }
+    m = _write_forecast(target, ens, w, windows, known, o, end, label, meta)
+    return target, m
+
+
 def register(app: typer.Typer) -> None:
     """Register ``forecast`` and ``evaluate``."""
 
@@ -124,89 +233,20 @@ def register(app: typer.Typer) -> None:
         Example: `escsim forecast scenarios/historical.yaml --origin 2020-07-31 --horizon 90d`
         """
         with handle_errors():
-            import numpy as np
-            import pandas as pd
-
-            from sim.analysis.calibrate import parameters as P
-            from sim.analysis.forecast import assimilation as A
-            from sim.analysis.forecast import availability as AV
-            from sim.analysis.forecast import evaluate as E
-            from sim.api import load_scenario
-
-            o = _date(origin, "--origin")
-            days = _days(horizon)
-            if runs < 2:
-                raise InputError(f"--runs: expected an integer >= 2; found {runs}")
-            conds = []
-            for c in condition or []:
-                try:
-                    conds.append(A.parse_condition(c))
-                except ValueError as exc:
-                    raise InputError(str(exc)) from None
-            loaded = load_scenario(scenario)
-            sc = loaded.scenario
-            if not sc.start < o < sc.end:
-                raise InputError(
-                    f"--origin: expected a date inside the scenario ({sc.start}..{sc.end}); "
-                    f"found {o}"
-                )
-            post = None
-            if posterior is not None:
-                if not posterior.exists():
-                    raise InputError(f"--posterior: file not found: {posterior}")
-                post = pd.read_parquet(posterior)
-                sc = P.base_scenario(scenario)
-            end = min(o + dt.timedelta(days=days), sc.end)
-            run_sc = sc if conditional_on_timeline else A.without_future_injects(sc, o)
-            label = (
-                "conditional on the timeline" if conditional_on_timeline else "no future injects"
+            target, m = run_forecast(
+                scenario,
+                _date(origin, "--origin"),
+                _days(horizon),
+                runs,
+                seed,
+                condition or [],
+                conditional_on_timeline,
+                posterior,
+                draws,
+                out_dir,
             )
-            fit, all_t = E.fitted_tallies(sc)
-            known = AV.known_at(fit, o)
-            months = A.month_windows(sc.start, end)
-            windows = pd.concat(
-                [known[["id", "start", "end", "weapons", "targets", "measure"]], months, *conds],
-                ignore_index=True,
-            )
-            s = sc.seed if seed is None else seed
-            t0 = time.time()
-            ens = A.particle_filter(run_sc, windows, known, runs, s, end, post, draws, all_t)
-            lw = np.log(np.maximum(ens.weights, 1e-300))
-            for c in conds:
-                hit = ens.column((c["id"][0],))[:, 0] > 0
-                if not (hit & (ens.weights > 0)).any():
-                    raise InputError(f"--condition: no trajectory contains {c['id'][0]}")
-                lw = np.where(hit, lw, -np.inf)
-            w = A.normalise(lw)
-            target = out_dir or REPO / "results" / f"forecast_{sc.name}_{o}"
-            meta = {
-                "command": "escsim forecast "
-                + " ".join(
-                    [
-                        str(scenario),
-                        f"--origin {o}",
-                        f"--horizon {days}d",
-                        f"--runs {runs}",
-                        f"--seed {s}",
-                        *[f"--condition {c}" for c in condition or []],
-                        *(["--conditional-on-timeline"] if conditional_on_timeline else []),
-                        *([f"--posterior {posterior} --draws {draws}"] if post is not None else []),
-                    ]
-                ),
-                "scenario_file": str(scenario),
-                "scenario_text": loaded.text,
-                "origin": o.isoformat(),
-                "runs": runs,
-                "seed": s,
-                "conditions": condition or [],
-                "wall_seconds": time.time() - t0,
-                "weighting": "particle filter over replicate states (resampling when the "
-                f"effective sample size < {A.RESAMPLE_BELOW} x runs; "
-                f"{ens.resamples} resamplings, {ens.roots} distinct initial particles left)",
-            }
-            m = _write_forecast(target, ens, w, windows, known, o, end, label, meta)
             out.print(
-                f"forecast written to {target} ({label}); effective sample size "
+                f"forecast written to {target} ({m['label']}); effective sample size "
                 f"{m['ess']:.1f} of {runs}"
             )
 
@@ -229,6 +269,9 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Rolling-origin evaluation of the model against baselines; writes the scoreboard.
+
+        Without --quick or --scenario it also writes the example forecast from 2020-07-31
+        (`escsim forecast` with the origin's posterior) into forecast_2020-07-31/.
 
         Example: `escsim evaluate --quick --out /tmp/board`
         """
@@ -278,4 +321,20 @@ def register(app: typer.Typer) -> None:
                     ],
                 },
             )
+            if not quick and scenario is None:
+                o = EXAMPLE_ORIGIN
+                fit = E.fit_for(E.load_fits(), o)
+                ex, m = run_forecast(
+                    REPO / "scenarios" / "historical.yaml",
+                    o,
+                    90,
+                    1000,
+                    None,
+                    [],
+                    False,
+                    None if fit is None else REPO / fit.label / "posterior.parquet",
+                    25,
+                    target / f"forecast_{o}",
+                )
+                out.print(f"example forecast written to {ex} ({m['command']})")
             out.print(f"scoreboard written to {target} in {time.time() - t0:.0f} s")
