@@ -139,7 +139,7 @@ def standing_line(path: Path | None = None) -> str:
         + tag
         + ": tallies "
         + "; ".join(parts(s["horizons"]))
-        + (f"; monthly counts {'; '.join(monthly)}" if monthly else "")
+        + (f"; monthly counts (exact) {'; '.join(monthly)}" if monthly else "")
     )
 
 
@@ -313,7 +313,8 @@ def _assimilation_lines(scores: pd.DataFrame, meta: dict) -> list[str]:
         if g.empty:
             continue
         out.append(
-            f"- Effective sample size per origin ({what}, of {meta.get('runs')}): median "
+            f"- Effective sample size per origin ({what}, of {meta.get('runs')}; over the "
+            f"{len(g)} origins with a tally or monthly target): median "
             f"{g['ess'].median():.1f}, min {g['ess'].min():.1f}, max {g['ess'].max():.1f}."
         )
         if m == "model" and "stage_ess_min" in g:
