@@ -57,7 +57,8 @@ def test_scoreboard_reports_tallies_and_monthly_counts_apart(tmp_path):
     assert {v["verdict"] for v in st["horizons"]["1"]["vs"].values()} == {"beats"}
     assert st["monthly"]["1"]["n"] == 12
     line = SB.standing_line(tmp_path / "standing.json")
-    assert "tallies 1 mo (n=12): beats all 5 baselines" in line and "monthly counts (exact) 1 mo" in line
+    assert "tallies 1 mo (n=12): beats all 5 baselines" in line
+    assert "monthly counts (exact) 1 mo" in line
     summary = (tmp_path / "summary.md").read_text()
     assert "## Tallies, horizon 1 month(s)" in summary
     assert "## Monthly counts per counter, horizon 1 month(s)" in summary
