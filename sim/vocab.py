@@ -124,8 +124,10 @@ INJECT_KINDS = (
     "regional_war",
     "attack",
     "faction_policy",  # internal: I_FACTION_POLICY (never written in a scenario file)
+    "pressure_campaign",
 )
 I_ATTACK = 11  # a forced attack: faction, weapon, target, claim (the 7 Nov 2021 drone strike)
 I_FACTION_POLICY = 12  # internal: a policy's `factions:` lever taking effect (no event)
+I_PRESSURE_CAMPAIGN = 13  # a pressure campaign before talks on the US presence (ODD 6.2)
 # The code of each inject kind: its position in INJECT_KINDS (the engines read these codes).
 INJECT_CODES = {kind: code for code, kind in enumerate(INJECT_KINDS)}

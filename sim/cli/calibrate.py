@@ -76,11 +76,11 @@ def register(app: typer.Typer) -> None:
             typer.Option(help="Scenario to calibrate (default: scenarios/historical.yaml)."),
         ] = None,
         particles: Annotated[
-            int | None, typer.Option(help="SMC particles = posterior draws (default 300).")
+            int | None, typer.Option(help="SMC particles = posterior draws (default 128).")
         ] = None,
         runs: Annotated[
             int | None,
-            typer.Option(help="Replicates per likelihood evaluation (default 60)."),
+            typer.Option(help="Replicates per likelihood evaluation (default 40)."),
         ] = None,
         check_draws: Annotated[
             int | None,

@@ -164,6 +164,8 @@ def apply_injects(key, day, g, fp, injects, fs, fi, sc, si, ev, ep) -> None:
             E.negotiation(day, nf, ev, ep)
         elif kind == V.I_REGIONAL_WAR:
             E.regional_war(day, injects[jp, J_DAYS], sc)
+        elif kind == V.I_PRESSURE_CAMPAIGN:
+            E.pressure_campaign(day, injects[jp, J_DAYS], sc)
         elif kind == V.I_PM_POLICY:
             # the row carries legitimacy in J_COMPLIANCE (see sim.model.world)
             E.pm_policy(injects[jp, J_CRACKDOWN], injects[jp, J_COMPLIANCE], sc)
@@ -216,6 +218,8 @@ def agency_turn(key, day, a, g, ap, negotiation_days, fs, sc, si, af, ev, ep) ->
             g[L.G_IR_RESTRAINT],
             R.war_on(day, sc[S.SC_WAR_START], sc[S.SC_WAR_UNTIL]),
             g[L.G_IR_WAR_APPETITE],
+            R.campaign_on(day, sc[S.SC_CAMPAIGN_START], sc[S.SC_CAMPAIGN_UNTIL]),
+            g[L.G_IR_CAMPAIGN_APPETITE],
         )
         # a draw of 0 makes next_directive issue a new directive (it has been reconsidered)
         nd = R.next_directive(

@@ -83,7 +83,9 @@ SC_WAR_START = 11  # first day of a regional war (ODD 7.2.14); -1 = none
 SC_WAR_UNTIL = 12  # day the regional war stops
 SC_ELECTIONS = 13  # elections held so far (ODD 7.4.13)
 SC_DOMINANCE = 14  # iran.dominance the signals were last computed with
-N_SC = 15
+SC_CAMPAIGN_START = 15  # first day of a pressure campaign (ODD 7.2.15); -1 = none
+SC_CAMPAIGN_UNTIL = 16  # day the pressure campaign stops
+N_SC = 17
 
 # --- si: bookkeeping ints -------------------------------------------------------------------------
 SI_NEXT_INJECT = 0  # the first inject row not yet applied
@@ -144,6 +146,8 @@ def new_state(fp: np.ndarray, g: np.ndarray):
     sc[SC_DECAPITATION_DAY] = -1.0
     sc[SC_WAR_START] = -1.0
     sc[SC_WAR_UNTIL] = -1.0
+    sc[SC_CAMPAIGN_START] = -1.0
+    sc[SC_CAMPAIGN_UNTIL] = -1.0
     sc[SC_DOMINANCE] = g[L.G_IR_DOMINANCE]
     si = np.zeros(N_SI, dtype=np.int64)
     si[SI_SIGNALS_STALE] = 1

@@ -358,7 +358,7 @@ class IranParams(_Strict):
     restraint: float = _f(
         0.0,
         0.0,
-        10.0,
+        30.0,
         "calm log-odds per unit restraint after a red line (0 = no restraint)",
         "log-odds",
         "S0, S3 (Qaani's visit, 7 Nov 2021); R2 (KH suspension, 30 Jan 2024)",
@@ -381,6 +381,14 @@ class IranParams(_Strict):
         "escalation log-odds added while a regional_war inject runs",
         "log-odds",
         "R1 (Islamic Resistance in Iraq campaign from 17 Oct 2023); S1",
+    )
+    campaign_appetite: float = _f(
+        0.0,
+        0.0,
+        10.0,
+        "escalation log-odds added while a pressure_campaign inject runs",
+        "log-odds",
+        "R3 (ISW: pressure campaign ahead of the US-Iraq Strategic Dialogue, Aug 2020)",
     )
 
 
@@ -707,6 +715,7 @@ InjectKind = Literal[
     "negotiation",
     "regional_war",
     "attack",
+    "pressure_campaign",
 ]
 
 
@@ -757,7 +766,7 @@ class Inject(_Strict):
         30,
         ge=1,
         le=3650,
-        description="duration of a truce or threat",
+        description="duration of a truce, threat, regional war or pressure campaign",
         json_schema_extra={"units": "days", "source": "the inject's source"},
     )
     compliance: float | None = Field(

@@ -20,6 +20,7 @@ ACTIVE = {
         "restraint": 3.0,
         "restraint_us_deaths": 1.0,
         "war_appetite": 1.0,
+        "campaign_appetite": 1.5,
         "agencies": [
             {"name": "MOIS", "hawkishness": -1.0, "control": {"B": 0.5}, "voice": 0.5},
             {"name": "IRGC-QF", "hawkishness": 0.5, "control": {"A": 0.8, "B": 0.3}},
@@ -45,7 +46,12 @@ def _with(extra):
 
 
 def test_kernel_equals_mesa_with_every_mechanism_on():
-    sc = _with([{"date": "2020-04-01", "kind": "regional_war", "days": 60}])
+    sc = _with(
+        [
+            {"date": "2020-04-01", "kind": "regional_war", "days": 60},
+            {"date": "2020-07-01", "kind": "pressure_campaign", "days": 40},
+        ]
+    )
     world = compile_world(sc)
     (rm, im), (rk, ik) = run_mesa(world, 0, 3), run_kernel(world, 0, 3)
     assert rm.shape == rk.shape and (rm == rk).all() and (im == ik).all()

@@ -7,16 +7,18 @@ model misses today is a strict xfail with the reason and the value measured at t
 writing: strict, so a test that starts passing fails and someone must look (and remove the
 mark).
 
-Posterior predictive figures (30 replicates): replicates attacking the PM before the election
-73%, within 7 weeks after it 33% (the fitted point: 17% after). The figures that follow were
-measured with the earlier fitted-parameter fixtures and the previous calibration: embassy
-attacks in the Oct 2020 truce 0.17 of the 37 days before, convoy IEDs 0.05; attacks on US targets
-within 14 days of the strikes of 12 Mar 2020, 25 Feb 2021, 27 Jun 2021 in 93%, 83%, 93% of
-replicates; Aug-Sep 2020 rate 1.01 x the Jan-Jul rate; drone share of attacks on US sites from
-14 Apr 2021 0.46; replicates attacking the PM before the election 47%, within 7 weeks after it
-10%; attacks on the state and the PM 3.3 x more frequent in the 45 days after the election than
-in the 45 before; raids in 2020 median 7; 2023-24 episode: 0.18 attacks a day on US targets in
-the campaign, 0.35 in the pause.
+Posterior predictive figures (30 replicates) over the first posterior of issue 10: replicates
+attacking the PM before the election 73%, within 7 weeks after it 33% (the fitted point: 17% after).
+Over the posterior with the pressure campaign (calibration of issue 10, second run): embassy attacks
+in the Oct 2020 truce 0.27 of the 37 days before, convoy attacks 0.51; Aug-Sep 2020 rate 0.86 x the
+Jan-Jul rate. The figures that follow were measured with the earlier fitted-parameter fixtures and
+the previous calibration: embassy attacks in the Oct 2020 truce 0.17 of the 37 days before, convoy
+IEDs 0.05; attacks on US targets within 14 days of the strikes of 12 Mar 2020, 25 Feb 2021, 27 Jun
+2021 in 93%, 83%, 93% of replicates; Aug-Sep 2020 rate 1.01 x the Jan-Jul rate; drone share of
+attacks on US sites from 14 Apr 2021 0.46; replicates attacking the PM before the election 47%,
+within 7 weeks after it 10%; attacks on the state and the PM 3.3 x more frequent in the 45 days
+after the election than in the 45 before; raids in 2020 median 7; 2023-24 episode: 0.18 attacks a
+day on US targets in the campaign, 0.35 in the pause.
 """
 
 from __future__ import annotations
@@ -50,14 +52,13 @@ def test_truce_embassy_attacks_fall(historical):
     assert _ratio(historical, embassy, TRUCE, BEFORE_TRUCE) <= 0.35
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="model misses it: convoy IEDs fall ~95% in the truce (ratio 0.05), more than embassy "
-    "rockets; truce.convoy_leak/suppression need the posterior fit (issue 10 item 3)",
-)
 def test_truce_convoy_ieds_continue(historical):
     """events.csv 2020-10-10 and T16: in the truce "convoy IEDs continue". Threshold: convoy
-    attacks inside the truce at least 0.5 of those of the 37 days before."""
+    attacks inside the truce at least 0.5 of those of the 37 days before.
+
+    A strict xfail until the posterior of issue 10 with the pressure campaign: measured 0.51
+    over that posterior (5.0 convoy attacks inside against 9.7 before, 30 replicates), just
+    above the threshold."""
     convoy = historical.attacks_on("convoy")
     assert _ratio(historical, convoy, TRUCE, BEFORE_TRUCE) >= 0.5
 
@@ -90,8 +91,8 @@ def test_attacks_resume_within_two_weeks_of_a_strike(historical, strike, resumed
 
 @pytest.mark.xfail(
     strict=True,
-    reason="model misses it: its 2020 peak is Jun-Jul (raid backfire), Aug-Sep runs at 1.01 x "
-    "the Jan-Jul rate",
+    reason="model misses it: its 2020 peak is Jun-Jul (raid backfire); over the posterior with "
+    "the pressure campaign (docs/ODD.md 7.2.15) Aug-Sep runs at 0.86 x the Jan-Jul rate",
 )
 def test_aug_sep_2020_is_the_peak(historical):
     """T13/T14: 19 of at least 55 rockets of 1 Jan - 22 Oct 2020 fell in Aug-Sep (a daily rate

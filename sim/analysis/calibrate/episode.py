@@ -79,9 +79,13 @@ BETA_DIRECTIVE = P.Param(
 )
 RESTRAINT = P.Param(
     "iran.restraint",
-    P.Prior("lognormal", 2.0, 1.0, 0.05, 10.0),
+    P.Prior("lognormal", 2.0, 1.0, 0.05, 30.0),
     "calm log-odds per unit restraint after a red line (R2: Qaani asked the factions to lie "
-    "low on 29 Jan 2024, KH suspended attacks on 30 Jan; S0/S3: 7 Nov 2021); median 2, wide",
+    "low on 29 Jan 2024, KH suspended attacks on 30 Jan; S0/S3: 7 Nov 2021); median 2, wide. "
+    "Upper bound 30 (was 10): 10 was the schema's generic range for log-odds, with no source, "
+    "and the first fit sat against it (8.75 [7.3, 9.7]); the restraint stock decays, so a "
+    "larger value is not saturated: it keeps directives calm for longer (confounded with "
+    "restraint_tau)",
     "the pause (T68: 2 attacks in Iraq 5 Feb - 16 Jul 2024)",
 )
 RESTRAINT_TAU = P.Param(

@@ -3,7 +3,8 @@
 Two kinds of parameter are estimated together:
 
 * **model parameters** (``MODEL_PARAMETERS``): the nine of the first calibration (level, convoy
-  share, clustering, grievance, backfire, deniability, truce suppression, lethality) and the
+  share, clustering, grievance, backfire, deniability, truce suppression, lethality), the
+  pressure campaign before talks on the US presence (``iran.campaign_appetite``) and the
   eight that decide policy answers (deterrence, strike backlash on the target and its allies,
   Iranian revenge, US credibility, truce breakdown and compliance, PM mediation). Each is
   written into the compiled ``World`` arrays by ``apply_params`` (the ONLY function that maps a
@@ -134,6 +135,7 @@ TARGETS: dict[str, tuple[str, str]] = {
     "us.strike_grievance_allies": ("g", "us_strike_grievance_allies"),
     "us.credibility_jump": ("g", "us_credibility_jump"),
     "iran.revenge": ("g", "ir_revenge"),
+    "iran.campaign_appetite": ("g", "ir_campaign_appetite"),
 }
 """Parameter name -> (how, array entries). ``g``: the global vector entry is set; ``fp_scale``:
 every faction's entry is multiplied; ``*_prob``: multiplied and capped at 1 (a probability).
@@ -299,6 +301,16 @@ MODEL_PARAMETERS: tuple[Param, ...] = (
         "multiplier on every faction's truce compliance (capped at 1); the scenario values "
         "(0.6-0.95) come from S0/S3 descriptions, a 15% log-sd keeps their order",
         "T16 (the truce window)",
+    ),
+    Param(
+        "iran.campaign_appetite",
+        Prior("beta", 1.5, 6.0, 0.0, 5.0),
+        "escalation log-odds added while a pressure campaign before talks on the US presence "
+        "runs (docs/sources.md R3: ISW and the Jerusalem Post, Aug 2020). Declared before the "
+        "run: mean 1.0 log-odds, the size of the appetite before nuclear negotiations "
+        "(iran.appetite, S1); 90% in [0.14, 2.3] (odds of an escalate directive x1.15 to x10); "
+        "0 (no effect) lies in the support, so the data can reject the mechanism",
+        "T10, T11, T71 (Aug-Sep 2020) against T07-T09 and T14",
     ),
     Param(
         "pm.mediation",

@@ -37,11 +37,15 @@ MIN_PARTICLES_FOR_VERDICTS = 100
 
 @dataclass(frozen=True)
 class Settings:
-    """Seed and budget of one calibration (``quick`` is a smoke-test budget)."""
+    """Seed and budget of one calibration (``quick`` is a smoke-test budget).
+
+    The defaults are the budget of the committed ``calibration/`` (128 particles x 40 replicates
+    per likelihood evaluation), so ``escsim calibrate`` reproduces it.
+    """
 
     seed: int
-    particles: int = 300
-    runs: int = 60
+    particles: int = 128
+    runs: int = 40
     min_moves: int = 2
     max_moves: int = 6
     max_stages: int = 40

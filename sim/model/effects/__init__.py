@@ -10,6 +10,7 @@ compiled without reference counting and inlined into the kernel, like the turns:
 
 from sim.model.effects.common import emit, forget_scalars
 from sim.model.effects.iran import (
+    pressure_campaign,
     refresh_signals,
     regional_war,
     restrain,
@@ -50,6 +51,7 @@ __all__ = [
     "negotiation",
     "new_pm",
     "pm_policy",
+    "pressure_campaign",
     "refresh_signals",
     "regional_war",
     "release",

@@ -101,3 +101,13 @@ def regional_war(day: int, days: float, sc: np.ndarray) -> None:
     """
     sc[S.SC_WAR_START] = day
     sc[S.SC_WAR_UNTIL] = day + days
+
+
+@njit(cache=True, inline="always", _nrt=False)
+def pressure_campaign(day: int, days: float, sc: np.ndarray) -> None:
+    """Start a pressure campaign on ``day`` for ``days`` days (forced; no event is logged).
+
+    Source: ``campaign_on`` (ODD 7.2.15): R3.
+    """
+    sc[S.SC_CAMPAIGN_START] = day
+    sc[S.SC_CAMPAIGN_UNTIL] = day + days

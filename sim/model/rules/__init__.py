@@ -14,6 +14,7 @@ strike on the PM (Nov 2021); S4 Reuters on Kadhimi's crackdown (autumn 2020).
 from sim.model.rules.common import choose_index, decay, decay_by, decay_factor, resupply
 from sim.model.rules.iran import (
     appetite_on,
+    campaign_on,
     control_multiplier,
     control_timeline,
     coordinated_attribution,
@@ -89,6 +90,7 @@ __all__ = [
     "attack_intensity",
     "attack_probability",
     "attribution_probability",
+    "campaign_on",
     "casualties",
     "choose_claim",
     "choose_index",

@@ -315,13 +315,17 @@ def restrained_escalation_probability(
     restraint_weight: float,
     war_on: int,
     war_appetite: float,
+    campaign_on: int,
+    campaign_appetite: float,
 ) -> float:
-    """Return ``escalation_probability`` with Iranian restraint and a regional war added.
+    """Return ``escalation_probability`` with Iranian restraint, a regional war and a campaign.
 
     x = (the log-odds of ``escalation_probability``) - restraint_weight x restraint
-    + war_appetite x war_on. ``restraint`` is a stock set to 1 by a red line
-    (``restraint_trigger``) that decays with its own time constant. With ``restraint_weight = 0``
-    and ``war_appetite = 0`` it equals ``escalation_probability`` bit for bit.
+    + war_appetite x war_on + campaign_appetite x campaign_on. ``restraint`` is a stock set to 1
+    by a red line (``restraint_trigger``) that decays with its own time constant. With
+    ``restraint_weight = 0``, ``war_appetite = 0`` and ``campaign_appetite = 0`` it equals
+    ``escalation_probability`` bit for bit. The pressure campaign (``campaign_on``) is the
+    kinetic campaign before talks on the US presence (R3).
 
     Source: restraint: S0 (Qaani "brought Al Kazimi a peace message in the evening of 7
     November", with "calls for calm issued by his Iranian backer"); the KH suspension of 30 Jan
@@ -336,6 +340,8 @@ def restrained_escalation_probability(
     x -= restraint_weight * restraint
     if war_on == 1:
         x += war_appetite
+    if campaign_on == 1:
+        x += campaign_appetite
     return 1.0 / (1.0 + math.exp(-x))
 
 
@@ -345,6 +351,27 @@ def war_on(day: int, start_day: float, end_day: float) -> int:
 
     A negative ``start_day`` means no war. Source: docs/sources.md R1 (the regional war from 7 Oct
     2023 and the campaign of the Islamic Resistance in Iraq from 17 Oct 2023).
+    """
+    if start_day < 0.0:
+        return 0
+    if day >= start_day and day < end_day:
+        return 1
+    return 0
+
+
+@njit(cache=True)
+def campaign_on(day: int, start_day: float, end_day: float) -> int:
+    """Return 1 if ``day`` falls inside a pressure campaign's window [start_day, end_day).
+
+    A negative ``start_day`` means no campaign. The windows are forced by ``pressure_campaign``
+    injects dated from the reporting (scenarios/historical.yaml), not drawn by the model.
+
+    Source: R3 (ISW, 14 and 21 Aug 2020: Iran and its proxy network "escalated a kinetic campaign
+    to build political pressure" on the PM over the US force presence "ahead of the next stage of
+    the US-Iraq Strategic Dialogue"; Jerusalem Post, 17 Aug 2020: rocket fire "increasing to
+    become daily"); events.csv 2020-06-11 (rockets resume as the Dialogue opens); events.csv
+    2020-10-10 (the truce is made conditional on a US withdrawal timetable). Where the pattern
+    does not hold: before the round of 26 Jul 2021 attacks "died down" (R3, AFP 29 Jul 2021).
     """
     if start_day < 0.0:
         return 0

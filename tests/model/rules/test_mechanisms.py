@@ -176,7 +176,7 @@ def test_restrained_escalation_at_zero_is_escalation_probability(
 ):
     old = R.escalation_probability(h, app_on, app, rev, rw, truce, calm)
     new = R.restrained_escalation_probability(
-        h, app_on, app, rev, rw, truce, calm, restraint, 0.0, war, 0.0
+        h, app_on, app, rev, rw, truce, calm, restraint, 0.0, war, 0.0, war, 0.0
     )
     assert new == old  # bit for bit
 
@@ -186,20 +186,45 @@ def test_restrained_escalation_at_zero_is_escalation_probability(
 def test_restraint_lowers_and_war_raises_escalation(h, r1, r2, w):
     lo, hi = sorted((r1, r2))
     p = R.restrained_escalation_probability
-    assert p(h, 0, 0.0, 0.0, 1.0, 0, 1.5, hi, 2.0, 0, 0.0) <= p(
-        h, 0, 0.0, 0.0, 1.0, 0, 1.5, lo, 2.0, 0, 0.0
+    assert p(h, 0, 0.0, 0.0, 1.0, 0, 1.5, hi, 2.0, 0, 0.0, 0, 0.0) <= p(
+        h, 0, 0.0, 0.0, 1.0, 0, 1.5, lo, 2.0, 0, 0.0, 0, 0.0
     )
-    assert p(h, 0, 0.0, 0.0, 1.0, 0, 1.5, 0.0, 0.0, 1, w) >= p(
-        h, 0, 0.0, 0.0, 1.0, 0, 1.5, 0.0, 0.0, 0, w
+    assert p(h, 0, 0.0, 0.0, 1.0, 0, 1.5, 0.0, 0.0, 1, w, 0, 0.0) >= p(
+        h, 0, 0.0, 0.0, 1.0, 0, 1.5, 0.0, 0.0, 0, w, 0, 0.0
     )
 
 
 def test_restrained_escalation_known_answer():
     # hawkishness 0.8, restraint 1 at weight 3: log-odds -2.2
-    p = R.restrained_escalation_probability(0.8, 0, 0.0, 0.0, 1.0, 0, 1.5, 1.0, 3.0, 0, 0.0)
+    p = R.restrained_escalation_probability(0.8, 0, 0.0, 0.0, 1.0, 0, 1.5, 1.0, 3.0, 0, 0.0, 0, 0.0)
     assert p == pytest.approx(1.0 / (1.0 + math.exp(2.2)))
-    p = R.restrained_escalation_probability(0.0, 0, 0.0, 0.0, 1.0, 0, 1.5, 0.0, 0.0, 1, 2.0)
+    p = R.restrained_escalation_probability(0.0, 0, 0.0, 0.0, 1.0, 0, 1.5, 0.0, 0.0, 1, 2.0, 0, 0.0)
     assert p == pytest.approx(1.0 / (1.0 + math.exp(-2.0)))
+
+
+@SET
+@given(logodds, st.floats(0.0, 5.0), st.integers(0, 1), st.floats(0.0, 5.0))
+def test_campaign_raises_escalation_and_is_inert_at_zero(h, c, war, w):
+    p = R.restrained_escalation_probability
+    off = p(h, 0, 0.0, 0.0, 1.0, 0, 1.5, 0.0, 0.0, war, w, 0, c)
+    assert p(h, 0, 0.0, 0.0, 1.0, 0, 1.5, 0.0, 0.0, war, w, 1, 0.0) == off  # strength 0: old
+    assert p(h, 0, 0.0, 0.0, 1.0, 0, 1.5, 0.0, 0.0, war, w, 1, c) >= off
+
+
+def test_campaign_known_answer():
+    # hawkishness -0.5 and a campaign of 1.5 log-odds: log-odds 1.0
+    p = R.restrained_escalation_probability(
+        -0.5, 0, 0.0, 0.0, 1.0, 0, 1.5, 0.0, 0.0, 0, 0.0, 1, 1.5
+    )
+    assert p == pytest.approx(1.0 / (1.0 + math.exp(-1.0)))
+
+
+def test_campaign_on_window():
+    assert R.campaign_on(10, -1.0, 100.0) == 0
+    assert R.campaign_on(9, 10.0, 20.0) == 0
+    assert R.campaign_on(10, 10.0, 20.0) == 1
+    assert R.campaign_on(19, 10.0, 20.0) == 1
+    assert R.campaign_on(20, 10.0, 20.0) == 0
 
 
 def test_war_on_window():
@@ -337,6 +362,7 @@ NEUTRAL = {
     ("IranParams", "soleimani_exclusive"): 0.0,
     ("IranParams", "restraint"): 0.0,
     ("IranParams", "war_appetite"): 0.0,
+    ("IranParams", "campaign_appetite"): 0.0,
     ("MilitiaParams", "front_shift"): 0.0,
     ("MilitiaParams", "hiatus"): 0.0,
     ("MilitiaParams", "pm_before_election"): 1.0,
@@ -364,3 +390,4 @@ def test_regional_war_inject_has_its_own_code():
     assert V.INJECT_CODES["regional_war"] == V.I_REGIONAL_WAR != V.I_PM_POLICY
     assert all(V.INJECT_CODES[k] == i for i, k in enumerate(V.INJECT_KINDS[: V.I_PM_POLICY]))
     assert set(V.INJECT_CODES) == set(V.INJECT_KINDS)
+    assert V.INJECT_CODES["pressure_campaign"] == V.I_PRESSURE_CAMPAIGN
