@@ -67,10 +67,11 @@ def test_after_the_start_strikes_raids_and_documented_truces_follow_the_rules(lo
             assert truces[0, J_DAY] + truces[0, J_DAYS] == w.n_days
         else:
             assert len(truces) == 0
-    # threats, negotiation rounds and the election are the same in every branch
+    # threats, negotiation rounds, the election and the pressure campaigns before the Strategic
+    # Dialogue rounds are the same in every branch
     for name in POLICIES[1:]:
         np.testing.assert_array_equal(kept[name], kept["status_quo"])
-    assert len(kept["status_quo"]) == 5
+    assert len(kept["status_quo"]) == 8
 
 
 def test_each_policy_changes_only_its_levers(loaded):
@@ -86,7 +87,11 @@ def test_each_policy_changes_only_its_levers(loaded):
     } | ({"us_red_line"} if base[L.G_US_RED_LINE] != 1 else set())
     assert g["strong_us_retaliation"][L.G_US_DOCTRINE] == V.DOC_LEADERSHIP
     assert changed["truce"] == set()  # the truce is an inject; Iran's restraint is declared apart
-    assert changed["truce_with_iranian_restraint"] == {"ir_truce_calm", "ir_appetite"}
+    assert changed["truce_with_iranian_restraint"] == {
+        "ir_truce_calm",
+        "ir_appetite",
+        "ir_campaign_appetite",
+    }
     assert changed["us_withdrawal"] == {"us_posture"} and g["us_withdrawal"][L.G_US_POSTURE] == 0
     assert changed["unified_iranian_command"] == {"ir_unified"}
 
