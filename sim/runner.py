@@ -299,6 +299,8 @@ def inspect_results_dir(out: Path, plan: dict, resume: bool, overwrite: bool) ->
     if not out.is_dir():
         raise RunError(f"{out}: cannot create the results directory: it is not a directory")
     refuse_links(out, _NO_LINKS)
+    for name in ("events.parquet", "runs.parquet", "monthly.parquet"):
+        _refuse_foreign_parts(out / name)
     manifest = read_own_json(out / "manifest.json")
     existing = read_own_json(out / "plan.json")
     if (out / "manifest.json").exists() and manifest is None:
@@ -843,6 +845,28 @@ def _consolidate(
                 rows[kind] += parquet_rows(part)
             _remove_table(final)  # a resumed run killed after this step left it
     return rows
+
+
+def _refuse_foreign_parts(path: Path) -> None:
+    """Raise ``RunError`` if a table directory holds anything escsim did not write there.
+
+    Checked before a run writes anything, so a run that would have to remove the table does
+    not stop half-way (its manifest or other tables already gone).
+    """
+    if path.is_symlink() or not path.is_dir():
+        return
+    foreign = sorted(
+        entry.name
+        for entry in os.scandir(path)
+        if not (_PART.match(entry.name) or is_temp_name(entry.name))
+        or entry.is_dir(follow_symlinks=False)
+    )
+    if foreign:
+        shown = ", ".join(repr(f) for f in foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+        raise RunError(
+            f"{path}: holds files escsim did not write ({shown}); escsim does not remove them: "
+            "move them or choose another --out"
+        )
 
 
 def _remove_table(path: Path) -> None:

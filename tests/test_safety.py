@@ -120,6 +120,24 @@ def test_1_overwrite_refuses_a_manifest_escsim_did_not_write(small, tmp_path):
     assert json.loads((out / "manifest.json").read_text()) == {"my": "own manifest"}
 
 
+def test_1_overwrite_refuses_a_table_directory_with_foreign_files_before_touching_anything(
+    small, tmp_path
+):
+    # a results table of several chunks is a directory of parts: a file put there is not
+    # escsim's, and the refusal must come before the old manifest and tables are removed
+    out = tmp_path / "r"
+    run_scenario(load_scenario(small), out, 10, chunk_size=5, argv=[])
+    assert (out / "events.parquet").is_dir()
+    (out / "events.parquet" / "notes.txt").write_text("mine")
+    before = sorted(str(p.relative_to(out)) for p in out.rglob("*"))
+    manifest = (out / "manifest.json").read_bytes()
+    with pytest.raises(RunError, match="notes.txt"):
+        run_scenario(load_scenario(small), out, 10, chunk_size=5, overwrite=True, argv=[])
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == before
+    assert (out / "manifest.json").read_bytes() == manifest
+    assert (out / "events.parquet" / "notes.txt").read_text() == "mine"
+
+
 # --- 2. no resume across a change of code ---------------------------------------------------
 
 
@@ -532,6 +550,30 @@ def test_12_damaged_results_give_one_line_and_exit_2(small, tmp_path, damage, co
     assert "Traceback" not in res.output and res.output.count("\n") <= 2, res.output
     if damage == "outcome_from":
         assert "outcome_from" in res.output and "date" in res.output, res.output
+
+
+@pytest.mark.parametrize("command", ["plot", "explain"])
+@pytest.mark.parametrize("damage", ["part-missing", "part-is-a-directory", "part-added"])
+def test_12_a_table_directory_that_lost_or_gained_a_part_is_refused(
+    small, tmp_path, damage, command
+):
+    # a table of several chunks is a directory of parts; drawing or explaining from one that
+    # lost a part (or gained one) would show part of a run, or another run's replicates
+    out = tmp_path / "r"
+    run_scenario(load_scenario(small), out, 10, chunk_size=5, argv=[])
+    table = out / ("runs.parquet" if command == "plot" else "events.parquet")
+    part = table / "part-000000005-000000009.parquet"
+    if damage == "part-missing":
+        part.unlink()
+    elif damage == "part-is-a-directory":
+        part.unlink()
+        part.mkdir()
+    else:
+        shutil.copyfile(part, table / "part-000000010-000000014.parquet")
+    res = cli.invoke(app, [command, str(out)])
+    assert res.exit_code == 2, (res.output, repr(res.exception))
+    assert "damaged results table" in res.output and res.output.count("\n") <= 2, res.output
+    assert not (out / "plots").exists()
 
 
 # --- 13. replay checks the scenario text and foreign rows -------------------------------------

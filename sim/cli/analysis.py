@@ -310,14 +310,18 @@ def plot(
     from sim.cli.common import InputError, handle_errors, out
     from sim.report.plotting import plot_compare_dir, plot_run_dir
     from sim.report.rundata import is_run_dir
+    from sim.results.manifest import check_tables
 
     with handle_errors():
         if not results.is_dir():
             raise InputError(f"{results}: not a directory")
         try:
             if (results / META_FILE).exists():
+                for sub in sorted(results.glob("*/manifest.json")):
+                    check_tables(sub.parent)
                 files = plot_compare_dir(results)
             elif is_run_dir(results):
+                check_tables(results)
                 files = plot_run_dir(results)
             else:
                 raise InputError(
@@ -347,6 +351,7 @@ def explain(
     from sim.analysis.explain import explain_run, format_explanation
     from sim.cli.common import InputError, handle_errors, out
     from sim.report.rundata import is_run_dir
+    from sim.results.manifest import check_tables
 
     with handle_errors():
         if not is_run_dir(results):
@@ -354,6 +359,7 @@ def explain(
                 f"{results}: not a results directory (manifest.json, runs.parquet);"
                 " for a comparison give one scenario's sub-directory"
             )
+        check_tables(results)
         try:
             ex = explain_run(results, run, window=window)
         except KeyError as exc:
