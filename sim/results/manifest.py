@@ -168,9 +168,7 @@ def check_tables(results: Path, manifest: dict | None = None) -> None:
         path = results / f"{kind}.parquet"
         if not isinstance(rows, int) or not (path.exists() or path.is_symlink()):
             continue
-        entries = (
-            [p for p in path.iterdir() if p.name[0] not in "._"] if path.is_dir() else [path]
-        )
+        entries = [p for p in path.iterdir() if p.name[0] not in "._"] if path.is_dir() else [path]
         for part in entries:  # pyarrow would read a sub-directory's files as parts too
             if not stat.S_ISREG(part.stat().st_mode):
                 raise ResultsError(f"{part}: damaged results table: not a regular file")
