@@ -138,6 +138,101 @@ def test_1_overwrite_refuses_a_table_directory_with_foreign_files_before_touchin
     assert (out / "events.parquet" / "notes.txt").read_text() == "mine"
 
 
+# every command that takes --out, with arguments that would run it (for seconds to minutes)
+OUT_COMMANDS = {
+    "forecast": [
+        "forecast",
+        "scenarios/historical.yaml",
+        "--origin",
+        "2020-07-31",
+        "--runs",
+        "20",
+    ],
+    "calibrate": ["calibrate", "--quick", "-q"],
+    "episode": ["episode", "--quick", "-q"],
+    "evaluate": ["evaluate", "--quick"],
+    "sensitivity": [
+        "sensitivity",
+        "scenarios/truce.yaml",
+        "scenarios/status_quo.yaml",
+        "--outcome",
+        "us_killed",
+    ],
+    "discover": [
+        "discover",
+        "scenarios/truce.yaml",
+        "scenarios/status_quo.yaml",
+        "--outcome",
+        "attacks_us",
+    ],
+}
+
+
+def tree(root: Path) -> dict[str, bytes | str]:
+    """Every path under ``root``: a file's bytes, a link's target, a folder's "dir"."""
+    found: dict[str, bytes | str] = {}
+    for p in sorted(root.rglob("*")):
+        key = str(p.relative_to(root))
+        if p.is_symlink():
+            found[key] = "-> " + os.readlink(p)
+        elif p.is_dir():
+            found[key] = "dir"
+        else:
+            found[key] = p.read_bytes()
+    return found
+
+
+@pytest.mark.parametrize("command", sorted(OUT_COMMANDS))
+def test_1_every_out_command_refuses_a_user_folder_before_running(command, tmp_path):
+    # a folder escsim did not write (here with a manifest.json of the user's own) is refused
+    # with exit 2 before anything runs (seconds): nothing in it is replaced, nothing is created
+    out = tmp_path / "thesis"
+    out.mkdir()
+    (out / "manifest.json").write_text('{"chapter": 3}')
+    (out / "notes.txt").write_text("mine")
+    before = tree(tmp_path)
+    t0 = time.perf_counter()
+    res = cli.invoke(app, [*OUT_COMMANDS[command], "--out", str(out)])
+    assert res.exit_code == 2, (res.output, repr(res.exception))
+    assert "escsim did not write" in res.output and res.output.count("\n") <= 2, res.output
+    assert tree(tmp_path) == before
+    assert time.perf_counter() - t0 < 60  # refused before the work (minutes), not after
+
+
+@pytest.mark.parametrize(
+    "command, link",
+    [
+        ("forecast", "plots"),
+        ("forecast", "forecast.csv"),
+        ("calibrate", "report"),
+        ("calibrate", "posterior.parquet"),
+        ("evaluate", "figures"),
+        ("episode", "report.md"),
+        ("sensitivity", "sobol.csv"),
+    ],
+)
+def test_7_links_in_escsim_own_output_folders_are_refused_before_running(command, link, tmp_path):
+    # escsim's own earlier results (its marker), with a link where escsim would write: refused
+    out = tmp_path / "r"
+    marker = {"calibrate": "report/results.json", "evaluate": "standing.json"}.get(
+        command, "manifest.json"
+    )
+    (out / marker).parent.mkdir(parents=True, exist_ok=True)
+    (out / marker).write_text(json.dumps({"written_by": "escsim", "command": "escsim x"}))
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("mine")
+    if link == "report":  # escsim's marker is in report/: here the linked folder holds it
+        (out / marker).rename(victim / "results.json")
+        (out / "report").rmdir()
+    (out / link).symlink_to(victim if link in ("plots", "report", "figures") else victim / "f")
+    before = tree(tmp_path)
+    res = cli.invoke(app, [*OUT_COMMANDS[command], "--out", str(out)])
+    assert res.exit_code == 2, (res.output, repr(res.exception))
+    assert "symbolic link" in res.output and res.output.count("\n") <= 2, res.output
+    assert tree(tmp_path) == before
+
+
 # --- 2. no resume across a change of code ---------------------------------------------------
 
 
@@ -432,6 +527,28 @@ def test_8_replay_of_a_manifest_with_absurd_runs_is_refused(small, tmp_path):
     )
     assert proc.returncode == 2 and "runs" in proc.stderr, proc.stderr[-1500:]
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "args, option",
+    [
+        (OUT_COMMANDS["forecast"][:-1] + [str(10**12)], "--runs"),
+        (OUT_COMMANDS["forecast"] + ["--posterior", "FIFO"], "--posterior"),
+        (OUT_COMMANDS["forecast"] + ["--posterior", "/dev/zero"], "--posterior"),
+        (["calibrate", "--quick", "--particles", str(10**9)], "--particles"),
+        (["episode", "--quick", "--runs", str(10**9)], "--runs"),
+        (["evaluate", "--quick", "--runs", str(10**12)], "--runs"),
+    ],
+)
+def test_8_new_commands_bound_their_inputs(args, option, tmp_path):
+    # a FIFO would hang, 10**12 trajectories would fill the memory: one line, exit 2, at once
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    args = [str(fifo) if a == "FIFO" else a for a in args]
+    res = cli.invoke(app, [*args, "--out", str(tmp_path / "out")])
+    assert res.exit_code == 2, (res.output, repr(res.exception))
+    assert option in res.output and res.output.count("\n") <= 2, res.output
+    assert not (tmp_path / "out").exists()
 
 
 # --- 9. SIGTERM is an interrupt ---------------------------------------------------------------

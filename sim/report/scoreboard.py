@@ -17,11 +17,9 @@ import pandas as pd
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file and an atomic rename."""
-    import os
+    from sim.results.files import write_text_atomic  # a unique temporary name: never a link
 
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    write_text_atomic(text, path)
 
 
 SCOREBOARD = Path(__file__).resolve().parents[2] / "calibration" / "evaluation"
@@ -116,6 +114,8 @@ def _figures(scores: pd.DataFrame, paired: pd.DataFrame, out: Path) -> list[Path
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from sim.results.files import atomic_file
+
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     methods = [m for m in (*FORECASTS, *BASELINES) if m in set(scores["method"])]
@@ -130,7 +130,8 @@ def _figures(scores: pd.DataFrame, paired: pd.DataFrame, out: Path) -> list[Path
         fig.suptitle(f"Randomised PIT, horizon {h} month(s) (flat = calibrated)", fontsize=11)
         fig.tight_layout()
         p = out / f"pit_h{h}.png"
-        fig.savefig(p, dpi=90)
+        with atomic_file(p) as tmp:
+            fig.savefig(tmp, dpi=90, format="png")
         plt.close(fig)
         paths.append(p)
     fig, axes = plt.subplots(1, paired["horizon"].nunique(), figsize=(11, 4), sharey=False)
@@ -141,7 +142,8 @@ def _figures(scores: pd.DataFrame, paired: pd.DataFrame, out: Path) -> list[Path
         ax.invert_yaxis()
     fig.tight_layout()
     p = out / "crps.png"
-    fig.savefig(p, dpi=90)
+    with atomic_file(p) as tmp:
+        fig.savefig(tmp, dpi=90, format="png")
     plt.close(fig)
     paths.append(p)
     return paths
