@@ -69,6 +69,7 @@ from sim.results.files import (
 from sim.results.manifest import (
     MAX_RUNS,
     WRITTEN_BY,
+    check_tables,
     code_fingerprint,
     git_commit,
     read_own_json,
@@ -711,6 +712,7 @@ def run_scenario(
         with directory_lock(out), _directory_errors(out):
             state, existing = inspect_results_dir(out, plan, resume, overwrite)
             if state == "finished":
+                check_tables(out, existing)  # a table that lost a part is not a finished run
                 return RunResult(out, existing)
             chunk_dir = out / "chunks"
             if state == "resume":

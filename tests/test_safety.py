@@ -693,6 +693,15 @@ def test_12_a_table_directory_that_lost_or_gained_a_part_is_refused(
     assert not (out / "plots").exists()
 
 
+def test_12_resuming_a_finished_run_whose_table_lost_a_part_is_refused(small, tmp_path):
+    # compare --resume and run --resume reuse finished results: not when a part is gone
+    out = tmp_path / "r"
+    run_scenario(load_scenario(small), out, 10, chunk_size=5, argv=[])
+    (out / "runs.parquet" / "part-000000005-000000009.parquet").unlink()
+    with pytest.raises(RunError, match="damaged results table"):
+        run_scenario(load_scenario(small), out, 10, chunk_size=5, resume=True, argv=[])
+
+
 # --- 13. replay checks the scenario text and foreign rows -------------------------------------
 
 
