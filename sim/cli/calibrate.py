@@ -164,7 +164,8 @@ def register(app: typer.Typer) -> None:
                 f"posterior: {target / 'posterior.parquet'}  fitted: {target / 'fitted.yaml'}  "
                 f"report: {target / 'report' / 'report.md'}  ({cal.timings['total']:.0f} s; "
                 f"{cal.coverage90:.0%} of fitted exact/approx tallies inside the 90% "
-                "predictive intervals)"
+                "predictive intervals)",
+                markup=False,
             )
 
 

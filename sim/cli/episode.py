@@ -119,5 +119,6 @@ def register(app: typer.Typer) -> None:
                 out.print(E.verdict(*cmp_.bayes_factor(a, b), a, b))
             out.print(
                 f"report: {target / 'report.md'}  alternatives: {target / 'alternatives.yaml'}  "
-                f"({cmp_.seconds:.0f} s)"
+                f"({cmp_.seconds:.0f} s)",
+                markup=False,
             )

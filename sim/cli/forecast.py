@@ -232,7 +232,8 @@ def register(app: typer.Typer) -> None:
             m = _write_forecast(target, ens, w, windows, known, o, end, label, meta)
             out.print(
                 f"forecast written to {target} ({label}); effective sample size "
-                f"{m['ess']:.1f} of {runs}"
+                f"{m['ess']:.1f} of {runs}",
+                markup=False,
             )
 
     @app.command()
@@ -304,4 +305,4 @@ def register(app: typer.Typer) -> None:
                     "draws": st.draws,
                 },
             )
-            out.print(f"scoreboard written to {target} in {time.time() - t0:.0f} s")
+            out.print(f"scoreboard written to {target} in {time.time() - t0:.0f} s", markup=False)

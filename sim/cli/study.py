@@ -186,7 +186,8 @@ def sensitivity(
         out.print(tab)
         out.print(
             f"results: {out_dir} ({res.points} design points x 2 scenarios x {replicates} "
-            f"replicates in {res.seconds:.1f} s)"
+            f"replicates in {res.seconds:.1f} s)",
+            markup=False,
         )
 
 
@@ -268,7 +269,7 @@ def discover(
             else:
                 tab.add_row(r.parameter, str(r.low), "", str(r.range_low), f"{r.kept:.0%}")
         out.print(tab)
-        out.print(f"results: {out_dir} in {res.seconds:.1f} s")
+        out.print(f"results: {out_dir} in {res.seconds:.1f} s", markup=False)
 
 
 def register(app: typer.Typer) -> None:
