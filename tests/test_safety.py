@@ -460,6 +460,34 @@ def test_7_figure_temp_link_is_not_written_through(tmp_path):
     assert (plots / "fan.png").read_bytes().startswith(b"\x89PNG")
 
 
+def test_7_plot_does_not_write_through_a_linked_plots_folder(small, tmp_path):
+    out = tmp_path / "r"
+    run_scenario(load_scenario(small), out, 5, argv=[])
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (out / "plots").symlink_to(elsewhere)
+    res = cli.invoke(app, ["plot", str(out)])
+    assert res.exit_code == 2 and "symbolic link" in res.output, res.output
+    assert list(elsewhere.iterdir()) == []
+
+
+@pytest.mark.parametrize("mine", ["brief.pdf", "plots/fans.png", "posterior_outcomes.parquet"])
+def test_1_compare_into_a_user_folder_replaces_none_of_its_files(small, tmp_path, mine):
+    # comparison.json/.csv/.md were checked; the brief, plots and tables it writes at the end
+    # were replaced in a folder escsim did not write (after minutes of running)
+    other = tmp_path / "other.yaml"
+    other.write_text(small.read_text().replace("name: small", "name: other"))
+    out = tmp_path / "folder"
+    (out / mine).parent.mkdir(parents=True, exist_ok=True)
+    (out / mine).write_bytes(b"mine")
+    before = tree(tmp_path)
+    args = ["compare", str(small), str(other), "-n", "5", "-o", str(out), "-q"]
+    res = cli.invoke(app, [*args, "--fixed-parameters"])
+    assert res.exit_code == 2, (res.output, repr(res.exception))
+    assert "not written by escsim" in res.output, res.output
+    assert tree(tmp_path) == before
+
+
 def test_7_comparison_directory_is_locked(tmp_path):
     from sim.analysis.compare import run_comparison
 
