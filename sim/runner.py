@@ -350,9 +350,10 @@ def write_chunk_files(chunk_dir: Path, task: ChunkTask, tables: dict[str, pa.Tab
     """Write a chunk's files atomically (temporary names start with "."); return its record.
 
     Called by whoever computed the chunk (this process or a Dask worker); the record (the
-    SHA-256 of each file) is written by the driver with ``record_chunk``.
+    SHA-256 of each file, and the code fingerprint of the process that computed it) is written
+    by the driver with ``record_chunk``.
     """
-    record: dict = {"written_by": WRITTEN_BY, "runs": task.n_reps}
+    record: dict = {"written_by": WRITTEN_BY, "runs": task.n_reps, "code": code_fingerprint()}
     for kind in task.kinds:
         path = chunk_dir / f"{kind}-{task.name}.parquet"
         write_parquet_atomic(tables[kind], path)
@@ -361,7 +362,27 @@ def write_chunk_files(chunk_dir: Path, task: ChunkTask, tables: dict[str, pa.Tab
 
 
 def record_chunk(chunk_dir: Path, task: ChunkTask, record: dict) -> None:
-    """Write a chunk's completion record (it marks the chunk as finished for ``--resume``)."""
+    """Write a chunk's completion record (it marks the chunk as finished for ``--resume``).
+
+    Raises
+    ------
+    RunError
+        If the chunk was computed by other code than this process runs (a Dask worker with
+        another escsim version, source tree or numba): its replicates would come from another
+        model. The chunk is not recorded (a ``--resume`` recomputes it).
+    """
+    code = record.get("code")
+    if code != code_fingerprint():
+        changed = sorted(
+            k
+            for k, v in code_fingerprint().items()
+            if not isinstance(code, dict) or code.get(k) != v
+        )
+        raise RunError(
+            f"chunk {task.name} was computed by other escsim code than this process runs "
+            f"({', '.join(changed)} differ: a Dask worker with another escsim?); its replicates "
+            "would come from another model: give every worker the same escsim"
+        )
     write_text_atomic(json.dumps(record), chunk_dir / f"{task.name}.json")
 
 

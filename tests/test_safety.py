@@ -251,6 +251,29 @@ def test_2_resume_across_a_code_change_is_refused_naming_it(small, tmp_path):
         run_scenario(load_scenario(small), out, 40, chunk_size=10, resume=True, argv=[])
 
 
+def test_2_a_chunk_computed_by_other_code_is_refused(small, tmp_path):
+    # an executor (Dask) computes chunks in other processes, perhaps on machines with another
+    # escsim: each chunk's record carries the fingerprint of the code that computed it, and
+    # the driver refuses one that differs from its own (here: what such a worker reports)
+    from sim.runner import execute_chunk, record_chunk, write_chunk_files
+
+    def other_worker(tasks, chunk_dir, reuse, progress, before_first_write):
+        for i, task in enumerate(tasks):
+            tables = execute_chunk(task)
+            if i == 0:
+                before_first_write(task, tables, 0)
+            record = write_chunk_files(chunk_dir, task, tables)
+            if i == 1:
+                record["code"] = {**record["code"], "sources": "0" * 64}
+            record_chunk(chunk_dir, task, record)
+
+    out = tmp_path / "r"
+    with pytest.raises(RunError, match="other escsim code.*sources"):
+        run_scenario(load_scenario(small), out, 15, chunk_size=5, execute=other_worker, argv=[])
+    assert not (out / "manifest.json").exists()
+    assert sorted(p.name for p in (out / "chunks").glob("*.json")) == ["000000000-000000004.json"]
+
+
 def test_2_manifest_records_the_code_fingerprint(small, tmp_path):
     res = run_scenario(load_scenario(small), tmp_path / "r", 5, argv=[])
     code = res.manifest["code"]
