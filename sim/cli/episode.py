@@ -89,8 +89,10 @@ def register(app: typer.Typer) -> None:
                     )
             s = _seeds(seeds)
             for name, v in (("--particles", particles), ("--runs", runs)):
-                if not 2 <= v <= MAX_COUNT:
-                    raise InputError(f"{name}: expected 2 to {MAX_COUNT:,}; found {v}")
+                if v < 2:
+                    raise InputError(f"{name}: expected an integer >= 2; found {v}")
+                if v > MAX_COUNT:
+                    raise InputError(f"{name}: expected at most {MAX_COUNT:,}; found {v}")
             path = scenario or E.EPISODE_SCENARIO
             if not Path(path).is_file():
                 raise InputError(f"--scenario: expected an existing file; found {str(path)!r}")

@@ -151,8 +151,10 @@ def register(app: typer.Typer) -> None:
 
             o = _date(origin, "--origin")
             days = _days(horizon)
-            if not 2 <= runs <= MAX_TRAJECTORIES:
-                raise InputError(f"--runs: expected 2 to {MAX_TRAJECTORIES:,}; found {runs}")
+            if runs < 2:
+                raise InputError(f"--runs: expected an integer >= 2; found {runs}")
+            if runs > MAX_TRAJECTORIES:
+                raise InputError(f"--runs: expected at most {MAX_TRAJECTORIES:,}; found {runs}")
             if not 1 <= draws <= MAX_TRAJECTORIES:
                 raise InputError(f"--draws: expected 1 to {MAX_TRAJECTORIES:,}; found {draws}")
             conds = []
@@ -275,8 +277,10 @@ def register(app: typer.Typer) -> None:
             pairs = [(load_scenario(p).scenario, P.base_scenario(p)) for p in paths]
             st = E.Settings.quick_settings() if quick else E.Settings()
             if runs is not None:
-                if not 10 <= runs <= MAX_TRAJECTORIES:
-                    raise InputError(f"--runs: expected 10 to {MAX_TRAJECTORIES:,}; found {runs}")
+                if runs < 10:
+                    raise InputError(f"--runs: expected an integer >= 10; found {runs}")
+                if runs > MAX_TRAJECTORIES:
+                    raise InputError(f"--runs: expected at most {MAX_TRAJECTORIES:,}; found {runs}")
                 st = dataclasses.replace(st, runs=runs)
             org = [
                 o for sc, _ in pairs for o in (st.origins or E.origins(sc)) if sc.start < o < sc.end
