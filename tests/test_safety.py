@@ -626,6 +626,22 @@ def test_9_sigterm_stops_a_run_like_ctrl_c(small, tmp_path):
     assert "interrupted" in stderr.decode() and "Traceback" not in stderr.decode()
 
 
+def test_9_sigterm_stops_calibrate_like_ctrl_c_and_leaves_nothing(tmp_path):
+    # the long analysis commands (calibrate, episode, evaluate, forecast) share the handling:
+    # SIGTERM once the sampler is running gives exit 130, the message, no --out and no temp
+    out = tmp_path / "cal"
+    proc = escsim("calibrate", "--quick", "--out", str(out), env={"TMPDIR": str(tmp_path)})
+    line = proc.stderr.readline()  # the first progress line: the sampler has started
+    assert line, proc.communicate(timeout=60)
+    time.sleep(1)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr.decode()
+    assert "interrupted" in stderr.decode() and "Traceback" not in stderr.decode()
+    assert not out.exists()
+    assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".tmp")]
+
+
 def test_9_sigterm_during_replay_removes_its_temp_dir(small, tmp_path):
     out = tmp_path / "r"
     run_scenario(load_scenario(small), out, 3000, chunk_size=100, argv=[])
