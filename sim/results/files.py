@@ -311,13 +311,16 @@ def claim_output_dir(target: Path, marker: str, outputs: tuple[str, ...] = ()) -
         )
     for name in (marker, *outputs):
         path = target
-        for part in Path(name).parts:
+        parts = Path(name).parts
+        for i, part in enumerate(parts):
             path = path / part
             if path.is_symlink():
                 raise RunError(
                     f"{path}: is a symbolic link; escsim never writes through links "
                     "(remove it or choose another --out)"
                 )
+            if i < len(parts) - 1 and path.exists() and not path.is_dir():
+                raise RunError(f"{path}: escsim writes a folder there; it is a file")
 
 
 # input files other than scenarios (a posterior sample): at most this many bytes

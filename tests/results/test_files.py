@@ -104,3 +104,11 @@ def test_check_input_file_refuses_fifos_devices_and_large_files(tmp_path):
         files.check_input_file(big, "--posterior", max_bytes=1000)
     with pytest.raises(files.RunError, match="--posterior"):
         files.check_input_file(tmp_path / "missing", "--posterior")
+
+
+def test_claim_output_dir_refuses_a_file_where_a_folder_goes(tmp_path):
+    # found after the minutes of computing, it failed with exit 1; now before anything runs
+    (tmp_path / "manifest.json").write_text('{"written_by": "escsim"}')
+    (tmp_path / "plots").write_text("a file")
+    with pytest.raises(files.RunError, match="plots: escsim writes a folder there"):
+        files.claim_output_dir(tmp_path, "manifest.json", ("plots", "plots/fan.png"))
