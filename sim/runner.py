@@ -69,6 +69,7 @@ from sim.results.files import (
 from sim.results.manifest import (
     MAX_RUNS,
     WRITTEN_BY,
+    check_tables,
     code_fingerprint,
     git_commit,
     read_own_json,
@@ -299,6 +300,8 @@ def inspect_results_dir(out: Path, plan: dict, resume: bool, overwrite: bool) ->
     if not out.is_dir():
         raise RunError(f"{out}: cannot create the results directory: it is not a directory")
     refuse_links(out, _NO_LINKS)
+    for name in ("events.parquet", "runs.parquet", "monthly.parquet"):
+        _refuse_foreign_parts(out / name)
     manifest = read_own_json(out / "manifest.json")
     existing = read_own_json(out / "plan.json")
     if (out / "manifest.json").exists() and manifest is None:
@@ -347,9 +350,10 @@ def write_chunk_files(chunk_dir: Path, task: ChunkTask, tables: dict[str, pa.Tab
     """Write a chunk's files atomically (temporary names start with "."); return its record.
 
     Called by whoever computed the chunk (this process or a Dask worker); the record (the
-    SHA-256 of each file) is written by the driver with ``record_chunk``.
+    SHA-256 of each file, and the code fingerprint of the process that computed it) is written
+    by the driver with ``record_chunk``.
     """
-    record: dict = {"written_by": WRITTEN_BY, "runs": task.n_reps}
+    record: dict = {"written_by": WRITTEN_BY, "runs": task.n_reps, "code": code_fingerprint()}
     for kind in task.kinds:
         path = chunk_dir / f"{kind}-{task.name}.parquet"
         write_parquet_atomic(tables[kind], path)
@@ -358,7 +362,27 @@ def write_chunk_files(chunk_dir: Path, task: ChunkTask, tables: dict[str, pa.Tab
 
 
 def record_chunk(chunk_dir: Path, task: ChunkTask, record: dict) -> None:
-    """Write a chunk's completion record (it marks the chunk as finished for ``--resume``)."""
+    """Write a chunk's completion record (it marks the chunk as finished for ``--resume``).
+
+    Raises
+    ------
+    RunError
+        If the chunk was computed by other code than this process runs (a Dask worker with
+        another escsim version, source tree or numba): its replicates would come from another
+        model. The chunk is not recorded (a ``--resume`` recomputes it).
+    """
+    code = record.get("code")
+    if code != code_fingerprint():
+        changed = sorted(
+            k
+            for k, v in code_fingerprint().items()
+            if not isinstance(code, dict) or code.get(k) != v
+        )
+        raise RunError(
+            f"chunk {task.name} was computed by other escsim code than this process runs "
+            f"({', '.join(changed)} differ: a Dask worker with another escsim?); its replicates "
+            "would come from another model: give every worker the same escsim"
+        )
     write_text_atomic(json.dumps(record), chunk_dir / f"{task.name}.json")
 
 
@@ -709,6 +733,7 @@ def run_scenario(
         with directory_lock(out), _directory_errors(out):
             state, existing = inspect_results_dir(out, plan, resume, overwrite)
             if state == "finished":
+                check_tables(out, existing)  # a table that lost a part is not a finished run
                 return RunResult(out, existing)
             chunk_dir = out / "chunks"
             if state == "resume":
@@ -843,6 +868,28 @@ def _consolidate(
                 rows[kind] += parquet_rows(part)
             _remove_table(final)  # a resumed run killed after this step left it
     return rows
+
+
+def _refuse_foreign_parts(path: Path) -> None:
+    """Raise ``RunError`` if a table directory holds anything escsim did not write there.
+
+    Checked before a run writes anything, so a run that would have to remove the table does
+    not stop half-way (its manifest or other tables already gone).
+    """
+    if path.is_symlink() or not path.is_dir():
+        return
+    foreign = sorted(
+        entry.name
+        for entry in os.scandir(path)
+        if not (_PART.match(entry.name) or is_temp_name(entry.name))
+        or entry.is_dir(follow_symlinks=False)
+    )
+    if foreign:
+        shown = ", ".join(repr(f) for f in foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+        raise RunError(
+            f"{path}: holds files escsim did not write ({shown}); escsim does not remove them: "
+            "move them or choose another --out"
+        )
 
 
 def _remove_table(path: Path) -> None:

@@ -120,6 +120,119 @@ def test_1_overwrite_refuses_a_manifest_escsim_did_not_write(small, tmp_path):
     assert json.loads((out / "manifest.json").read_text()) == {"my": "own manifest"}
 
 
+def test_1_overwrite_refuses_a_table_directory_with_foreign_files_before_touching_anything(
+    small, tmp_path
+):
+    # a results table of several chunks is a directory of parts: a file put there is not
+    # escsim's, and the refusal must come before the old manifest and tables are removed
+    out = tmp_path / "r"
+    run_scenario(load_scenario(small), out, 10, chunk_size=5, argv=[])
+    assert (out / "events.parquet").is_dir()
+    (out / "events.parquet" / "notes.txt").write_text("mine")
+    before = sorted(str(p.relative_to(out)) for p in out.rglob("*"))
+    manifest = (out / "manifest.json").read_bytes()
+    with pytest.raises(RunError, match="notes.txt"):
+        run_scenario(load_scenario(small), out, 10, chunk_size=5, overwrite=True, argv=[])
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == before
+    assert (out / "manifest.json").read_bytes() == manifest
+    assert (out / "events.parquet" / "notes.txt").read_text() == "mine"
+
+
+# every command that takes --out, with arguments that would run it (for seconds to minutes)
+OUT_COMMANDS = {
+    "forecast": [
+        "forecast",
+        "scenarios/historical.yaml",
+        "--origin",
+        "2020-07-31",
+        "--runs",
+        "20",
+    ],
+    "calibrate": ["calibrate", "--quick", "-q"],
+    "episode": ["episode", "--quick", "-q"],
+    "evaluate": ["evaluate", "--quick"],
+    "sensitivity": [
+        "sensitivity",
+        "scenarios/truce.yaml",
+        "scenarios/status_quo.yaml",
+        "--outcome",
+        "us_killed",
+    ],
+    "discover": [
+        "discover",
+        "scenarios/truce.yaml",
+        "scenarios/status_quo.yaml",
+        "--outcome",
+        "attacks_us",
+    ],
+}
+
+
+def tree(root: Path) -> dict[str, bytes | str]:
+    """Every path under ``root``: a file's bytes, a link's target, a folder's "dir"."""
+    found: dict[str, bytes | str] = {}
+    for p in sorted(root.rglob("*")):
+        key = str(p.relative_to(root))
+        if p.is_symlink():
+            found[key] = "-> " + os.readlink(p)
+        elif p.is_dir():
+            found[key] = "dir"
+        else:
+            found[key] = p.read_bytes()
+    return found
+
+
+@pytest.mark.parametrize("command", sorted(OUT_COMMANDS))
+def test_1_every_out_command_refuses_a_user_folder_before_running(command, tmp_path):
+    # a folder escsim did not write (here with a manifest.json of the user's own) is refused
+    # with exit 2 before anything runs (seconds): nothing in it is replaced, nothing is created
+    out = tmp_path / "thesis"
+    out.mkdir()
+    (out / "manifest.json").write_text('{"chapter": 3}')
+    (out / "notes.txt").write_text("mine")
+    before = tree(tmp_path)
+    t0 = time.perf_counter()
+    res = cli.invoke(app, [*OUT_COMMANDS[command], "--out", str(out)])
+    assert res.exit_code == 2, (res.output, repr(res.exception))
+    assert "escsim did not write" in res.output and res.output.count("\n") <= 2, res.output
+    assert tree(tmp_path) == before
+    assert time.perf_counter() - t0 < 60  # refused before the work (minutes), not after
+
+
+@pytest.mark.parametrize(
+    "command, link",
+    [
+        ("forecast", "plots"),
+        ("forecast", "forecast.csv"),
+        ("calibrate", "report"),
+        ("calibrate", "posterior.parquet"),
+        ("evaluate", "figures"),
+        ("episode", "report.md"),
+        ("sensitivity", "sobol.csv"),
+    ],
+)
+def test_7_links_in_escsim_own_output_folders_are_refused_before_running(command, link, tmp_path):
+    # escsim's own earlier results (its marker), with a link where escsim would write: refused
+    out = tmp_path / "r"
+    marker = {"calibrate": "report/results.json", "evaluate": "standing.json"}.get(
+        command, "manifest.json"
+    )
+    (out / marker).parent.mkdir(parents=True, exist_ok=True)
+    (out / marker).write_text(json.dumps({"written_by": "escsim", "command": "escsim x"}))
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("mine")
+    if link == "report":  # escsim's marker is in report/: here the linked folder holds it
+        (out / marker).rename(victim / "results.json")
+        (out / "report").rmdir()
+    (out / link).symlink_to(victim if link in ("plots", "report", "figures") else victim / "f")
+    before = tree(tmp_path)
+    res = cli.invoke(app, [*OUT_COMMANDS[command], "--out", str(out)])
+    assert res.exit_code == 2, (res.output, repr(res.exception))
+    assert "symbolic link" in res.output and res.output.count("\n") <= 2, res.output
+    assert tree(tmp_path) == before
+
+
 # --- 2. no resume across a change of code ---------------------------------------------------
 
 
@@ -136,6 +249,29 @@ def test_2_resume_across_a_code_change_is_refused_naming_it(small, tmp_path):
     (out / "plan.json").write_text(json.dumps(plan))
     with pytest.raises(RunError, match="numba"):
         run_scenario(load_scenario(small), out, 40, chunk_size=10, resume=True, argv=[])
+
+
+def test_2_a_chunk_computed_by_other_code_is_refused(small, tmp_path):
+    # an executor (Dask) computes chunks in other processes, perhaps on machines with another
+    # escsim: each chunk's record carries the fingerprint of the code that computed it, and
+    # the driver refuses one that differs from its own (here: what such a worker reports)
+    from sim.runner import execute_chunk, record_chunk, write_chunk_files
+
+    def other_worker(tasks, chunk_dir, reuse, progress, before_first_write):
+        for i, task in enumerate(tasks):
+            tables = execute_chunk(task)
+            if i == 0:
+                before_first_write(task, tables, 0)
+            record = write_chunk_files(chunk_dir, task, tables)
+            if i == 1:
+                record["code"] = {**record["code"], "sources": "0" * 64}
+            record_chunk(chunk_dir, task, record)
+
+    out = tmp_path / "r"
+    with pytest.raises(RunError, match="other escsim code.*sources"):
+        run_scenario(load_scenario(small), out, 15, chunk_size=5, execute=other_worker, argv=[])
+    assert not (out / "manifest.json").exists()
+    assert sorted(p.name for p in (out / "chunks").glob("*.json")) == ["000000000-000000004.json"]
 
 
 def test_2_manifest_records_the_code_fingerprint(small, tmp_path):
@@ -347,6 +483,34 @@ def test_7_figure_temp_link_is_not_written_through(tmp_path):
     assert (plots / "fan.png").read_bytes().startswith(b"\x89PNG")
 
 
+def test_7_plot_does_not_write_through_a_linked_plots_folder(small, tmp_path):
+    out = tmp_path / "r"
+    run_scenario(load_scenario(small), out, 5, argv=[])
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (out / "plots").symlink_to(elsewhere)
+    res = cli.invoke(app, ["plot", str(out)])
+    assert res.exit_code == 2 and "symbolic link" in res.output, res.output
+    assert list(elsewhere.iterdir()) == []
+
+
+@pytest.mark.parametrize("mine", ["brief.pdf", "plots/fans.png", "posterior_outcomes.parquet"])
+def test_1_compare_into_a_user_folder_replaces_none_of_its_files(small, tmp_path, mine):
+    # comparison.json/.csv/.md were checked; the brief, plots and tables it writes at the end
+    # were replaced in a folder escsim did not write (after minutes of running)
+    other = tmp_path / "other.yaml"
+    other.write_text(small.read_text().replace("name: small", "name: other"))
+    out = tmp_path / "folder"
+    (out / mine).parent.mkdir(parents=True, exist_ok=True)
+    (out / mine).write_bytes(b"mine")
+    before = tree(tmp_path)
+    args = ["compare", str(small), str(other), "-n", "5", "-o", str(out), "-q"]
+    res = cli.invoke(app, [*args, "--fixed-parameters"])
+    assert res.exit_code == 2, (res.output, repr(res.exception))
+    assert "not written by escsim" in res.output, res.output
+    assert tree(tmp_path) == before
+
+
 def test_7_comparison_directory_is_locked(tmp_path):
     from sim.analysis.compare import run_comparison
 
@@ -416,6 +580,28 @@ def test_8_replay_of_a_manifest_with_absurd_runs_is_refused(small, tmp_path):
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.parametrize(
+    "args, option",
+    [
+        (OUT_COMMANDS["forecast"][:-1] + [str(10**12)], "--runs"),
+        (OUT_COMMANDS["forecast"] + ["--posterior", "FIFO"], "--posterior"),
+        (OUT_COMMANDS["forecast"] + ["--posterior", "/dev/zero"], "--posterior"),
+        (["calibrate", "--quick", "--particles", str(10**9)], "--particles"),
+        (["episode", "--quick", "--runs", str(10**9)], "--runs"),
+        (["evaluate", "--quick", "--runs", str(10**12)], "--runs"),
+    ],
+)
+def test_8_new_commands_bound_their_inputs(args, option, tmp_path):
+    # a FIFO would hang, 10**12 trajectories would fill the memory: one line, exit 2, at once
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    args = [str(fifo) if a == "FIFO" else a for a in args]
+    res = cli.invoke(app, [*args, "--out", str(tmp_path / "out")])
+    assert res.exit_code == 2, (res.output, repr(res.exception))
+    assert option in res.output and res.output.count("\n") <= 2, res.output
+    assert not (tmp_path / "out").exists()
+
+
 # --- 9. SIGTERM is an interrupt ---------------------------------------------------------------
 
 
@@ -438,6 +624,22 @@ def test_9_sigterm_stops_a_run_like_ctrl_c(small, tmp_path):
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr.decode()
     assert "interrupted" in stderr.decode() and "Traceback" not in stderr.decode()
+
+
+def test_9_sigterm_stops_calibrate_like_ctrl_c_and_leaves_nothing(tmp_path):
+    # the long analysis commands (calibrate, episode, evaluate, forecast) share the handling:
+    # SIGTERM once the sampler is running gives exit 130, the message, no --out and no temp
+    out = tmp_path / "cal"
+    proc = escsim("calibrate", "--quick", "--out", str(out), env={"TMPDIR": str(tmp_path)})
+    line = proc.stderr.readline()  # the first progress line: the sampler has started
+    assert line, proc.communicate(timeout=60)
+    time.sleep(1)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr.decode()
+    assert "interrupted" in stderr.decode() and "Traceback" not in stderr.decode()
+    assert not out.exists()
+    assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".tmp")]
 
 
 def test_9_sigterm_during_replay_removes_its_temp_dir(small, tmp_path):
@@ -532,6 +734,39 @@ def test_12_damaged_results_give_one_line_and_exit_2(small, tmp_path, damage, co
     assert "Traceback" not in res.output and res.output.count("\n") <= 2, res.output
     if damage == "outcome_from":
         assert "outcome_from" in res.output and "date" in res.output, res.output
+
+
+@pytest.mark.parametrize("command", ["plot", "explain"])
+@pytest.mark.parametrize("damage", ["part-missing", "part-is-a-directory", "part-added"])
+def test_12_a_table_directory_that_lost_or_gained_a_part_is_refused(
+    small, tmp_path, damage, command
+):
+    # a table of several chunks is a directory of parts; drawing or explaining from one that
+    # lost a part (or gained one) would show part of a run, or another run's replicates
+    out = tmp_path / "r"
+    run_scenario(load_scenario(small), out, 10, chunk_size=5, argv=[])
+    table = out / ("runs.parquet" if command == "plot" else "events.parquet")
+    part = table / "part-000000005-000000009.parquet"
+    if damage == "part-missing":
+        part.unlink()
+    elif damage == "part-is-a-directory":
+        part.unlink()
+        part.mkdir()
+    else:
+        shutil.copyfile(part, table / "part-000000010-000000014.parquet")
+    res = cli.invoke(app, [command, str(out)])
+    assert res.exit_code == 2, (res.output, repr(res.exception))
+    assert "damaged results table" in res.output and res.output.count("\n") <= 2, res.output
+    assert not (out / "plots").exists()
+
+
+def test_12_resuming_a_finished_run_whose_table_lost_a_part_is_refused(small, tmp_path):
+    # compare --resume and run --resume reuse finished results: not when a part is gone
+    out = tmp_path / "r"
+    run_scenario(load_scenario(small), out, 10, chunk_size=5, argv=[])
+    (out / "runs.parquet" / "part-000000005-000000009.parquet").unlink()
+    with pytest.raises(RunError, match="damaged results table"):
+        run_scenario(load_scenario(small), out, 10, chunk_size=5, resume=True, argv=[])
 
 
 # --- 13. replay checks the scenario text and foreign rows -------------------------------------

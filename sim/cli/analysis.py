@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
@@ -151,6 +152,52 @@ def _print_alternatives(meta: dict) -> None:
         out.print(line, markup=False, highlight=False)
 
 
+def check_comparison_out(target: Path) -> None:
+    """Refuse a comparison ``--out`` whose brief, plots or tables escsim cannot prove it wrote.
+
+    ``run_comparison`` checks ``comparison.json``, ``comparison.csv``, ``comparison.md`` and
+    the scenario directories; this adds what it writes at the end (``brief.pdf``, ``plots/``,
+    the posterior and alternatives tables): they may exist only where escsim's own comparison
+    vouches for them (its ``comparison.json``, or a scenario directory escsim wrote, as after an
+    interrupted comparison), and are never symbolic links.
+
+    Raises
+    ------
+    InputError
+        Naming the file.
+    """
+    from sim.analysis.compare import ALTERNATIVES_FILE, META_FILE, POSTERIOR_FILE
+    from sim.cli.common import InputError
+    from sim.results.manifest import read_own_json
+
+    if not target.is_dir():
+        return
+    names = ("brief.pdf", "plots", POSTERIOR_FILE, ALTERNATIVES_FILE)
+    for name in names:
+        if (target / name).is_symlink():
+            raise InputError(
+                f"{target / name}: is a symbolic link; escsim never writes through links "
+                "(remove it or choose another --out)"
+            )
+    try:
+        meta = json.loads((target / META_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        meta = None
+    vouched = (isinstance(meta, dict) and "scenarios" in meta) or any(
+        read_own_json(p) is not None
+        for pattern in ("*/manifest.json", "*/plan.json")
+        for p in target.glob(pattern)
+    )
+    if vouched:
+        return
+    for name in names:
+        if (target / name).exists():
+            raise InputError(
+                f"{target / name}: not written by escsim compare (no {META_FILE} vouches for "
+                "it); choose another --out"
+            )
+
+
 def compare(
     scenarios: Annotated[
         list[Path],
@@ -251,6 +298,7 @@ def compare(
         for ls in loaded:
             print_warnings(ls.warnings)
         target = out_dir or Path("results") / "compare"
+        check_comparison_out(target)  # before anything runs
         try:
             post, note = _choose_posterior(posterior, fixed_parameters)
         except PosteriorError as exc:
@@ -310,14 +358,24 @@ def plot(
     from sim.cli.common import InputError, handle_errors, out
     from sim.report.plotting import plot_compare_dir, plot_run_dir
     from sim.report.rundata import is_run_dir
+    from sim.results.manifest import check_tables
 
     with handle_errors():
         if not results.is_dir():
             raise InputError(f"{results}: not a directory")
+        for name in ("plots", "brief.pdf"):  # where plot writes: never through a link
+            if (results / name).is_symlink():
+                raise InputError(
+                    f"{results / name}: is a symbolic link; escsim never writes through links "
+                    "(remove it)"
+                )
         try:
             if (results / META_FILE).exists():
+                for sub in sorted(results.glob("*/manifest.json")):
+                    check_tables(sub.parent)
                 files = plot_compare_dir(results)
             elif is_run_dir(results):
+                check_tables(results)
                 files = plot_run_dir(results)
             else:
                 raise InputError(
@@ -347,6 +405,7 @@ def explain(
     from sim.analysis.explain import explain_run, format_explanation
     from sim.cli.common import InputError, handle_errors, out
     from sim.report.rundata import is_run_dir
+    from sim.results.manifest import check_tables
 
     with handle_errors():
         if not is_run_dir(results):
@@ -354,6 +413,7 @@ def explain(
                 f"{results}: not a results directory (manifest.json, runs.parquet);"
                 " for a comparison give one scenario's sub-directory"
             )
+        check_tables(results)
         try:
             ex = explain_run(results, run, window=window)
         except KeyError as exc:

@@ -10,12 +10,25 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+# the record that marks an output directory as calibrate's, and what calibrate writes there
+MARKER = "report/results.json"
+CALIBRATE_FILES = (
+    "posterior.parquet",
+    "fitted.yaml",
+    "report",
+    "report/report.md",
+    "report/tallies.png",
+    "report/parameters.png",
+    "report/smc.png",
+)
+# --particles, --runs and --check-draws: at most this many (the arrays they size are held in memory)
+MAX_COUNT = 10**6
 
 
 def _parse_date(text: str | None, option: str) -> dt.date | None:
@@ -102,6 +115,7 @@ def register(app: typer.Typer) -> None:
         """
         from sim.analysis.calibrate import run as R
         from sim.cli.common import InputError, err, handle_errors, out
+        from sim.results.files import claim_output_dir
 
         with handle_errors():
             until = _parse_date(data_until, "--data-until")
@@ -129,23 +143,29 @@ def register(app: typer.Typer) -> None:
             for name, v in changes.items():
                 if v is not None:
                     _check_positive(v, "--" + name.replace("_", "-"), 2)
+                    if v > MAX_COUNT:
+                        raise InputError(
+                            f"--{name.replace('_', '-')}: expected at most {MAX_COUNT:,}; found {v}"
+                        )
             settings = dataclasses.replace(
                 settings, **{k: v for k, v in changes.items() if v is not None}
             )
             if until is not None:
                 _check_until(path, until)
             target = out_dir or R.DEFAULT_OUT
-            _prepare(target)
+            claim_output_dir(target, MARKER, CALIBRATE_FILES)  # before running
             from sim.report.calibration import write_outputs
 
             say = None if quiet else (lambda msg: err.print(msg, highlight=False))
             cal = R.run_calibration(settings, path, until, progress=say)
+            claim_output_dir(target, MARKER, CALIBRATE_FILES)  # it may have changed since
             write_outputs(cal, target, sys.argv)
             out.print(
                 f"posterior: {target / 'posterior.parquet'}  fitted: {target / 'fitted.yaml'}  "
                 f"report: {target / 'report' / 'report.md'}  ({cal.timings['total']:.0f} s; "
                 f"{cal.coverage90:.0%} of fitted exact/approx tallies inside the 90% "
-                "predictive intervals)"
+                "predictive intervals)",
+                markup=False,
             )
 
 
@@ -162,14 +182,3 @@ def _check_until(path: Path, date: dt.date) -> None:
             f"--data-until {date}: no fittable tally ends on or before it inside the "
             f"scenario's horizon {base.start} - {base.end}"
         )
-
-
-def _prepare(target: Path) -> None:
-    from sim.runner import RunError
-
-    try:
-        (target / "report").mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise RunError(f"{target}: cannot create the output directory: {exc.strerror}") from None
-    if not os.access(target, os.W_OK):
-        raise RunError(f"{target}: the output directory is not writable")

@@ -15,6 +15,11 @@ from typing import Annotated
 
 import typer
 
+# what episode writes into --out (besides manifest.json and posterior_<alternative>.parquet)
+EPISODE_FILES = ("report.md", "alternatives.yaml", "evidence.png", "daily.png", "tallies.png")
+# --particles and --runs: at most this many
+MAX_COUNT = 10**6
+
 
 def _seeds(text: str) -> tuple[int, ...]:
     from sim.cli.common import InputError
@@ -86,6 +91,8 @@ def register(app: typer.Typer) -> None:
             for name, v in (("--particles", particles), ("--runs", runs)):
                 if v < 2:
                     raise InputError(f"{name}: expected an integer >= 2; found {v}")
+                if v > MAX_COUNT:
+                    raise InputError(f"{name}: expected at most {MAX_COUNT:,}; found {v}")
             path = scenario or E.EPISODE_SCENARIO
             if not Path(path).is_file():
                 raise InputError(f"--scenario: expected an existing file; found {str(path)!r}")
@@ -95,16 +102,18 @@ def register(app: typer.Typer) -> None:
             budget = E.Budget.quick() if quick else E.Budget(particles=particles, runs=runs)
             budget = dataclasses.replace(budget, seeds=s)
             target = out_dir or E.DEFAULT_OUT
-            from sim.runner import RunError
+            from sim.results.files import claim_output_dir
 
-            try:
-                target.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise RunError(f"{target}: cannot create the output directory: {exc}") from None
+            files = (
+                *EPISODE_FILES,
+                *(f"posterior_{a.name}.parquet" for a in E.ALTERNATIVES),
+            )
+            claim_output_dir(target, "manifest.json", files)  # before running
             say = None if quiet else (lambda msg: err.print(msg, highlight=False))
             cmp_ = E.compare(budget, Path(path), chosen, say)
             from sim.report.episode import write_outputs
 
+            claim_output_dir(target, "manifest.json", files)  # it may have changed since
             write_outputs(cmp_, target, sys.argv)
             import itertools
 
@@ -112,5 +121,6 @@ def register(app: typer.Typer) -> None:
                 out.print(E.verdict(*cmp_.bayes_factor(a, b), a, b))
             out.print(
                 f"report: {target / 'report.md'}  alternatives: {target / 'alternatives.yaml'}  "
-                f"({cmp_.seconds:.0f} s)"
+                f"({cmp_.seconds:.0f} s)",
+                markup=False,
             )

@@ -15,6 +15,12 @@ from sim.cli.common import InputError, err, handle_errors, out
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE_ORIGIN = dt.date(2020, 7, 31)
 """Origin of the example forecast that ``escsim evaluate`` writes next to the scoreboard."""
+# what forecast writes into --out (besides manifest.json)
+FORECAST_FILES = ("weights.parquet", "forecast.csv", "plots", "plots/forecast_fan.png")
+# trajectories (--runs) and posterior draws (--draws) a forecast holds in memory at most
+MAX_TRAJECTORIES = 10**6
+# what evaluate writes into --out (besides standing.json)
+SCOREBOARD_FILES = ("scores.csv", "paired.csv", "summary.md", "figures", "figures/crps.png")
 
 
 def _date(text: str, option: str) -> dt.date:
@@ -34,15 +40,23 @@ def _days(text: str) -> int:
 def _write_forecast(out_dir: Path, ens, w, windows, known, origin, horizon_end, label, meta):
     import numpy as np
     import pandas as pd
+    import pyarrow as pa
 
     from sim.analysis.forecast import assimilation as A
-    from sim.report.scoreboard import atomic_write_text
+    from sim.results.files import (
+        atomic_file,
+        claim_output_dir,
+        write_parquet_atomic,
+        write_text_atomic,
+    )
 
+    claim_output_dir(out_dir, "manifest.json", FORECAST_FILES)  # again: it may have changed
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "plots").mkdir(exist_ok=True)
     wt = pd.DataFrame({"run": np.arange(len(w)), "posterior_draw": ens.draw, "weight": w})
-    wt.to_parquet(out_dir / "weights.parquet.tmp", index=False)
-    (out_dir / "weights.parquet.tmp").replace(out_dir / "weights.parquet")
+    write_parquet_atomic(
+        pa.Table.from_pandas(wt, preserve_index=False), out_dir / "weights.parquet"
+    )
     months = windows[windows["id"].str.startswith("M")]
     x = ens.column(tuple(months["id"]))
     q = A.weighted_quantiles(x, w, np.array([0.05, 0.25, 0.5, 0.75, 0.95]))
@@ -58,7 +72,7 @@ def _write_forecast(out_dir: Path, ens, w, windows, known, origin, horizon_end, 
             "mean": w @ x,
         }
     )
-    atomic_write_text(out_dir / "forecast.csv", fc.to_csv(index=False))
+    write_text_atomic(fc.to_csv(index=False), out_dir / "forecast.csv")
     import matplotlib
 
     matplotlib.use("Agg")
@@ -81,16 +95,18 @@ def _write_forecast(out_dir: Path, ens, w, windows, known, origin, horizon_end, 
     )
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(out_dir / "plots" / "forecast_fan.png", dpi=90)
+    with atomic_file(out_dir / "plots" / "forecast_fan.png") as tmp:
+        fig.savefig(tmp, dpi=90, format="png")
     plt.close(fig)
     meta = {
+        "written_by": "escsim",
         **meta,
         "ess": A.ess(w),
         "label": label,
         "assimilated_tallies": list(known["id"]),
         "horizon_end": horizon_end.isoformat(),
     }
-    atomic_write_text(out_dir / "manifest.json", json.dumps(meta, indent=2, default=str))
+    write_text_atomic(json.dumps(meta, indent=2, default=str), out_dir / "manifest.json")
     return meta
 
 
@@ -130,9 +146,14 @@ def run_forecast(
     from sim.analysis.forecast import availability as AV
     from sim.analysis.forecast import evaluate as E
     from sim.api import load_scenario
+    from sim.results.files import check_input_file, claim_output_dir
 
     if runs < 2:
         raise InputError(f"--runs: expected an integer >= 2; found {runs}")
+    if runs > MAX_TRAJECTORIES:
+        raise InputError(f"--runs: expected at most {MAX_TRAJECTORIES:,}; found {runs}")
+    if not 1 <= draws <= MAX_TRAJECTORIES:
+        raise InputError(f"--draws: expected 1 to {MAX_TRAJECTORIES:,}; found {draws}")
     conds = []
     for c in condition:
         try:
@@ -145,11 +166,19 @@ def run_forecast(
         raise InputError(
             f"--origin: expected a date inside the scenario ({sc.start}..{sc.end}); found {o}"
         )
+    target = out_dir or REPO / "results" / f"forecast_{sc.name}_{o}"
+    claim_output_dir(target, "manifest.json", FORECAST_FILES)  # before running
     post = None
     if posterior is not None:
-        if not posterior.exists():
-            raise InputError(f"--posterior: file not found: {posterior}")
-        post = pd.read_parquet(posterior)
+        check_input_file(posterior, "--posterior")
+        try:
+            with open(posterior, "rb") as fh:
+                post = pd.read_parquet(fh)
+        except Exception as exc:  # pyarrow raises several types for a bad file
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise InputError(
+                f"--posterior: {posterior}: unreadable posterior sample ({first})"
+            ) from None
         sc = P.base_scenario(scenario)
     end = min(o + dt.timedelta(days=days), sc.end)
     run_sc = sc if conditional_on_timeline else A.without_future_injects(sc, o)
@@ -171,7 +200,6 @@ def run_forecast(
             raise InputError(f"--condition: no trajectory contains {c['id'][0]}")
         lw = np.where(hit, lw, -np.inf)
     w = A.normalise(lw)
-    target = out_dir or REPO / "results" / f"forecast_{sc.name}_{o}"
     meta = {
         "command": "escsim forecast "
         + " ".join(
@@ -247,7 +275,8 @@ def register(app: typer.Typer) -> None:
             )
             out.print(
                 f"forecast written to {target} ({m['label']}); effective sample size "
-                f"{m['ess']:.1f} of {runs}"
+                f"{m['ess']:.1f} of {runs}",
+                markup=False,
             )
 
     @app.command()
@@ -276,12 +305,17 @@ def register(app: typer.Typer) -> None:
         Example: `escsim evaluate --quick --out /tmp/board`
         """
         with handle_errors():
+            from sim.report.scoreboard import SCOREBOARD
+            from sim.results.files import claim_output_dir
+
+            target = out_dir or SCOREBOARD
+            claim_output_dir(target, "standing.json", SCOREBOARD_FILES)  # before running
             import dataclasses
 
             from sim.analysis.calibrate import parameters as P
             from sim.analysis.forecast import evaluate as E
             from sim.api import load_scenario
-            from sim.report.scoreboard import SCOREBOARD, write_scoreboard
+            from sim.report.scoreboard import write_scoreboard
 
             paths = [scenario] if scenario else [REPO / "scenarios" / n for n in E.SCENARIOS]
             pairs = [(load_scenario(p).scenario, P.base_scenario(p)) for p in paths]
@@ -289,6 +323,8 @@ def register(app: typer.Typer) -> None:
             if runs is not None:
                 if runs < 10:
                     raise InputError(f"--runs: expected an integer >= 10; found {runs}")
+                if runs > MAX_TRAJECTORIES:
+                    raise InputError(f"--runs: expected at most {MAX_TRAJECTORIES:,}; found {runs}")
                 st = dataclasses.replace(st, runs=runs)
             org = [
                 o for sc, _ in pairs for o in (st.origins or E.origins(sc)) if sc.start < o < sc.end
@@ -301,7 +337,7 @@ def register(app: typer.Typer) -> None:
                 + (" --quick" if quick else "")
                 + (f" --runs {runs}" if runs is not None else "")
             )
-            target = out_dir or SCOREBOARD
+            claim_output_dir(target, "standing.json", SCOREBOARD_FILES)  # it may have changed
             write_scoreboard(
                 scores,
                 paired,
@@ -336,5 +372,5 @@ def register(app: typer.Typer) -> None:
                     25,
                     target / f"forecast_{o}",
                 )
-                out.print(f"example forecast written to {ex} ({m['command']})")
-            out.print(f"scoreboard written to {target} in {time.time() - t0:.0f} s")
+                out.print(f"example forecast written to {ex} ({m['command']})", markup=False)
+            out.print(f"scoreboard written to {target} in {time.time() - t0:.0f} s", markup=False)

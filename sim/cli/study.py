@@ -11,6 +11,23 @@ import typer
 from sim.analysis import discovery as D
 from sim.analysis import sensitivity as S
 from sim.cli.common import ExecutorOption, SchedulerOption, WorkersOption
+from sim.results.files import claim_output_dir
+
+FIGURE_FORMATS = ("png", "svg", "pdf")
+# what each command writes into --out (besides manifest.json)
+SENSITIVITY_FILES = (
+    "morris.csv",
+    "sobol.csv",
+    "ranges.csv",
+    *(f"sensitivity.{f}" for f in FIGURE_FORMATS),
+)
+DISCOVERY_FILES = (
+    "design.csv",
+    "trajectory.csv",
+    "box.csv",
+    "ranges.csv",
+    *(f"discovery.{f}" for f in FIGURE_FORMATS),
+)
 
 TOP_MORRIS = 15
 
@@ -127,6 +144,7 @@ def sensitivity(
 
     with handle_errors(), on_executor(executor, scheduler, workers):
         la, lb = load_scenario(a), load_scenario(b)
+        claim_output_dir(out_dir, "manifest.json", SENSITIVITY_FILES)  # before running
         try:
             res = S.run_sensitivity(
                 la,
@@ -168,7 +186,8 @@ def sensitivity(
         out.print(tab)
         out.print(
             f"results: {out_dir} ({res.points} design points x 2 scenarios x {replicates} "
-            f"replicates in {res.seconds:.1f} s)"
+            f"replicates in {res.seconds:.1f} s)",
+            markup=False,
         )
 
 
@@ -211,6 +230,7 @@ def discover(
 
     with handle_errors(), on_executor(executor, scheduler, workers):
         la, lb = load_scenario(a), load_scenario(b)
+        claim_output_dir(out_dir, "manifest.json", DISCOVERY_FILES)  # before running
         try:
             res = D.run_discovery(
                 la,
@@ -249,7 +269,7 @@ def discover(
             else:
                 tab.add_row(r.parameter, str(r.low), "", str(r.range_low), f"{r.kept:.0%}")
         out.print(tab)
-        out.print(f"results: {out_dir} in {res.seconds:.1f} s")
+        out.print(f"results: {out_dir} in {res.seconds:.1f} s", markup=False)
 
 
 def register(app: typer.Typer) -> None:

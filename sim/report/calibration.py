@@ -32,9 +32,10 @@ POLICY = (
 
 
 def _write_bytes(data: bytes, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    from sim.results.files import atomic_file  # a unique temporary name: never through a link
+
+    with atomic_file(path) as tmp:
+        tmp.write_bytes(data)
 
 
 def _write_text(text: str, path: Path) -> None:
@@ -66,6 +67,8 @@ def write_outputs(cal, target: Path, argv: list[str] | None = None) -> None:
     argv : list of str, optional
         Command line recorded in results.json.
     """
+    from sim.results.files import atomic_file
+
     report = target / "report"
     report.mkdir(parents=True, exist_ok=True)
     for name, fn in {
@@ -73,9 +76,8 @@ def write_outputs(cal, target: Path, argv: list[str] | None = None) -> None:
         "parameters.png": plot_parameters,
         "smc.png": plot_smc,
     }.items():
-        tmp = report / (name + ".tmp.png")
-        fn(cal, tmp)
-        os.replace(tmp, report / name)
+        with atomic_file(report / name) as tmp:
+            fn(cal, tmp)
     _write_text(
         json.dumps(results_json(cal, argv), indent=2, default=_jsonable), report / "results.json"
     )

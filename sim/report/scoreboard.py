@@ -17,11 +17,9 @@ import pandas as pd
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file and an atomic rename."""
-    import os
+    from sim.results.files import write_text_atomic  # a unique temporary name: never a link
 
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    write_text_atomic(text, path)
 
 
 SCOREBOARD = Path(__file__).resolve().parents[2] / "calibration" / "evaluation"
@@ -149,6 +147,8 @@ def _figures(scores: pd.DataFrame, paired: pd.DataFrame, out: Path) -> list[Path
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from sim.results.files import atomic_file
+
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     methods = [m for m in (*FORECASTS, *BASELINES) if m in set(scores["method"])]
@@ -170,7 +170,8 @@ def _figures(scores: pd.DataFrame, paired: pd.DataFrame, out: Path) -> list[Path
             )
             fig.tight_layout()
             p = out / f"pit{suffix}_h{h}.png"
-            fig.savefig(p, dpi=90)
+            with atomic_file(p) as tmp:
+                fig.savefig(tmp, dpi=90, format="png")
             plt.close(fig)
             paths.append(p)
         if pk.empty:
@@ -189,7 +190,8 @@ def _figures(scores: pd.DataFrame, paired: pd.DataFrame, out: Path) -> list[Path
             ax.invert_yaxis()
         fig.tight_layout()
         p = out / f"crps{suffix}.png" if kind == "tally" else out / f"logscore{suffix}.png"
-        fig.savefig(p, dpi=90)
+        with atomic_file(p) as tmp:
+            fig.savefig(tmp, dpi=90, format="png")
         plt.close(fig)
         paths.append(p)
     return paths

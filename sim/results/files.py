@@ -252,3 +252,97 @@ def _directory_errors(out: Path) -> Iterator[None]:
             "and finished chunks are kept: free space (or fix the directory) and rerun with "
             "--resume",
         ) from None
+
+
+# --- output directories of the analysis commands (calibrate, episode, forecast, ...) ------------
+
+
+def written_by_escsim(path: Path) -> bool:
+    """Return True if ``path`` is a JSON object escsim wrote (its manifest or results record).
+
+    escsim's records carry ``"written_by": "escsim"``, an ``escsim_version`` or a ``command``
+    that starts with ``escsim``; a link, a missing or an unreadable file is not escsim's.
+    """
+    import json
+
+    try:
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > 2**26:
+            return False
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    if not isinstance(data, dict):
+        return False
+    command = data.get("command")
+    return (
+        data.get("written_by") == "escsim"
+        or "escsim_version" in data
+        or (isinstance(command, str) and command.startswith("escsim "))
+    )
+
+
+def claim_output_dir(target: Path, marker: str, outputs: tuple[str, ...] = ()) -> None:
+    """Refuse, before anything runs, an output directory escsim may not write into.
+
+    escsim writes into ``target`` only if it is missing, empty, or holds escsim's own results
+    of the command (its ``marker``, a JSON record escsim wrote, e.g. ``manifest.json``): it
+    then replaces only the files it writes. None of ``marker`` and ``outputs`` (paths
+    relative to ``target``), nor any folder on the way to them, may be a symbolic link.
+    Nothing is created here.
+
+    Raises
+    ------
+    RunError
+        Naming the directory and what escsim did not write, or the link.
+    """
+    target = Path(target)
+    if target.is_symlink() and not target.exists():
+        raise RunError(f"{target}: is a dangling symbolic link; choose another --out")
+    if not target.exists():
+        return
+    if not target.is_dir():
+        raise RunError(f"{target}: cannot write the results there: it is not a directory")
+    entries = sorted(e for e in os.listdir(target) if e != ".lock")
+    if entries and not written_by_escsim(target / marker):
+        shown = ", ".join(repr(e) for e in entries[:3]) + (", ..." if len(entries) > 3 else "")
+        raise RunError(
+            f"{target}: holds files escsim did not write ({shown}); escsim writes only into a "
+            f"new or empty directory or into its own results (its {marker}): choose another --out"
+        )
+    for name in (marker, *outputs):
+        path = target
+        parts = Path(name).parts
+        for i, part in enumerate(parts):
+            path = path / part
+            if path.is_symlink():
+                raise RunError(
+                    f"{path}: is a symbolic link; escsim never writes through links "
+                    "(remove it or choose another --out)"
+                )
+            if i < len(parts) - 1 and path.exists() and not path.is_dir():
+                raise RunError(f"{path}: escsim writes a folder there; it is a file")
+
+
+# input files other than scenarios (a posterior sample): at most this many bytes
+MAX_INPUT_BYTES = 256 * 2**20
+
+
+def check_input_file(path: Path, option: str, max_bytes: int = MAX_INPUT_BYTES) -> None:
+    """Refuse an input file that is missing, not a regular file (a FIFO, a device) or too large.
+
+    Raises
+    ------
+    RunError
+        Naming the option, the file, what was expected and what was found.
+    """
+    import stat
+
+    expected = f"a regular file of at most {max_bytes // 2**20} MiB"
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise RunError(f"{option}: {path}: {exc.strerror}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise RunError(f"{option}: {path}: expected {expected}; found not a regular file")
+    if st.st_size > max_bytes:
+        raise RunError(f"{option}: {path}: expected {expected}; found {st.st_size:,} bytes")

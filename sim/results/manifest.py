@@ -142,3 +142,39 @@ def load_manifest(results: Path) -> dict:
     if not isinstance(data["scenario"].get("name"), str):
         raise ResultsError(f"{path}: field 'scenario.name': expected a string")
     return data
+
+
+def check_tables(results: Path, manifest: dict | None = None) -> None:
+    """Check that a finished run's tables hold the rows its manifest records.
+
+    Only the Parquet footers are read. A table written as a directory of parts that lost a part
+    (or gained one), or whose part is not a regular file, no longer holds the rows the run
+    wrote; commands that draw or explain from it refuse rather than show part of a run.
+
+    Raises
+    ------
+    ResultsError
+        Naming the table, the rows found and the rows the manifest records.
+    """
+    import stat
+
+    from sim.results.files import parquet_rows
+
+    results = Path(results)
+    manifest = load_manifest(results) if manifest is None else manifest
+    expected = dict(manifest.get("rows") or {})
+    expected.setdefault("runs", manifest.get("runs"))
+    for kind, rows in expected.items():
+        path = results / f"{kind}.parquet"
+        if not isinstance(rows, int) or not (path.exists() or path.is_symlink()):
+            continue
+        entries = [p for p in path.iterdir() if p.name[0] not in "._"] if path.is_dir() else [path]
+        for part in entries:  # pyarrow would read a sub-directory's files as parts too
+            if not stat.S_ISREG(part.stat().st_mode):
+                raise ResultsError(f"{part}: damaged results table: not a regular file")
+        found = parquet_rows(path)
+        if found != rows:
+            raise ResultsError(
+                f"{path}: damaged results table: {found:,} rows, the manifest records "
+                f"{rows:,} (a part missing or added?); rerun or replay this run"
+            )
