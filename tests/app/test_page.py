@@ -206,11 +206,11 @@ def test_the_posterior_switch_sets_the_mode(monkeypatch):
     page.use_posterior.set(True)
     page.selection.set(["status_quo.yaml", "truce.yaml"])
     box, rc = solara.render(page.CompareTab(), handle_error=False)
-    assert calls and calls[-1][-1] is True  # the first comparison runs over the posterior
+    assert calls and calls[-1][4] is True  # the first comparison runs over the posterior
     switch = rc.find(v.Switch).widget
     assert "Over the posterior" in switch.label and switch.v_model is True
     switch.v_model = False
-    assert page.use_posterior.value is False and calls[-1][-1] is False
+    assert page.use_posterior.value is False and calls[-1][4] is False
     rc.close()
     page.use_posterior.set(True)
 
