@@ -342,12 +342,13 @@ def CompareTab() -> None:
         for i, f in enumerate(files):
             LeverPanel(f, scenarios[f], i)
     running = compare_task.pending
-    if running:
-        solara.ProgressLinear(True)
-        solara.Text(
-            "Running the paired replicates... (below: the previous comparison)",
-            classes=["escsim-running"],
-        )
+    with solara.Column(gap="0px"):  # one slot: the widgets below keep their place when it fills
+        if running:
+            solara.ProgressLinear(True)
+            solara.Text(
+                "Running the paired replicates... (below: the previous comparison)",
+                classes=["escsim-running"],
+            )
     # while a comparison runs, the previous one stays on the page (the widgets are updated in
     # place when the new one arrives, not torn down and rebuilt); never a previous error
     result = compare_task.latest if running else compare_task.value
