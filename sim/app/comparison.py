@@ -18,6 +18,7 @@ worker processes, so the fan charts, the threshold curves and the statistics run
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import html
 import io
@@ -96,9 +97,12 @@ class PageComparison:
     seconds: float
     reused: bool
 
-    @property
+    @functools.cached_property
     def html(self) -> str:
-        """The comparison tables of ``escsim compare`` as HTML (see ``comparison_html``)."""
+        """The comparison tables of ``escsim compare`` as HTML (``comparison_html``), made once.
+
+        The page renders a comparison several times (while the next one runs, it stays shown).
+        """
         return comparison_html(self.comp, self.meta)
 
 
