@@ -77,8 +77,9 @@ _figures: dict[Path, dict[str, bytes]] = {}
 _FIGURE_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="escsim-figures")
 FIGURE_PROCESS_ENV = "ESCSIM_APP_FIGURE_PROCESS"
 """Set to 1 (``escsim app`` does) to draw the Compare tab's figures in worker processes."""
-FIGURE_WORKERS = 2
-"""Worker processes drawing figures: the fan charts and the threshold curves at once."""
+FIGURE_WORKERS = int(os.environ.get("ESCSIM_APP_FIGURE_WORKERS", "2"))
+"""Worker processes drawing figures (``ESCSIM_APP_FIGURE_WORKERS``, default 2: the fan charts
+and the threshold curves at once; 1: one after the other)."""
 RUNS_FIGURES = ("fans", "thresholds")
 """The Compare tab's figures drawn from the runs alone (``runs_figure``)."""
 _figure_process: ProcessPoolExecutor | None = None
