@@ -7,8 +7,9 @@ posterior sample, as ``escsim compare`` does) and ``fixed`` (the fixed-parameter
 * ``compute``: in this process, ``sim.app.page.compute`` -- exactly what the page's background
   task runs after a lever moves: write and load the edited scenario, run its replicates (the two
   unchanged scenarios are linked from the previous comparison, as on the page), load the runs,
-  then draw the fan charts and threshold curves (figure thread) while the statistics are
-  computed (``run_comparison``: bootstrap table, posterior replicates of the changed scenario).
+  then draw the fan charts and threshold curves (two figure worker processes) while the
+  statistics are computed (``run_comparison``: bootstrap table, posterior replicates of the
+  changed scenario).
   Each repeat moves the US strike rate of the base scenario to a new value. The median seconds
   to each server stage (``sim.app.timing`` stamps) are reported.
 * ``browser`` (``--browser``; needs /usr/bin/chromium): ``escsim app`` in a subprocess and
