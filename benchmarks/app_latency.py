@@ -7,19 +7,24 @@ posterior sample, as ``escsim compare`` does) and ``fixed`` (the fixed-parameter
 * ``compute``: in this process, ``sim.app.page.compute`` -- exactly what the page's background
   task runs after a lever moves: write and load the edited scenario, run its replicates (the two
   unchanged scenarios are linked from the previous comparison, as on the page), load the runs,
-  then draw the fan charts and threshold curves (figure thread) while the statistics are
-  computed (``run_comparison``: bootstrap table, posterior replicates of the changed scenario).
+  then draw the fan charts and threshold curves (two figure worker processes) while the
+  statistics are computed (``run_comparison``: bootstrap table, posterior replicates of the
+  changed scenario).
   Each repeat moves the US strike rate of the base scenario to a new value. The median seconds
   to each server stage (``sim.app.timing`` stamps) are reported.
 * ``browser`` (``--browser``; needs /usr/bin/chromium): ``escsim app`` in a subprocess and
-  chromium driven by Playwright; the time from pressing Enter in the strike-rate box to the new
-  status line (the figures and table are sent with it): what a participant waits. With each
-  lever change's server stamps and websocket traffic (``timeline``, seconds after Enter).
+  chromium driven by Playwright; the time from pressing Enter in the strike-rate box until the
+  page shows the new status line and both new figures (fan charts and threshold curves: their
+  images differ from the previous ones): what a participant waits. With each lever change's
+  server stamps and websocket traffic (``timeline``, seconds after Enter) and the CPU seconds
+  used meanwhile by the server (main process and figure workers) and by chromium
+  (``cpu_seconds``: the work, whatever the machine's load).
 
 Usage::
 
     uv run python benchmarks/app_latency.py                      # compute only
     uv run python benchmarks/app_latency.py --browser --out lat.json
+    uv run python benchmarks/app_latency.py --browser-only --repeats 3
 
 The machine is shared: the JSON records the load average before and after.
 """
@@ -45,6 +50,10 @@ def strike_rates(repeats: int, first: int = 0) -> list[str]:
     """Return ``repeats`` distinct strike rates (none is the scenario's own 0.01)."""
     return [f"{0.05 + 0.05 * i:.2f}" for i in range(first, first + repeats)]
 
+
+POLL_MS = 50
+"""The page is checked every 50 ms (not every animation frame: the check's own CPU would
+compete with the server); a latency is over-stated by up to this much."""
 
 STAGES = (
     "scenarios built",
@@ -112,6 +121,25 @@ def measure_compute(runs: int, repeats: int) -> dict:
     return out
 
 
+def cpu_seconds(proc) -> dict[int, tuple[str, float]]:
+    """Return pid -> (name, user + system CPU seconds) of a process and its descendants."""
+    import psutil
+
+    out = {}
+    for q in [proc, *proc.children(recursive=True)]:
+        try:
+            t = q.cpu_times()
+            out[q.pid] = (q.name(), t.user + t.system)
+        except psutil.NoSuchProcess:
+            pass
+    return out
+
+
+def cpu_used(before: dict, after: dict) -> float:
+    """Return the CPU seconds used between two ``cpu_seconds`` readings (new processes too)."""
+    return sum(t - before.get(pid, (None, 0.0))[1] for pid, (_, t) in after.items())
+
+
 def measure_browser(runs: int, repeats: int) -> dict:
     """Time lever change -> updated status line in chromium against ``escsim app``.
 
@@ -121,6 +149,7 @@ def measure_browser(runs: int, repeats: int) -> dict:
     import socket
     import urllib.request
 
+    import psutil
     from playwright.sync_api import sync_playwright
 
     with socket.socket() as s:
@@ -166,15 +195,32 @@ def measure_browser(runs: int, repeats: int) -> dict:
             def status() -> str:
                 return page.locator(".escsim-status").last.inner_text()
 
-            def wait_changed(before: str) -> None:
+            def images() -> list[str]:
+                return page.eval_on_selector_all(
+                    ".escsim-fans img, img.escsim-fans, .escsim-thresholds img, "
+                    "img.escsim-thresholds",
+                    "els => els.map(e => e.src)",
+                )
+
+            def wait_changed(before: str, figures: list[str] | None = None) -> None:
                 page.wait_for_function(
-                    """(before) => {
+                    """([before, figures]) => {
                         const s = [...document.querySelectorAll('.escsim-status')];
-                        return s.length && s[s.length - 1].innerText !== before;
+                        if (!(s.length && s[s.length - 1].innerText !== before)) return false;
+                        if (figures === null) return true;
+                        const now = [...document.querySelectorAll(
+                            '.escsim-fans img, img.escsim-fans, '
+                            + '.escsim-thresholds img, img.escsim-thresholds')];
+                        return now.length === figures.length && now.every(
+                            (e, i) => e.complete && e.naturalWidth > 0 && e.src !== figures[i]);
                     }""",
-                    arg=before,
+                    arg=[before, figures],
+                    polling=POLL_MS,
                     timeout=900_000,
                 )
+
+            server_proc = psutil.Process(proc.pid)
+            browser_procs = psutil.Process()  # chromium and its driver are children of this
 
             box = page.get_by_label("US strike rate", exact=True).nth(0)
             for i, mode in enumerate(("posterior", "fixed")):
@@ -182,18 +228,31 @@ def measure_browser(runs: int, repeats: int) -> dict:
                     before = status()
                     page.get_by_text("Over the posterior", exact=False).first.click()
                     wait_changed(before)  # the fixed-parameter comparison of the current levers
-                times, enters = [], []
+                times, enters, cpu = [], [], []
                 for rate in strike_rates(repeats, first=i * repeats):
-                    before = status()
+                    before, figures = status(), images()
+                    if len(figures) != 2:
+                        raise RuntimeError(f"expected 2 figures on the page, found {len(figures)}")
                     box.fill(rate)
+                    cpu0 = cpu_seconds(server_proc), cpu_seconds(browser_procs)
                     t0 = time.perf_counter()
                     enters.append(time.time())
                     box.press("Enter")
-                    wait_changed(before)
+                    wait_changed(before, figures)
                     times.append(time.perf_counter() - t0)
                     enters.append(time.time())
+                    cpu1 = cpu_seconds(server_proc), cpu_seconds(browser_procs)
+                    server = cpu_used(cpu0[0], cpu1[0])
+                    # this process, its children: the server, Playwright's driver, chromium
+                    cpu.append(
+                        {
+                            "server": round(server, 2),
+                            "browser": round(cpu_used(cpu0[1], cpu1[1]) - server, 2),
+                        }
+                    )
                 result[mode] = {
                     "seconds": [round(t, 3) for t in times],
+                    "cpu_seconds": cpu,
                     "median_seconds": round(statistics.median(times), 3),
                     "max_seconds": round(max(times), 3),
                     "timeline": timelines(enters, stamps, frames),
@@ -237,6 +296,9 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=300, help="paired replicates per scenario")
     ap.add_argument("--repeats", type=int, default=5, help="lever changes timed")
     ap.add_argument("--browser", action="store_true", help="also time it in chromium")
+    ap.add_argument(
+        "--browser-only", action="store_true", help="time it in chromium only (no compute part)"
+    )
     ap.add_argument("--out", type=Path, help="write the JSON here")
     args = ap.parse_args()
     import numba
@@ -250,9 +312,10 @@ def main() -> None:
             "numba_threads": numba.config.NUMBA_NUM_THREADS,
             "loadavg_start": os.getloadavg(),
         },
-        "compute": measure_compute(args.runs, args.repeats),
     }
-    if args.browser:
+    if not args.browser_only:
+        result["compute"] = measure_compute(args.runs, args.repeats)
+    if args.browser or args.browser_only:
         result["browser"] = measure_browser(args.runs, args.repeats)
     result["machine"]["loadavg_end"] = os.getloadavg()
     text = json.dumps(result, indent=2)

@@ -9,13 +9,16 @@ does, and every scenario sub-directory carries its ``manifest.json`` (``escsim r
 it).
 
 A lever change reruns only the scenario it changed (the others are linked from the earlier
-comparison, their runs read once), and the figures are drawn in one figure thread while the
-statistics are computed; ``sim.app.timing`` stamps each stage for ``benchmarks/app_latency.py``.
+comparison, their runs read once, the changed one's documented events labelled from the scenario
+in memory), and each figure is drawn as its own job of the figure executor (in the server: two
+worker processes, so the fan charts, the threshold curves and the statistics run at once);
+``sim.app.timing`` stamps each stage for ``benchmarks/app_latency.py``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import html
 import io
@@ -56,7 +59,7 @@ from sim.report.figures import annotate_events, fig_differences, fig_fans, fig_t
 from sim.report.rundata import RunData, load_run
 from sim.report.style import workshop_style
 from sim.results.files import link_or_copy
-from sim.scenario import LoadedScenario
+from sim.scenario import LoadedScenario, Scenario
 
 DEFAULT_RUNS = 300
 MAX_SCENARIOS = 4
@@ -73,7 +76,12 @@ _figures: dict[Path, dict[str, bytes]] = {}
 """The Compare tab's PNGs of recent comparisons (by directory)."""
 _FIGURE_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="escsim-figures")
 FIGURE_PROCESS_ENV = "ESCSIM_APP_FIGURE_PROCESS"
-"""Set to 1 (``escsim app`` does) to draw the Compare tab's figures in a worker process."""
+"""Set to 1 (``escsim app`` does) to draw the Compare tab's figures in worker processes."""
+FIGURE_WORKERS = int(os.environ.get("ESCSIM_APP_FIGURE_WORKERS", "2"))
+"""Worker processes drawing figures (``ESCSIM_APP_FIGURE_WORKERS``, default 2: the fan charts
+and the threshold curves at once; 1: one after the other)."""
+RUNS_FIGURES = ("fans", "thresholds")
+"""The Compare tab's figures drawn from the runs alone (``runs_figure``)."""
 _figure_process: ProcessPoolExecutor | None = None
 _locks: dict[Path, threading.Lock] = {}
 _locks_guard = threading.Lock()
@@ -90,9 +98,12 @@ class PageComparison:
     seconds: float
     reused: bool
 
-    @property
+    @functools.cached_property
     def html(self) -> str:
-        """The comparison tables of ``escsim compare`` as HTML (see ``comparison_html``)."""
+        """The comparison tables of ``escsim compare`` as HTML (``comparison_html``), made once.
+
+        The page renders a comparison several times (while the next one runs, it stays shown).
+        """
         return comparison_html(self.comp, self.meta)
 
 
@@ -178,7 +189,10 @@ def run_page_comparison(
         seed_ = loaded[0].scenario.seed if seed is None else seed
         if not reused:
             _run_scenarios(loaded, names, out, runs, seed_)
-        loaded_runs = tuple(_load_run(out / n, n) for n in names)
+        windowed = common_window(loaded, check_windows(loaded)[1])
+        loaded_runs = tuple(
+            _load_run(out / n, n, ls.scenario) for n, ls in zip(names, windowed, strict=True)
+        )
         stamp("runs loaded")
         if on_runs:
             on_runs(loaded_runs)
@@ -225,18 +239,20 @@ def _run_scenarios(
             stamp(f"ran {name}")
 
 
-def _load_run(path: Path, name: str) -> RunData:
-    """Return ``load_run(path, name)``, reusing the data of an identical results directory.
+def _load_run(path: Path, name: str, scenario: Scenario | None = None) -> RunData:
+    """Return ``load_run(path, name, scenario)``, reusing the data of an identical directory.
 
     Unchanged scenarios of a new comparison are hard links to the same results (the same
-    manifest), so their figures' data are read once.
+    manifest), so their figures' data are read once. ``scenario`` is the scenario the
+    directory was run from: its injects label the documented events (``load_run`` would
+    otherwise rebuild it from the manifest's files).
     """
     key = (hashlib.sha256((path / "manifest.json").read_bytes()).hexdigest(), name)
     with _locks_guard:
         hit = _run_data.get(key)
     if hit is not None:
         return hit
-    data = load_run(path, name)
+    data = load_run(path, name, scenario=scenario)
     with _locks_guard:
         _run_data[key] = data
         while len(_run_data) > 4 * RECENT:
@@ -335,13 +351,21 @@ def png(fig: Figure, dpi: int = FIGURE_DPI) -> bytes:
     return buf.getvalue()
 
 
+def runs_figure(name: str, runs: Sequence[RunData]) -> bytes:
+    """Return one of the Compare tab's ``RUNS_FIGURES`` as PNG: "fans" or "thresholds"."""
+    if name == "fans":
+        image = png(fig_fans_annotated(runs))
+    elif name == "thresholds":
+        image = png(fig_thresholds(runs))
+    else:
+        raise ValueError(f"no figure '{name}' (expected one of {', '.join(RUNS_FIGURES)})")
+    stamp(f"{name} drawn")
+    return image
+
+
 def runs_figures(runs: Sequence[RunData]) -> dict[str, bytes]:
     """Return the Compare tab's figures as PNG: the fan charts and the threshold curves."""
-    figs = {"fans": png(fig_fans_annotated(runs))}
-    stamp("fans drawn")
-    figs["thresholds"] = png(fig_thresholds(runs))
-    stamp("thresholds drawn")
-    return figs
+    return {name: runs_figure(name, runs) for name in RUNS_FIGURES}
 
 
 def page_figures(pc: PageComparison) -> dict[str, bytes]:
@@ -360,12 +384,13 @@ def _remember_figures(out: Path, figs: dict[str, bytes]) -> None:
 
 
 def figure_executor() -> Executor:
-    """Return where the Compare tab's figures are drawn: a worker process or the figure thread.
+    """Return where the Compare tab's figures are drawn: worker processes or the figure thread.
 
-    With ``ESCSIM_APP_FIGURE_PROCESS=1`` (the server) one worker process draws them: it runs on
-    the second core while the statistics are computed, which a thread cannot (matplotlib and
-    the kernel hold Python's global lock). Otherwise (tests, a notebook) the figure thread.
-    One worker either way: matplotlib's style is global state that two drawings at once mix.
+    With ``ESCSIM_APP_FIGURE_PROCESS=1`` (the server) ``FIGURE_WORKERS`` worker processes draw
+    them, one figure each at a time: they run while the statistics are computed, which a
+    thread cannot (matplotlib and the kernel hold Python's global lock). Otherwise (tests, a
+    notebook) one figure thread: matplotlib's style is global state of a process, which two
+    drawings at once in one process would mix.
     """
     global _figure_process
     if os.environ.get(FIGURE_PROCESS_ENV) != "1" or multiprocessing.parent_process():
@@ -373,7 +398,7 @@ def figure_executor() -> Executor:
     with _locks_guard:
         if _figure_process is None:
             _figure_process = ProcessPoolExecutor(
-                max_workers=1,
+                max_workers=FIGURE_WORKERS,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_exit_with_parent,
                 initargs=(os.getpid(),),
@@ -382,7 +407,7 @@ def figure_executor() -> Executor:
 
 
 def _exit_with_parent(parent: int, every: float = 1.0) -> None:
-    """In the figure worker: exit as soon as the server that started it is gone.
+    """In a figure worker: exit as soon as the server that started it is gone.
 
     A server stopped by SIGTERM or SIGKILL never shuts its process pool down, and the worker
     would live on (re-parented); a daemon thread polls the parent's pid and ends the worker.
@@ -396,15 +421,15 @@ def _exit_with_parent(parent: int, every: float = 1.0) -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-def _drawn(future: Future, runs: Sequence[RunData]) -> dict[str, bytes]:
-    """Return a figure job's PNGs; draw them in the figure thread if the worker process died."""
+def _drawn(future: Future, job: Callable[..., bytes], *args) -> bytes:
+    """Return a figure job's PNG; draw it in the figure thread if the worker process died."""
     global _figure_process
     try:
         return future.result()
     except BrokenProcessPool:
         with _locks_guard:
-            _figure_process = None  # a new worker next time
-        return _FIGURE_THREAD.submit(runs_figures, runs).result()
+            _figure_process = None  # new workers next time
+        return _FIGURE_THREAD.submit(job, *args).result()
 
 
 def comparison_with_figures(
@@ -413,35 +438,55 @@ def comparison_with_figures(
     runs: int = DEFAULT_RUNS,
     posterior: Posterior | None = None,
     per_draw: int = 1,
+    differences: bool = False,
 ) -> tuple[PageComparison, dict[str, bytes]]:
     """Run the comparison (``run_page_comparison``) and draw its figures at the same time.
 
-    The figures need only the scenarios' runs, so they are drawn while the statistics are
-    computed, by ``figure_executor()``: one worker process in the server, else one thread.
+    The fan charts and threshold curves need only the scenarios' runs: each is submitted to
+    ``figure_executor()`` (two worker processes in the server, else one thread) as soon as the
+    runs are loaded, and drawn while the statistics are computed. With ``differences``, the
+    distributions of paired differences (``fig_differences``, which needs the statistics) are
+    drawn there too, under the key "differences".
     """
-    pending: list[tuple[Future, tuple[RunData, ...]]] = []
+    pending: dict[str, tuple[Future, tuple[RunData, ...]]] = {}
 
     def on_runs(loaded_runs: tuple[RunData, ...]) -> None:
-        pending.append((figure_executor().submit(runs_figures, loaded_runs), loaded_runs))
+        ex = figure_executor()
+        for name in RUNS_FIGURES:
+            pending[name] = (ex.submit(runs_figure, name, loaded_runs), loaded_runs)
 
     try:
         pc = run_page_comparison(
             loaded, workspace, runs, posterior=posterior, per_draw=per_draw, on_runs=on_runs
         )
     except BaseException:
-        for f, _ in pending:
+        for f, _ in pending.values():
             f.cancel()
         raise
     figs = _figures.get(pc.out)
+    todo = differences and (figs is None or "differences" not in figs)
+    later = figure_executor().submit(differences_png, pc.comp) if todo else None
     if figs is None:
-        figs = _drawn(*pending[0]) if pending else page_figures(pc)
-        _remember_figures(pc.out, figs)
+        if pending:
+            figs = {n: _drawn(f, runs_figure, n, r) for n, (f, r) in pending.items()}
+        else:
+            figs = page_figures(pc)
+    if later is not None:
+        figs = {**figs, "differences": _drawn(later, differences_png, pc.comp)}
+    _remember_figures(pc.out, figs)
     return pc, figs
 
 
-def differences_figure(pc: PageComparison) -> bytes:
+def differences_png(comp: Comparison) -> bytes:
     """Return the distributions of paired differences (``fig_differences``) as PNG."""
-    return png(fig_differences(pc.comp))
+    image = png(fig_differences(comp))
+    stamp("differences drawn")
+    return image
+
+
+def differences_figure(pc: PageComparison) -> bytes:
+    """Return the distributions of paired differences of a comparison as PNG."""
+    return differences_png(pc.comp)
 
 
 def ensure_plots(pc: PageComparison) -> Path:

@@ -48,7 +48,6 @@ from sim.app.comparison import (
     MAX_SCENARIOS,
     PageComparison,
     comparison_with_figures,
-    differences_figure,
     export_brief,
     export_zip,
 )
@@ -179,12 +178,14 @@ def compute(
     runs: int,
     extra: dict[str, LoadedScenario] | None = None,
     over_posterior: bool = False,
+    differences: bool = False,
 ) -> tuple[PageComparison | None, dict[str, bytes], str]:
     """Run the comparison and draw its figures; return (comparison, PNGs, error message).
 
     ``over_posterior``: also run the replicates over the page's posterior sample (as
     ``escsim compare`` does by default); at the fixed (fitted) parameters only if it is False
-    or there is no posterior file. Known input errors come back as a message (never raised),
+    or there is no posterior file. ``differences``: also draw the distributions of paired
+    differences (PNG "differences"). Known input errors come back as a message (never raised),
     so the page shows them; any other failure is logged and reported in one line, and the
     server keeps running.
     """
@@ -194,7 +195,9 @@ def compute(
         loaded = build_scenarios(files, levers, {**scenarios, **(extra or {})})
         posterior = page_posterior() if over_posterior else None
         stamp("scenarios built")
-        pc, figs = comparison_with_figures(loaded, WORKSPACE, runs, posterior=posterior)
+        pc, figs = comparison_with_figures(
+            loaded, WORKSPACE, runs, posterior=posterior, differences=differences
+        )
         stamp("comparison and figures done")
         return pc, figs, ""
     except KNOWN_ERRORS as exc:
@@ -211,10 +214,11 @@ def compare_task(
     runs: int,
     extra: dict[str, LoadedScenario],
     over_posterior: bool = False,
+    differences: bool = False,
 ):
-    """Background task of the Compare tab (the kernel runs off the UI thread)."""
+    """Background task of the Compare tab (the kernel and every figure run off the UI thread)."""
     t0 = time.perf_counter()
-    pc, figs, error = compute(files, levers, runs, extra, over_posterior)
+    pc, figs, error = compute(files, levers, runs, extra, over_posterior, differences)
     return pc, figs, error, time.perf_counter() - t0
 
 
@@ -225,6 +229,8 @@ custom: solara.Reactive[dict[str, LoadedScenario]] = solara.reactive({})
 lever_state: solara.Reactive[dict[str, dict[str, Any]]] = solara.reactive({})
 tab_index = solara.reactive(0)
 use_posterior = solara.reactive(True)
+show_differences = solara.reactive(False)
+"""The distributions of paired differences are drawn (with each comparison) once asked for."""
 replicate_file = solara.reactive("")
 replicate_index = solara.reactive(0)
 
@@ -295,15 +301,20 @@ def CompareTab() -> None:
     posterior_ok = POSTERIOR_FILE.exists()
     over = use_posterior.value and posterior_ok
 
+    differences = show_differences.value
+
     def start() -> None:
         stamp("task called")
-        compare_task(list(files), dict(lever_state.value), RUNS, dict(custom.value), over)
+        compare_task(
+            list(files), dict(lever_state.value), RUNS, dict(custom.value), over, differences
+        )
 
     stamp("CompareTab render")
     solara.use_effect(
         start,
         [
             over,
+            differences,
             tuple(files),
             repr(sorted((k, sorted(v.items())) for k, v in lever_state.value.items())),
             tuple(sorted((k, v.sha256) for k, v in custom.value.items())),
@@ -330,11 +341,18 @@ def CompareTab() -> None:
     with solara.Row(style={"flex-wrap": "wrap", "align-items": "stretch"}):
         for i, f in enumerate(files):
             LeverPanel(f, scenarios[f], i)
-    result = compare_task.value
-    if compare_task.pending:
-        solara.ProgressLinear(True)
-        solara.Text("Running the paired replicates...", classes=["escsim-running"])
-    if result is None:
+    running = compare_task.pending
+    with solara.Column(gap="0px"):  # one slot: the widgets below keep their place when it fills
+        if running:
+            solara.ProgressLinear(True)
+            solara.Text(
+                "Running the paired replicates... (below: the previous comparison)",
+                classes=["escsim-running"],
+            )
+    # while a comparison runs, the previous one stays on the page (the widgets are updated in
+    # place when the new one arrives, not torn down and rebuilt); never a previous error
+    result = compare_task.latest if running else compare_task.value
+    if result is None or (running and result[2]):
         return
     pc, figs, error, seconds = result
     if error:
@@ -360,7 +378,7 @@ def CompareTab() -> None:
     )
     solara.Image(figs["thresholds"], width="100%", classes=["escsim-thresholds"])
     if len(pc.comp.names) > 1:
-        DifferencesFigure(pc)
+        DifferencesFigure(figs.get("differences"))
 
 
 @solara.component
@@ -406,13 +424,17 @@ def ScenarioEditor(on_disk: dict[str, LoadedScenario]) -> None:
 
 
 @solara.component
-def DifferencesFigure(pc: PageComparison) -> None:
-    """Show, on request, the distributions of the paired differences."""
-    shown, set_shown = solara.use_state(False)
-    image = solara.use_memo(lambda: differences_figure(pc) if shown else None, [pc.out, shown])
+def DifferencesFigure(image: bytes | None) -> None:
+    """Show, on request, the distributions of the paired differences.
+
+    Asking for them sets ``show_differences``: the comparison task (reusing the comparison)
+    draws them off the UI thread, and with every later comparison.
+    """
     if image is None:
         solara.Button(
-            "Show the distributions of paired differences", on_click=lambda: set_shown(True)
+            "Show the distributions of paired differences",
+            on_click=lambda: show_differences.set(True),
+            disabled=show_differences.value,
         )
         return
     solara.Image(image, width="100%", classes=["escsim-differences"])

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from sim.scenario import Scenario
 from sim.vocab import US_TARGET_NAMES
 
 # --- data ---------------------------------------------------------------------------------------
@@ -138,13 +139,16 @@ def read_documented(events_path: Path, run: int) -> pd.DataFrame:
     return df
 
 
-def inject_labels(manifest: dict) -> list[tuple[pd.Timestamp, str, str | None, str, bool]]:
+def inject_labels(
+    manifest: dict, scenario: Scenario | None = None
+) -> list[tuple[pd.Timestamp, str, str | None, str, bool]]:
     """Return (date, event kind, faction, label, own) of the injects of a run's scenario.
 
     ``own`` is True for the policy's own injects (``policy.injects``: hypothetical events, not
     documented ones).
 
-    The scenario is rebuilt from the files recorded in the manifest (``sim.replay``), so the
+    The scenario is ``scenario`` if given (the one the run was made from, e.g. still in
+    memory), else rebuilt from the files recorded in the manifest (``sim.replay``), so the
     labels are those of the run, policy injects included; a manifest that cannot be rebuilt
     gives no labels (figures then name events by kind).
     """
@@ -153,11 +157,13 @@ def inject_labels(manifest: dict) -> list[tuple[pd.Timestamp, str, str | None, s
     from sim.replay import ReplayError, rebuild_scenario
     from sim.scenario import ScenarioError
 
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            sc = rebuild_scenario(manifest, Path(tmp)).scenario
-    except (ReplayError, ScenarioError, KeyError, TypeError, OSError):
-        return []  # a manifest without its scenario files: figures fall back to the kinds
+    sc = scenario
+    if sc is None:
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                sc = rebuild_scenario(manifest, Path(tmp)).scenario
+        except (ReplayError, ScenarioError, KeyError, TypeError, OSError):
+            return []  # a manifest without its scenario files: figures fall back to the kinds
     own = list(sc.policy.injects) if sc.policy is not None else []
     return [
         (pd.Timestamp(i.date), INJECT_EVENT_KIND.get(i.kind, i.kind), i.faction, i.label or "", k)
@@ -166,7 +172,9 @@ def inject_labels(manifest: dict) -> list[tuple[pd.Timestamp, str, str | None, s
     ]
 
 
-def label_documented(documented: pd.DataFrame, manifest: dict) -> pd.DataFrame:
+def label_documented(
+    documented: pd.DataFrame, manifest: dict, scenario: Scenario | None = None
+) -> pd.DataFrame:
     """Add the columns ``label`` (the forcing inject's label, "" if none) and ``own``.
 
     An event matches an inject of its date and kind; where several injects of one kind share a
@@ -177,7 +185,7 @@ def label_documented(documented: pd.DataFrame, manifest: dict) -> pd.DataFrame:
     out = documented.copy()
     out["label"] = ""
     out["own"] = False
-    labels = inject_labels(manifest) if len(out) else []
+    labels = inject_labels(manifest, scenario) if len(out) else []
     for k, r in enumerate(out.itertuples(index=False)):
         same = [x for x in labels if x[0] == r.date and x[1] == r.kind]
         named = [x for x in same if x[2] is not None and x[2] in (r.subject, r.actor)]
@@ -188,7 +196,7 @@ def label_documented(documented: pd.DataFrame, manifest: dict) -> pd.DataFrame:
     return out
 
 
-def load_run(path: Path, name: str | None = None) -> RunData:
+def load_run(path: Path, name: str | None = None, scenario: Scenario | None = None) -> RunData:
     """Read one results directory (manifest, runs, attacks by month, documented events).
 
     Parameters
@@ -197,6 +205,9 @@ def load_run(path: Path, name: str | None = None) -> RunData:
         A directory written by ``escsim run`` (or a scenario directory of ``escsim compare``).
     name : str, optional
         Display name (default: the scenario name in the manifest).
+    scenario : Scenario, optional
+        The scenario the directory was run from, if at hand: its injects label the documented
+        events (default: rebuilt from the manifest, ``inject_labels``).
 
     Returns
     -------
@@ -238,6 +249,7 @@ def load_run(path: Path, name: str | None = None) -> RunData:
             if len(run_ids)
             else pd.DataFrame(columns=list(DOCUMENTED_COLUMNS)),
             manifest,
+            scenario,
         ),
     )
 

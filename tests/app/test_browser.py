@@ -144,16 +144,30 @@ def lever(page, label: str, panel: int = 0):
     return page.get_by_label(label, exact=True).nth(panel)
 
 
-def wait_updated(page, before: str) -> str:
-    """Wait until the status line differs from ``before``; return it."""
+FIGURES = ".escsim-fans img, img.escsim-fans, .escsim-thresholds img, img.escsim-thresholds"
+
+
+def figure_sources(page) -> list[str]:
+    """Return the sources of the fan charts' and threshold curves' images."""
+    return page.eval_on_selector_all(FIGURES, "els => els.map(e => e.src)")
+
+
+def wait_updated(page, before: str, figures: list[str] | None = None) -> str:
+    """Wait until the status line differs from ``before`` (and, given the images' sources
+    before, both figures are new: they are updated in place, maybe after the status); return
+    the status line."""
     page.wait_for_function(
-        """(before) => {
+        """([before, figures, selector]) => {
             const s = [...document.querySelectorAll('.escsim-status')].map(e => e.innerText);
             const err = document.querySelector('.escsim-error');
-            return err || (s.length && s[s.length - 1] !== before && s[s.length - 1]
-                .includes('paired replicates'));
+            if (err) return true;
+            if (!(s.length && s[s.length - 1] !== before && s[s.length - 1]
+                .includes('paired replicates'))) return false;
+            if (figures === null) return true;
+            const now = [...document.querySelectorAll(selector)];
+            return now.length === figures.length && now.every((e, i) => e.src !== figures[i]);
         }""",
-        arg=before,
+        arg=[before, figures, FIGURES],
         timeout=COMPUTE_MS,
     )
     return status(page)
@@ -184,11 +198,15 @@ def test_lever_change_updates_table_and_figure(browser_page, shots):
     before_status = status(page)
     before_table = page.locator(".escsim-table").inner_text()
     before_fans = image_bytes(page, ".escsim-fans")
+    figures = figure_sources(page)
+    assert len(figures) == 2
     box = lever(page, "US strike rate", 0)
     box.fill("0.6")
     box.press("Enter")
-    after = wait_updated(page, before_status)
+    after = wait_updated(page, before_status, figures)
     assert page.locator(".escsim-error").count() == 0, page.locator(".escsim-error").inner_text()
+    # the table is updated in place too, maybe just after the status line
+    page.locator(".escsim-table").filter(has_text="status_quo_edited").wait_for(timeout=10_000)
     assert "status_quo_edited" in page.locator(".escsim-table").inner_text()
     assert page.locator(".escsim-table").inner_text() != before_table
     assert image_bytes(page, ".escsim-fans") != before_fans

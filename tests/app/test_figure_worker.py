@@ -1,4 +1,4 @@
-"""The figure worker process of the workshop page ends with the server that started it."""
+"""The figure worker processes of the workshop page end with the server that started them."""
 
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ from pathlib import Path
 from tests.conftest import ROOT
 
 SERVER = """
-import os, sys
+import multiprocessing, os, sys, time
 os.environ["ESCSIM_APP_FIGURE_PROCESS"] = "1"
-from sim.app.comparison import figure_executor
-worker = figure_executor().submit(os.getpid).result(timeout=120)
-print(worker, flush=True)
+from sim.app.comparison import FIGURE_WORKERS, figure_executor
+jobs = [figure_executor().submit(time.sleep, 0.5) for _ in range(FIGURE_WORKERS)]
+for job in jobs:
+    job.result(timeout=120)
+print(FIGURE_WORKERS, *(p.pid for p in multiprocessing.active_children()), flush=True)
 os.kill(os.getpid(), 9)  # the server dies without shutting its pool down
 """
 
@@ -39,8 +41,9 @@ def test_worker_exits_when_the_server_is_killed():
         [sys.executable, "-c", SERVER], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
     assert proc.returncode == -signal.SIGKILL, proc.stderr
-    worker = int(proc.stdout.split()[0])
+    expected, *workers = (int(n) for n in proc.stdout.split())
+    assert len(workers) == expected  # FIGURE_WORKERS, each a process
     deadline = time.monotonic() + 30
-    while _alive(worker) and time.monotonic() < deadline:
+    while any(_alive(w) for w in workers) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not _alive(worker), f"figure worker {worker} outlived its server"
+    assert not any(_alive(w) for w in workers), f"figure workers {workers} outlived their server"

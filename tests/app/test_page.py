@@ -6,6 +6,7 @@ import io
 import zipfile
 
 import ipyvuetify as v
+import ipywidgets as widgets
 import numpy as np
 import pytest
 import solara
@@ -206,11 +207,11 @@ def test_the_posterior_switch_sets_the_mode(monkeypatch):
     page.use_posterior.set(True)
     page.selection.set(["status_quo.yaml", "truce.yaml"])
     box, rc = solara.render(page.CompareTab(), handle_error=False)
-    assert calls and calls[-1][-1] is True  # the first comparison runs over the posterior
+    assert calls and calls[-1][4] is True  # the first comparison runs over the posterior
     switch = rc.find(v.Switch).widget
     assert "Over the posterior" in switch.label and switch.v_model is True
     switch.v_model = False
-    assert page.use_posterior.value is False and calls[-1][-1] is False
+    assert page.use_posterior.value is False and calls[-1][4] is False
     rc.close()
     page.use_posterior.set(True)
 
@@ -224,3 +225,55 @@ def test_without_a_posterior_file_the_page_says_so(tmp_path, monkeypatch):
     note = f"{tmp_path / 'none.parquet'} not found: comparing at the fixed (fitted) parameters."
     rc.find(v.Html, children=[note]).assert_single()
     rc.close()
+
+
+class RunningTask(FakeTask):
+    """A comparison task still running, whose previous run finished with ``latest``."""
+
+    pending = True
+
+    def __init__(self, latest):
+        super().__init__()
+        self.latest = latest
+
+
+def images(rc) -> dict[str, bytes]:
+    """Return the images rendered (``solara.Image``: ipywidgets' Image), by class."""
+    return {
+        c: bytes(w.value)
+        for w in rc.find(widgets.Image).widgets
+        for c in w._dom_classes
+        if c.startswith("escsim-")
+    }
+
+
+def test_while_a_comparison_runs_the_previous_one_stays_on_the_page(monkeypatch):
+    files = ["status_quo.yaml", "truce.yaml"]
+    pc, figs, error = page.compute(files, {}, 8)
+    assert not error
+    monkeypatch.setattr(page, "compare_task", RunningTask((pc, figs, "", 1.0)))
+    page.selection.set(files)
+    box, rc = solara.render(page.CompareTab(), handle_error=False)
+    rc.find(v.Html, children=["Running the paired replicates... (below: the previous comparison)"])
+    assert images(rc) == {"escsim-fans": figs["fans"], "escsim-thresholds": figs["thresholds"]}
+    status = [w for w in rc.find(v.Html).widgets if w.class_ == "escsim-status"]
+    assert len(status) == 1 and "8 paired replicates per scenario" in status[0].children[0]
+    rc.close()
+    # a previous error is not shown while the next comparison runs
+    monkeypatch.setattr(page, "compare_task", RunningTask((None, {}, "boom", 0.1)))
+    box, rc = solara.render(page.CompareTab(), handle_error=False)
+    assert not images(rc) and not rc.find(v.Alert).widgets
+    rc.close()
+
+
+def test_asking_for_the_differences_sets_the_page_state():
+    page.show_differences.set(False)
+    box, rc = solara.render(page.DifferencesFigure(None), handle_error=False)
+    button = rc.find(v.Btn, children=["Show the distributions of paired differences"])
+    button.widget.click()
+    assert page.show_differences.value is True
+    rc.close()
+    box, rc = solara.render(page.DifferencesFigure(b"\x89PNG\r\n\x1a\n"), handle_error=False)
+    assert set(images(rc)) == {"escsim-differences"} and not rc.find(v.Btn).widgets
+    rc.close()
+    page.show_differences.set(False)
