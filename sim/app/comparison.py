@@ -320,7 +320,10 @@ def _link_finished(
         if src is None or not (src / "manifest.json").exists() or target.exists():
             continue
         target.mkdir(parents=True)
-        for f in ("events.parquet", "runs.parquet", "manifest.json"):  # the manifest last
+        # every table of the run, the manifest last
+        for f in ("events.parquet", "runs.parquet", "monthly.parquet", "manifest.json"):
+            if not (src / f).exists():  # monthly.parquet: not written by every run
+                continue
             if (src / f).is_dir():  # a table written as a directory of parts (sim.runner)
                 shutil.copytree(src / f, target / f, copy_function=link_or_copy)
                 continue

@@ -49,3 +49,19 @@ def test_figures_are_drawn_as_jobs_and_the_differences_on_request(tmp_path, move
 def test_an_unknown_figure_is_refused():
     with pytest.raises(ValueError, match="no figure 'maps'"):
         runs_figure("maps", ())
+
+
+def test_a_lever_change_links_every_table_of_the_unchanged_scenario(tmp_path, moved):
+    """The unchanged scenario's results (all its tables) are hard links, not a rerun."""
+    first = run_page_comparison(moved, tmp_path, runs=8)
+    again = [page.apply_levers(moved[0], {"us.strike_rate": "0.2"}, tmp_path), moved[1]]
+    second = run_page_comparison(again, tmp_path, runs=8)
+    assert second.out != first.out
+    src = first.out / first.meta["scenarios"][1]["dir"]
+    dst = second.out / second.meta["scenarios"][1]["dir"]
+    for table in ("events.parquet", "runs.parquet", "monthly.parquet"):
+        a, b = src / table, dst / table
+        assert b.exists(), table
+        pa = sorted(a.rglob("*.parquet")) if a.is_dir() else [a]
+        pb = sorted(b.rglob("*.parquet")) if b.is_dir() else [b]
+        assert [p.stat().st_ino for p in pa] == [p.stat().st_ino for p in pb], table
