@@ -44,7 +44,8 @@ target's counting rule are the model's simulated ratios over days before the ori
 
 Origins: month ends from 2020-01, and the day before a scenario's start when it is a month end
 (2023-09-30 for the 2023-24 episode): there nothing is assimilated and no baseline is fitted
-(no data in the scenario's frame), the model forecasts from the start without the injects.
+(no data in the scenario's frame), the model forecasts from the start without the injects;
+``model_timeline`` (the same with the recorded injects) is always run there, reported apart.
 
 Scenarios: ``scenarios/historical.yaml`` (2019-10..2021-12) and
 ``scenarios/episode_2023_2024.yaml`` (2023-10..2024-12); no scenario covers 2022-01..2023-09,
@@ -173,7 +174,7 @@ def origins(scenario: Scenario, last_horizon: int = 1) -> tuple[dt.date, ...]:
     return tuple(out)
 
 
-def _evaluable(scenario: Scenario, origin: dt.date) -> bool:
+def evaluable(scenario: Scenario, origin: dt.date) -> bool:
     """Return whether ``origin`` lies in [day before the start, end) of ``scenario``."""
     return scenario.start - dt.timedelta(days=1) <= origin < scenario.end
 
@@ -214,7 +215,7 @@ def uncovered_targets(scenarios: list[Scenario]) -> pd.DataFrame:
     for sc in scenarios:
         inside = allt[(allt["start"].dt.date >= sc.start) & (allt["end"].dt.date <= sc.end)]
         for o in origins(sc, min(HORIZONS)):
-            if not _evaluable(sc, o):
+            if not evaluable(sc, o):
                 continue
             for h in HORIZONS:
                 covered.update(targets(inside, o, h)["id"])
@@ -364,7 +365,7 @@ def evaluate_origin(
     if A.running_injects(scenario, origin):
         kept = run(A.without_future_injects(scenario, origin, cut=False), known)
         members.append(("model_inforce", kept, kept.weights))
-    if settings.timeline:
+    if settings.timeline or pre_start:  # before the start: the contrast with the injects
         tl = run(scenario, known)
         members.append(("model_timeline", tl, tl.weights))
     rows: list[dict] = []
@@ -431,7 +432,7 @@ def evaluate(
         mon = monthly_targets(calibrated, all_t)
         event_days = dated_attack_days(calibrated.start)
         for o in settings.origins or origins(calibrated):
-            if not _evaluable(calibrated, o):
+            if not evaluable(calibrated, o):
                 continue
             post = fit_for(fits, o) if fits else None
             sc = base if post is not None else calibrated
@@ -487,6 +488,7 @@ __all__ = [
     "PARAMETERS_LABEL",
     "Fit",
     "Settings",
+    "evaluable",
     "evaluate",
     "fit_for",
     "load_fits",

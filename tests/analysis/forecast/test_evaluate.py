@@ -164,7 +164,7 @@ def test_pre_start_origin_scores_the_model_without_injects_and_no_baseline():
         )
     ]
     scores = E.evaluate([(cal, P.base_scenario(path))], st, fits=fits)
-    assert set(scores["method"]) == {"model", "model_noassim", "model_isw"}
+    assert set(scores["method"]) == {"model", "model_noassim", "model_isw", "model_timeline"}
     assert {"T44", "M:dod_pentagon:2023-10"} <= set(scores["target"])
     model = scores[scores["method"] == "model"]
     assert (model["resamples"] == 0).all() and np.allclose(model["ess"], 20)
