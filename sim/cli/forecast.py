@@ -327,7 +327,7 @@ def register(app: typer.Typer) -> None:
                     raise InputError(f"--runs: expected at most {MAX_TRAJECTORIES:,}; found {runs}")
                 st = dataclasses.replace(st, runs=runs)
             org = [
-                o for sc, _ in pairs for o in (st.origins or E.origins(sc)) if sc.start < o < sc.end
+                o for sc, _ in pairs for o in (st.origins or E.origins(sc)) if E.evaluable(sc, o)
             ]
             t0 = time.time()
             scores = E.evaluate(pairs, st, progress=lambda o: err.print(f"origin {o} done"))

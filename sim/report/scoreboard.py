@@ -295,10 +295,11 @@ def _uncovered_lines(meta: dict) -> list[str]:
         "## Targets no origin forecasts",
         "",
         "Origins are month ends inside a scenario (historical.yaml 2019-10-01..2021-12-31, "
-        "episode_2023_2024.yaml 2023-10-01..2024-12-31), from 2020-01-31; no scenario covers "
-        "2022-01..2023-09, so the month ends 2021-12-31..2023-09-30 are not origins. These "
-        "targets end where no origin reaches them (before the first origin, between the "
-        "scenarios, or in a scenario's first month):",
+        "episode_2023_2024.yaml 2023-10-01..2024-12-31), from 2020-01-31, and the day before "
+        "a scenario's start when it is a month end (2023-09-30); no scenario covers "
+        "2022-01..2023-09, so the month ends 2021-12-31..2023-08-31 are not origins. These "
+        "targets end where no origin reaches them (before the first origin or between the "
+        "scenarios):",
         "",
     ]
     out += [f"- {r}" for r in rows] or ["- none"]
@@ -332,7 +333,113 @@ def _assimilation_lines(scores: pd.DataFrame, meta: dict) -> list[str]:
         used = scores.loc[scores["method"] == "model"].groupby("parameters")["origin"]
         for lab, o in used:
             out.append(f"- Parameters {lab}: origins {o.min()}..{o.max()} ({o.nunique()}).")
+    g = scores.loc[scores["method"] == "model"]
+    if "stage_ess_min" in g and not g.empty:
+        out += [
+            "",
+            "Particle filter per origin (`model`): lowest stage ESS (after one report day's "
+            "reweighting), resamplings, distinct initial particles (roots) and posterior draws "
+            "at the origin, final ESS.",
+            "",
+            "| origin | scenario | min stage ESS | resamplings | roots | draws left | final ESS |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for o, r in g.groupby("origin").first().iterrows():
+            out.append(
+                f"| {o} | {r.get('scenario', '')} | {r['stage_ess_min']:.0f} | "
+                f"{r['resamples']:.0f} | {r['roots']:.0f} | {r['draws_left']:.0f} | "
+                f"{r['ess']:.0f} |"
+            )
     return [*out, "", "![mean CRPS](figures/crps.png)", ""]
+
+
+def _inforce_figure(scores: pd.DataFrame, out: Path) -> Path | None:
+    """Plot mean CRPS per origin of ``model`` (running injects cut) and ``model_inforce``."""
+    kept = scores[scores["method"] == "model_inforce"]
+    if kept.empty:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    unc = scores[scores["bound"] != "lower"]
+    unc = unc[unc["origin"].isin(set(kept["origin"]))]
+    t = unc.groupby(["origin", "method"])["crps"].mean().unstack("method")
+    t = t[[c for c in ("model", "model_inforce") if c in t]]
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.6 * len(t)), 3.6))
+    x = np.arange(len(t))
+    ax.bar(x - 0.2, t["model"], 0.4, label="model: in-force inject cut at the origin")
+    ax.bar(x + 0.2, t["model_inforce"], 0.4, label="model_inforce: recorded end kept")
+    ax.set_xticks(x, t.index, rotation=60, fontsize=8)
+    ax.set_ylabel("mean CRPS, h = 1 and 3\n(exact/approx targets)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    p = out / "inforce.png"
+    fig.savefig(p, dpi=90)
+    plt.close(fig)
+    return p
+
+
+def _inforce_lines(scores: pd.DataFrame) -> list[str]:
+    kept = scores[scores["method"] == "model_inforce"]
+    if kept.empty:
+        return []
+    out = [
+        "## Injects in force at an origin",
+        "",
+        "An inject with a duration (truce, threat, regional war, pressure campaign) that "
+        "started on or before an origin and, as recorded, lasts past it is CUT at the origin "
+        "in `model` (its recorded end is hindsight; the model's state and rules run on). "
+        "`model_inforce` keeps the recorded end (conditional on it) and is reported apart. "
+        "Mean scores over the exact/approximate targets of each such origin (both horizons, "
+        "both target kinds):",
+        "",
+        "| origin | n | CRPS model | CRPS model_inforce | log score model "
+        "| log score model_inforce |",
+        "|---|---|---|---|---|---|",
+    ]
+    unc = scores[(scores["bound"] != "lower") & scores["origin"].isin(set(kept["origin"]))]
+    for o, g in unc.groupby("origin"):
+        m = g.groupby("method")[["crps", "log_score"]].mean()
+        n = int((g["method"] == "model").sum())
+        if "model" not in m.index or "model_inforce" not in m.index:
+            continue
+        out.append(
+            f"| {o} | {n} | {m.loc['model', 'crps']:.2f} | {m.loc['model_inforce', 'crps']:.2f} "
+            f"| {m.loc['model', 'log_score']:.2f} | {m.loc['model_inforce', 'log_score']:.2f} |"
+        )
+    return [*out, "", "![in-force injects](figures/inforce.png)", ""]
+
+
+def _prestart_lines(scores: pd.DataFrame) -> list[str]:
+    """Targets of origins before a scenario's start (no baseline: nothing to fit)."""
+    if "scenario" not in scores:
+        return []
+    base = set(scores.loc[scores["method"].isin(BASELINES), "origin"])
+    pre = scores[(scores["method"] == "model") & ~scores["origin"].isin(base)]
+    if pre.empty:
+        return []
+    out = [
+        "## Origins before a scenario's start",
+        "",
+        "Nothing is assimilated and no injects are known; no baseline is fitted (no data in "
+        "the scenario's frame), so these targets are absent from the paired tables. "
+        "`model_timeline` (if present) is the same forecast given the recorded injects.",
+        "",
+        "| origin | horizon | target | count | bound | model mean | model log score "
+        "| timeline mean | timeline log score |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    tl = scores[scores["method"] == "model_timeline"].set_index(["origin", "target", "horizon"])
+    for _, r in pre.sort_values(["origin", "horizon", "target"]).iterrows():
+        k = (r["origin"], r["target"], r["horizon"])
+        tm, ts = (tl.loc[k, "mean"], tl.loc[k, "log_score"]) if k in tl.index else (np.nan,) * 2
+        out.append(
+            f"| {r['origin']} | {r['horizon']} | {r['target']} | {r['count']} | {r['bound']} | "
+            f"{r['mean']:.1f} | {r['log_score']:.2f} | {tm:.1f} | {ts:.2f} |"
+        )
+    return [*out, ""]
 
 
 def write_scoreboard(
@@ -358,6 +465,8 @@ def write_scoreboard(
     """
     out.mkdir(parents=True, exist_ok=True)
     files = _figures(scores, paired, out / "figures")
+    extra = _inforce_figure(scores, out / "figures")
+    files += [extra] if extra else []
     atomic_write_text(out / "scores.csv", scores.to_csv(index=False))
     atomic_write_text(out / "paired.csv", paired.to_csv(index=False))
     st = standing(paired, meta.get("quick", False))
@@ -391,7 +500,11 @@ def write_scoreboard(
         "- Lower bounds are scored apart: log score of P(X >= N) only (`mean_log_score_lower`, "
         "`d_log_score_lower`); CRPS, WIS, PIT and their differences use exact and approximate "
         "reports only.",
-        f"- `model`: no injects after the origin; {meta.get('runs')} particles over "
+        "- Observation model: the calibration's (calibrate/observation.py), per particle: "
+        "its posterior draw's detection rate of the counter and discrepancy cv "
+        "(assimilation.log_weights, forecast_pmf).",
+        f"- `model`: no injects after the origin, an inject in force at the origin cut there "
+        f"(see below); {meta.get('runs')} particles over "
         f"{meta.get('draws')} draws of the origin's posterior, particle filter over replicate "
         "states through every report known at the origin (resampling when the effective "
         "sample size < 0.5 x particles, children with fresh random keys); `model_noassim`: the "
@@ -412,6 +525,7 @@ def write_scoreboard(
     if not _kind(paired, "monthly").empty:
         lines += ["![monthly log score](figures/logscore_monthly.png)", ""]
     lines += _scenario_lines(scores) + _assimilation_lines(scores, meta)
+    lines += _inforce_lines(scores) + _prestart_lines(scores)
     lines += _uncovered_lines(meta)
     atomic_write_text(out / "summary.md", "\n".join(lines) + "\n")
     return [

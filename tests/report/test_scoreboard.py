@@ -77,3 +77,20 @@ def test_standing_line_reads_a_scoreboard_without_monthly_counts(tmp_path):
     )
     line = SB.standing_line(tmp_path / "standing.json")
     assert "1 mo (n=3): ties all 1 baselines" in line and "monthly" not in line
+
+
+def test_inforce_and_pre_start_sections_report_their_origins(tmp_path):
+    scores = _scores().assign(scenario="s")
+    first = scores["origin"] == "2020-01-28"
+    kept = scores[first & (scores["method"] == "model")].assign(
+        method="model_inforce", crps=lambda d: d["crps"] + 1.0
+    )
+    pre = scores[first & (scores["method"] == "model")].assign(origin="2019-12-31")
+    scores = pd.concat([scores, kept, pre], ignore_index=True)
+    lines = "\n".join(SB._inforce_lines(scores))
+    assert "| 2020-01-28 |" in lines and "model_inforce" in lines
+    assert SB._inforce_figure(scores, tmp_path).stat().st_size > 0
+    pre_lines = SB._prestart_lines(scores)
+    assert any(line.startswith("| 2019-12-31 |") for line in pre_lines)
+    assert not any(line.startswith("| 2020-01-28 |") for line in pre_lines)
+    assert SB._inforce_lines(_scores()) == [] and SB._prestart_lines(_scores()) == []

@@ -21,15 +21,20 @@ inject dated AFTER the origin dropped (unless the run is
 explicitly conditional on the timeline). Because draws are keyed by (seed, replicate, day,
 actor, decision), the part of each trajectory before the origin does not depend on what is
 dropped after it. A trajectory is weighted by the likelihood of the reports whose window
-ends on or before the origin, under a per-trajectory observation kernel:
-
-    report | latent count x  ~  NB(mean = x + EPS, size = OBS_SIZE)
-
-(exact counts scored on their value, approximate counts on their ±20% interval, lower bounds
-on P(report >= N)), with nested running totals of one counter scored by their increments
-(a Gaussian with the same kernel variance plus the ±20% rounding error of approximate
-totals), as in ``sim.analysis.calibrate.observation``. The forecast of a target is the
-weighted mixture over trajectories of the same kernel around the trajectory's count. The
+ends on or before the origin under the CALIBRATION's observation model
+(``sim.analysis.calibrate.observation``), evaluated for one trajectory: its latent count x
+is a one-replicate ensemble (mean x, variance x, as ``observation.singleton_logprob`` of a
+single row), times the model discrepancy D (``discrepancy_moments`` with the particle's
+``discrepancy.cv``), thinned by the counter's detection rate (``thin_moments`` with the
+particle's ``detection.<counter>``; lower bounds are not thinned), and scored by
+``observed.count_logprob`` (exact on its value, approximate on its ±20% interval, lower
+bounds on P(report >= N)). Nested running totals of one counter are scored jointly by their
+increments, as ``observation.chain_loglik`` of a single row (``chain_logprob``; the tests pin
+both terms to the calibration's). Each particle's detection rates and discrepancy come from
+its posterior draw (``Observation.from_posterior``); without a posterior, from the medians
+of ``calibration/fitted.yaml``; a counter the posterior did not fit gets its detection
+prior's median (``parameters.detection_parameters``). The forecast of a target is the
+weighted mixture over trajectories of the same per-trajectory report distribution. The
 effective sample size ``1 / sum(w^2)`` is reported with every forecast.
 
 Conditioning on a documented event ("attack:pm:2021-11-07") is the same machinery: the weight
@@ -42,9 +47,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from sim import vocab as V
 from sim.analysis import observed as O
@@ -57,10 +65,8 @@ from sim.engines.segment import States, replicate_keys, run_segment
 from sim.model.world import compile_world
 from sim.scenario import Scenario
 
-OBS_SIZE = 20.0
-"""NB size of the per-trajectory reporting kernel (about ±22% sd at large counts)."""
-EPS = 0.5
-"""Added to a trajectory's count in the kernel (a report can exceed a zero simulated count)."""
+FITTED = Path(__file__).resolve().parents[3] / "calibration" / "fitted.yaml"
+"""Medians of the calibration: the observation parameters used without a posterior."""
 EVENT_TOLERANCE_DAYS = 0
 """Days either side of a conditioned event's date that still count as the event."""
 RESAMPLE_BELOW = 0.5
@@ -69,9 +75,42 @@ MAIN_WEAPONS = ("rocket",)
 MAIN_TARGETS = ("us_base", "us_embassy", "convoy")
 
 
-def without_future_injects(scenario: Scenario, origin: dt.date) -> Scenario:
-    """Return the scenario with every inject dated after ``origin`` dropped."""
-    kept = tuple(i for i in scenario.injects if i.date <= origin)
+DURATION_KINDS = ("truce", "threat", "regional_war", "pressure_campaign")
+"""Inject kinds whose ``days`` is a duration (the others ignore it)."""
+
+
+def running_injects(scenario: Scenario, origin: dt.date) -> tuple:
+    """Return the injects with a duration that started on or before ``origin`` and end after it."""
+    return tuple(
+        i
+        for i in scenario.injects
+        if i.kind in DURATION_KINDS
+        and i.date <= origin < i.date + dt.timedelta(days=int(i.days) - 1)
+    )
+
+
+def without_future_injects(scenario: Scenario, origin: dt.date, cut: bool = True) -> Scenario:
+    """Return the scenario with every inject dated after ``origin`` dropped.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The scenario.
+    origin : datetime.date
+        The last day whose information is used.
+    cut : bool
+        Cut an inject in force at the origin (``running_injects``: a truce, threat, regional
+        war or pressure campaign that started on or before the origin and, as recorded, lasts
+        past it) so that it ends on the origin: its recorded end is hindsight. After the cut
+        the model's own state and rules run on. ``False`` keeps its recorded duration (a
+        forecast conditional on that end, reported apart).
+    """
+    running = {id(i) for i in running_injects(scenario, origin)} if cut else set()
+    kept = tuple(
+        i.model_copy(update={"days": (origin - i.date).days + 1}) if id(i) in running else i
+        for i in scenario.injects
+        if i.date <= origin
+    )
     return scenario.model_copy(update={"injects": kept})
 
 
@@ -211,6 +250,10 @@ class Filtered:
         Distinct initial particles that the final particles descend from.
     draws_left : int
         Distinct posterior draws among the final particles (weighted > 0).
+    points : ndarray (R,) int, optional
+        Parameter point of each particle (row of ``obs``; default 0).
+    obs : Observation, optional
+        Observation parameters per point (default ``Observation.fitted()``).
     """
 
     counts: np.ndarray
@@ -221,6 +264,13 @@ class Filtered:
     resamples: int
     roots: int
     draws_left: int
+    points: np.ndarray | None = None
+    obs: Observation | None = None
+
+    def report_parameters(self, counters, bounds) -> tuple[np.ndarray, np.ndarray]:
+        """Return (detection rates (R, K), cv (R,)) of each particle for K reports."""
+        pts = np.zeros(len(self.weights), np.int64) if self.points is None else self.points
+        return (self.obs or Observation.fitted()).per_particle(pts, counters, bounds)
 
     def column(self, ids: list[str] | tuple[str, ...]) -> np.ndarray:
         """Return the (R, len(ids)) counts of the given window ids."""
@@ -307,6 +357,7 @@ def particle_filter(
     world = dataclasses.replace(world, n_days=n_days)
     spec = O.compile_tallies(windows, world.start)
     design, points, pick = _design(world, posterior, draws, runs, seed)
+    obs = Observation.from_posterior(posterior, pick) if pick[0] >= 0 else Observation.fitted()
     states = States.initial(world, design, points, replicate_keys(seed, np.arange(runs)))
     acc = np.zeros((runs, len(spec.ids)), dtype=np.int64)
     pos = {k: i for i, k in enumerate(spec.ids)}
@@ -325,7 +376,7 @@ def particle_filter(
         if k == len(stops):
             break
         now = rep[end_day <= stop]
-        ll = log_weights(acc[:, [pos[i] for i in now["id"]]], now, all_tallies)
+        ll = log_weights(acc[:, [pos[i] for i in now["id"]]], now, all_tallies, obs, states.points)
         lw = lw + ll - prev_ll
         prev_ll = ll
         w = normalise(lw)
@@ -348,15 +399,162 @@ def particle_filter(
         resamples,
         int(len(np.unique(roots[w > 0]))),
         int(len(np.unique(states.points[w > 0]))),
+        states.points.copy(),
+        obs,
     )
 
 
-def _kernel_var(m: np.ndarray) -> np.ndarray:
-    return m + m * m / OBS_SIZE
+def _prior_median(counter: str) -> float:
+    """Return the median of a counter's detection prior (a counter no posterior fitted)."""
+    return float(P.detection_parameters([counter])[0].prior.ppf(np.array([0.5]))[0])
+
+
+def _discrepancy_prior_median() -> float:
+    return float(P.DISCREPANCY_PARAMETER.prior.ppf(np.array([0.5]))[0])
+
+
+@cache
+def _fitted_medians(path: Path = FITTED) -> dict[str, float]:
+    """Return the medians of the observation parameters in ``fitted.yaml`` (empty if absent)."""
+    if not path.exists():
+        return {}
+    pars = yaml.safe_load(path.read_text(encoding="utf-8"))["fit"].get("parameters", {})
+    return {
+        k: float(v["median"])
+        for k, v in pars.items()
+        if k.startswith("detection.") or k == OB.DISCREPANCY
+    }
+
+
+@dataclass(frozen=True)
+class Observation:
+    """Observation parameters of each parameter point: detection rates and discrepancy cv.
+
+    Row j holds the values of parameter point j (``States.points``: a posterior draw, or the
+    single point of a run without posterior).
+    """
+
+    values: pd.DataFrame  # (J, ...) columns detection.<counter> and discrepancy.cv
+
+    @classmethod
+    def from_posterior(cls, posterior: pd.DataFrame, rows: np.ndarray) -> Observation:
+        """Return the observation parameters of the posterior ``rows`` (one per point)."""
+        cols = [c for c in posterior.columns if c.startswith("detection.") or c == OB.DISCREPANCY]
+        return cls(posterior.iloc[np.asarray(rows)][cols].reset_index(drop=True))
+
+    @classmethod
+    def fitted(cls, path: Path = FITTED) -> Observation:
+        """Return one point with the medians of ``fitted.yaml`` (the scenario's calibration)."""
+        return cls(pd.DataFrame([_fitted_medians(path)], index=[0]))
+
+    @property
+    def n_points(self) -> int:
+        """Number of parameter points."""
+        return len(self.values)
+
+    def cv(self) -> np.ndarray:
+        """Return the discrepancy cv of each point (the prior median when not fitted)."""
+        if OB.DISCREPANCY in self.values:
+            return self.values[OB.DISCREPANCY].to_numpy(float)
+        return np.full(self.n_points, _discrepancy_prior_median())
+
+    def rate(self, counter: str, bound: str) -> np.ndarray:
+        """Return the detection rate of ``counter`` at each point (1 for a lower bound)."""
+        if bound == "lower":
+            return np.ones(self.n_points)
+        name = f"detection.{counter}"
+        if name in self.values:
+            return self.values[name].to_numpy(float)
+        return np.full(self.n_points, _prior_median(counter))
+
+    def per_particle(self, points: np.ndarray, counters, bounds) -> tuple[np.ndarray, np.ndarray]:
+        """Return (detection rates (R, K), cv (R,)) of particles at ``points`` for K reports."""
+        pts = np.asarray(points, dtype=np.int64)
+        rates = (
+            np.column_stack(
+                [self.rate(str(c), str(b))[pts] for c, b in zip(counters, bounds, strict=True)]
+            )
+            if len(counters)
+            else np.ones((len(pts), 0))
+        )
+        return rates, self.cv()[pts]
+
+
+def report_moments(x: np.ndarray, p: np.ndarray, cv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the mean and variance of a report given one trajectory's latent count.
+
+    The calibration's singleton moments for a one-replicate ensemble (mean ``x``, variance
+    ``x``: ``observation.singleton_logprob`` of a single row), with the model discrepancy
+    (``observation.discrepancy_moments``) and detection thinning (``observation.thin_moments``).
+
+    Parameters
+    ----------
+    x : ndarray (R,)
+        Latent counts, one per trajectory.
+    p, cv : ndarray (R,)
+        Detection rate and discrepancy cv of each trajectory.
+
+    Returns
+    -------
+    tuple of ndarray (R,)
+    """
+    x = np.asarray(x, dtype=float)
+    p = np.broadcast_to(np.asarray(p, dtype=float), x.shape)
+    cv = np.broadcast_to(np.asarray(cv, dtype=float), x.shape)
+    mean, var = np.empty_like(x), np.empty_like(x)
+    for c in np.unique(cv):
+        s = cv == c
+        m, v = OB.discrepancy_moments(x[s], x[s], float(c))
+        mean[s], var[s] = OB.thin_moments(m, v, p[s])
+    return mean, var
+
+
+def chain_logprob(
+    x: np.ndarray, count: np.ndarray, bound: np.ndarray, p: np.ndarray, cv: np.ndarray
+) -> np.ndarray:
+    """Return each trajectory's joint log likelihood of one chain of nested running totals.
+
+    ``observation.chain_loglik`` of a one-replicate ensemble (per-increment covariance
+    ``diag(x)``), for R trajectories at once (batched Cholesky).
+
+    Parameters
+    ----------
+    x : ndarray (R, k)
+        Latent totals of the chain's windows per trajectory (ordered by end).
+    count, bound : ndarray (k,)
+        Reported totals and their bounds (``exact`` or ``approx``).
+    p, cv : ndarray (R,)
+        The counter's detection rate and the discrepancy cv of each trajectory.
+
+    Returns
+    -------
+    ndarray (R,)
+        Floored at ``observed.LOG_FLOOR``.
+    """
+    dx = OB.increments(np.asarray(x, dtype=float))
+    r, k = dx.shape
+    pk = np.repeat(np.asarray(p, dtype=float), k)
+    ck = np.repeat(np.asarray(cv, dtype=float), k)
+    mu, var = report_moments(dx.ravel(), pk, ck)
+    mu, var = mu.reshape(r, k), var.reshape(r, k) + OB.DISCRETE_VAR
+    approx = np.asarray(bound) == "approx"
+    err = np.where(approx, (OB.APPROX_SD * np.maximum(np.cumsum(mu, axis=1), 1.0)) ** 2, 0.0)
+    a = OB.increment_matrix(k)
+    sig = var[:, :, None] * np.eye(k) + np.einsum("ij,rj,lj->ril", a, err, a)
+    d = OB.increments(np.asarray(count, dtype=float))[None, :] - mu
+    c = np.linalg.cholesky(sig)
+    z = np.linalg.solve(c, d[:, :, None])[:, :, 0]
+    diag = np.diagonal(c, axis1=1, axis2=2)
+    lp = -0.5 * (z * z).sum(axis=1) - np.log(diag).sum(axis=1) - 0.5 * k * np.log(2.0 * np.pi)
+    return np.where(np.isfinite(lp), np.maximum(lp, O.LOG_FLOOR), O.LOG_FLOOR)
 
 
 def log_weights(
-    sim: np.ndarray, reports: pd.DataFrame, all_tallies: pd.DataFrame | None = None
+    sim: np.ndarray,
+    reports: pd.DataFrame,
+    all_tallies: pd.DataFrame | None = None,
+    obs: Observation | None = None,
+    points: np.ndarray | None = None,
 ) -> np.ndarray:
     """Return each trajectory's log likelihood of the reports (columns of ``sim`` in row order).
 
@@ -368,34 +566,34 @@ def log_weights(
         The assimilated tallies (id, count, bound, counter_id, nested_in, end), K rows.
     all_tallies : pandas.DataFrame, optional
         Every tally (chains are followed through rows not assimilated).
+    obs : Observation, optional
+        Observation parameters per parameter point (default ``Observation.fitted()``).
+    points : ndarray (R,) of int, optional
+        Parameter point of each trajectory (default 0 for all).
 
     Returns
     -------
     ndarray (R,)
+        Sum of the calibration likelihood's singleton and chain terms for each trajectory.
     """
     r = sim.shape[0]
     lw = np.zeros(r)
     if len(reports) == 0:
         return lw
+    obs = obs or Observation.fitted()
+    pts = np.zeros(r, dtype=np.int64) if points is None else np.asarray(points)
     rep = reports.reset_index(drop=True)
     blocks = OB.blocks(rep, all_tallies)
     count = rep["count"].to_numpy(np.int64)
     bound = rep["bound"].to_numpy(str)
+    rates, cv = obs.per_particle(pts, rep["counter_id"].astype(str).to_numpy(), bound)
     x = np.asarray(sim, dtype=float)
     for i in blocks.singletons:
-        m = x[:, i] + EPS
-        lw += O.count_logprob(m, _kernel_var(m), np.full(r, count[i]), np.full(r, bound[i]))
-    for chain in blocks.chains:
-        prev_c, prev_x = 0.0, np.zeros(r)
-        for i in chain:
-            d_x = x[:, i] - prev_x
-            d_c = float(count[i]) - prev_c
-            var = _kernel_var(np.maximum(d_x, 0.0) + EPS) + OB.DISCRETE_VAR
-            if bound[i] == "approx":
-                var = var + (OB.APPROX_SD * count[i]) ** 2
-            lw += -0.5 * (d_c - d_x) ** 2 / var - 0.5 * np.log(2 * np.pi * var)
-            prev_c, prev_x = float(count[i]), x[:, i]
-    return np.maximum(lw, -1e6)
+        m, v = report_moments(x[:, i], rates[:, i], cv)
+        lw += O.count_logprob(m, v, np.full(r, count[i]), np.full(r, bound[i]))
+    for c in blocks.chains:
+        lw += chain_logprob(x[:, c], count[c], bound[c], rates[:, c[0]], cv)
+    return lw
 
 
 def normalise(log_w: np.ndarray) -> np.ndarray:
@@ -410,19 +608,48 @@ def ess(w: np.ndarray) -> float:
     return float(1.0 / np.sum(np.asarray(w) ** 2))
 
 
-def forecast_pmf(counts: np.ndarray, w: np.ndarray, grid: int) -> np.ndarray:
+def forecast_pmf(
+    counts: np.ndarray,
+    w: np.ndarray,
+    grid: int,
+    rates: np.ndarray | None = None,
+    cv: np.ndarray | None = None,
+) -> np.ndarray:
     """Return the weighted mixture pmf of each target (columns of ``counts``) on 0..grid-1.
 
-    Each trajectory contributes the reporting kernel around its count, so the model's
+    Each trajectory contributes its report distribution (``report_moments``: discrepancy and
+    detection of the observation model, moment-matched by ``scoring.nb_pmf``), so the model's
     forecast of a report includes the observation model.
+
+    Parameters
+    ----------
+    counts : ndarray (R, K)
+        Latent counts per trajectory.
+    w : ndarray (R,)
+        Normalised weights.
+    grid : int
+        Grid size.
+    rates : ndarray (R, K), optional
+        Detection rate of each target's counter per trajectory (default 1).
+    cv : ndarray (R,), optional
+        Discrepancy cv per trajectory (default 0).
+
+    Returns
+    -------
+    ndarray (K, grid)
     """
     x = np.asarray(counts, dtype=float)
+    r = x.shape[0]
+    rates = np.ones_like(x) if rates is None else np.asarray(rates, dtype=float)
+    cv = np.zeros(r) if cv is None else np.asarray(cv, dtype=float)
     out = np.zeros((x.shape[1], grid))
     for j in range(x.shape[1]):
-        vals, inv = np.unique(x[:, j], return_inverse=True)
-        wv = np.bincount(inv, weights=w, minlength=len(vals))
-        m = vals + EPS
-        out[j] = wv @ S.nb_pmf(m, _kernel_var(m), grid)
+        key = np.column_stack([x[:, j], rates[:, j], cv])
+        vals, inv = np.unique(key, axis=0, return_inverse=True)
+        wv = np.bincount(inv.ravel(), weights=w, minlength=len(vals))
+        keep = wv > 0
+        m, v = report_moments(vals[keep, 0], vals[keep, 1], vals[keep, 2])
+        out[j] = wv[keep] @ S.nb_pmf(m, v, grid)
     return out
 
 

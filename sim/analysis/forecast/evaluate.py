@@ -23,6 +23,11 @@ the baselines. Monthly counts are targets only (never assimilated or fitted).
   filter's until its first resampling): the effect of assimilation;
 * ``model_isw``: the unfiltered trajectories weighted by all reports at the origin at once
   (whole-trajectory importance weights, the previous scheme), for comparison;
+* ``model_inforce`` (only at origins where an inject with a duration is in force,
+  ``assimilation.running_injects``): as ``model`` but that inject keeps its recorded end.
+  ``model`` CUTS it at the origin (its recorded end is hindsight; the model's state and
+  rules run on, ``assimilation.without_future_injects``); ``model_inforce`` is conditional on
+  the recorded end and reported apart;
 * ``model_timeline`` (``Settings.timeline``): future injects kept ("conditional on the
   timeline"), filtered: labelled and reported apart, never compared as a forecast;
 * the baselines of ``sim.analysis.forecast.baselines``, fitted on the reports known at the
@@ -36,6 +41,11 @@ hold a report published weeks later: the 2020-09-30 refit fitted T14, published 
 and the full calibration ``calibration/posterior.parquet`` (last report published
 2021-07-07). Class factors turning the baselines' main series (rockets on US targets) into a
 target's counting rule are the model's simulated ratios over days before the origin only.
+
+Origins: month ends from 2020-01, and the day before a scenario's start when it is a month end
+(2023-09-30 for the 2023-24 episode): there nothing is assimilated and no baseline is fitted
+(no data in the scenario's frame), the model forecasts from the start without the injects;
+``model_timeline`` (the same with the recorded injects) is always run there, reported apart.
 
 Scenarios: ``scenarios/historical.yaml`` (2019-10..2021-12) and
 ``scenarios/episode_2023_2024.yaml`` (2023-10..2024-12); no scenario covers 2022-01..2023-09,
@@ -151,13 +161,22 @@ def month_end(d: dt.date, months: int = 0) -> dt.date:
 
 
 def origins(scenario: Scenario, last_horizon: int = 1) -> tuple[dt.date, ...]:
-    """Return month-end origins (from 2020-01, or the scenario's first month) inside its horizon."""
+    """Return month-end origins from 2020-01 and from the day before the scenario's start.
+
+    The day before the start is an origin when it is a month end (2023-09-30 for a scenario
+    starting 2023-10-01): nothing is assimilated, the forecast runs from the start.
+    """
     out = []
-    o = max(FIRST_ORIGIN, month_end(scenario.start))
+    o = max(FIRST_ORIGIN, month_end(scenario.start - dt.timedelta(days=1)))
     while month_end(o, last_horizon) <= scenario.end:
         out.append(o)
         o = month_end(o, 1)
     return tuple(out)
+
+
+def evaluable(scenario: Scenario, origin: dt.date) -> bool:
+    """Return whether ``origin`` lies in [day before the start, end) of ``scenario``."""
+    return scenario.start - dt.timedelta(days=1) <= origin < scenario.end
 
 
 def fitted_tallies(scenario: Scenario) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -196,7 +215,7 @@ def uncovered_targets(scenarios: list[Scenario]) -> pd.DataFrame:
     for sc in scenarios:
         inside = allt[(allt["start"].dt.date >= sc.start) & (allt["end"].dt.date <= sc.end)]
         for o in origins(sc, min(HORIZONS)):
-            if not (sc.start < o < sc.end):
+            if not evaluable(sc, o):
                 continue
             for h in HORIZONS:
                 covered.update(targets(inside, o, h)["id"])
@@ -264,6 +283,23 @@ def _score_rows(pmf, tg, origin, h, method, rng, extra=None) -> list[dict]:
     return rows
 
 
+def _model_rows(name, ens, w, t, origin, h, rng, base_extra) -> list[dict]:
+    """Return the score rows of one model member for the targets ``t``."""
+    rates, cv = ens.report_parameters(t["counter_id"].astype(str), t["bound"].astype(str))
+    pmf = A.forecast_pmf(ens.column(tuple(t["id"])), w, GRID, rates, cv)
+    isw = name == "model_isw"
+    alive = w > 1e-12
+    extra = {
+        **base_extra,
+        "ess": A.ess(w),
+        "stage_ess_min": min(ens.stage_ess, default=np.nan) if not isw else np.nan,
+        "resamples": ens.resamples if not isw else 0,
+        "roots": ens.roots if not isw else int(alive.sum()),
+        "draws_left": ens.draws_left if not isw else int(len(np.unique(ens.draw[alive]))),
+    }
+    return _score_rows(pmf, t, origin, h, name, rng, extra)
+
+
 def evaluate_origin(
     scenario: Scenario,
     origin: dt.date,
@@ -302,8 +338,10 @@ def evaluate_origin(
         return []
     classes = pd.concat([fit[cols], mon[cols]], ignore_index=True)
     last = min(month_end(origin, max(HORIZONS)), scenario.end)
+    pre_start = origin < scenario.start
     windows = pd.concat(
-        [classes, _factor_windows(classes, scenario.start, origin)], ignore_index=True
+        [classes] + ([] if pre_start else [_factor_windows(classes, scenario.start, origin)]),
+        ignore_index=True,
     )
     windows = windows[windows["end"] <= pd.Timestamp(last)]
     known = AV.known_at(fit, origin)
@@ -319,12 +357,25 @@ def evaluate_origin(
     no_future = A.without_future_injects(scenario, origin)
     filt = run(no_future, known)
     free = run(no_future, known.iloc[:0])
-    isw = A.normalise(A.log_weights(free.column(tuple(known["id"])), known, all_tallies))
+    isw = A.normalise(
+        A.log_weights(free.column(tuple(known["id"])), known, all_tallies, free.obs, free.points)
+    )
     members = [("model", filt, filt.weights), ("model_noassim", free, free.weights)]
     members.append(("model_isw", free, isw))
-    if settings.timeline:
+    if A.running_injects(scenario, origin):
+        kept = run(A.without_future_injects(scenario, origin, cut=False), known)
+        members.append(("model_inforce", kept, kept.weights))
+    if settings.timeline or pre_start:  # before the start: the contrast with the injects
         tl = run(scenario, known)
         members.append(("model_timeline", tl, tl.weights))
+    rows: list[dict] = []
+    base_extra = {"scenario": scenario.name, "parameters": label}
+    if pre_start:
+        # no data in the scenario's frame before its start: the baselines have nothing to fit
+        for h, t in tg.items():
+            for name, ens, w in members if len(t) else []:
+                rows += _model_rows(name, ens, w, t, origin, h, rng, base_extra)
+        return rows
     # baselines: main series and class factors known at the origin
     day0 = scenario.start
     hold = (origin - day0).days + 1
@@ -342,24 +393,11 @@ def evaluate_origin(
     for b in baselines:
         if not isinstance(b, FB.Ensemble):
             b.fit(train, ctx)
-    rows: list[dict] = []
-    base_extra = {"scenario": scenario.name, "parameters": label}
     for h, t in tg.items():
         if len(t) == 0:
             continue
         for name, ens, w in members:
-            pmf = A.forecast_pmf(ens.column(tuple(t["id"])), w, GRID)
-            extra = {
-                **base_extra,
-                "ess": A.ess(w),
-                "stage_ess_min": min(ens.stage_ess, default=np.nan)
-                if name != "model_isw"
-                else np.nan,
-                "resamples": ens.resamples if name != "model_isw" else 0,
-                "roots": ens.roots if name != "model_isw" else int((w > 1e-12).sum()),
-                "draws_left": ens.draws_left,
-            }
-            rows += _score_rows(pmf, t, origin, h, name, rng, extra)
+            rows += _model_rows(name, ens, w, t, origin, h, rng, base_extra)
         test = B.tally_set(t, pd.Timestamp(day0), factor[t["id"]].to_numpy())
         for b in baselines:
             pmf = FB.forecast_pmf(b, test, ctx, GRID)
@@ -394,7 +432,7 @@ def evaluate(
         mon = monthly_targets(calibrated, all_t)
         event_days = dated_attack_days(calibrated.start)
         for o in settings.origins or origins(calibrated):
-            if not (calibrated.start < o < calibrated.end):
+            if not evaluable(calibrated, o):
                 continue
             post = fit_for(fits, o) if fits else None
             sc = base if post is not None else calibrated
@@ -450,6 +488,7 @@ __all__ = [
     "PARAMETERS_LABEL",
     "Fit",
     "Settings",
+    "evaluable",
     "evaluate",
     "fit_for",
     "load_fits",

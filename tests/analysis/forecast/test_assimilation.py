@@ -25,8 +25,13 @@ def _reports(counts, bounds, ids=None, nested=None):
 
 def test_weights_prefer_the_trajectory_that_matches_an_exact_report():
     sim = np.array([[2], [10], [30]])
-    w = A.normalise(A.log_weights(sim, _reports([10], ["exact"])))
+    w = A.normalise(
+        A.log_weights(sim, _reports([10], ["exact"]), obs=_obs({"detection.c0": [1.0]}, [0.1]))
+    )
     assert np.argmax(w) == 1 and w[1] > 0.8
+    # with the default (prior median) detection rate a larger latent count is less penalised
+    w = A.normalise(A.log_weights(sim, _reports([10], ["exact"])))
+    assert np.argmax(w) == 1 and w[2] > 0.1
 
 
 def test_lower_bound_weights_only_penalise_trajectories_below_it():
@@ -131,3 +136,95 @@ def test_systematic_resampling_keeps_expected_copies():
     w = np.array([0.5, 0.25, 0.25, 0.0])
     anc = A.systematic_resample(w, rng)
     assert np.bincount(anc, minlength=4).tolist() == [2, 1, 1, 0]
+
+
+def _obs(rates: dict[str, list[float]], cv: list[float]) -> A.Observation:
+    from sim.analysis.calibrate import observation as OB
+
+    return A.Observation(pd.DataFrame({**rates, OB.DISCREPANCY: cv}))
+
+
+@pytest.mark.parametrize("bound", ["exact", "approx", "lower"])
+def test_log_weight_of_a_report_equals_the_calibration_likelihood_term(bound):
+    # one trajectory = a one-replicate ensemble of the calibration's observation model
+    from sim.analysis.calibrate import observation as OB
+
+    rep = _reports([14], [bound])
+    obs = _obs({"detection.c0": [0.6, 0.9]}, [0.45, 0.2])
+    x = np.array([[0], [3], [14], [25], [60], [14]])
+    points = np.array([0, 0, 0, 0, 1, 1])
+    lw = A.log_weights(x, rep, obs=obs, points=points)
+    model = OB.ObservationModel.build(rep)
+    for i, j in enumerate(points):
+        det = np.array([obs.values["detection.c0"][j]])
+        single, chains = model.terms(x[i : i + 1], det, float(obs.values[OB.DISCREPANCY][j]))
+        assert len(chains) == 0
+        assert lw[i] == pytest.approx(single[0], rel=1e-12, abs=1e-12)
+    # detection and discrepancy matter (the same count, two parameter points)
+    assert lw[2] != lw[5]
+
+
+def test_log_weight_of_a_nested_chain_equals_the_calibration_chain_term():
+    from sim.analysis.calibrate import observation as OB
+
+    rep = _reports([10, 18, 30], ["exact", "approx", "exact"], ids=["A", "B", "C"])
+    rep["nested_in"] = ["", "A", "B"]
+    rep["counter_id"] = "k"
+    obs = _obs({"detection.k": [0.7, 1.0]}, [0.3, 0.0])
+    rng = np.random.default_rng(3)
+    inc = rng.integers(0, 20, size=(8, 3))
+    x = np.cumsum(inc, axis=1)
+    points = np.array([0, 1] * 4)
+    lw = A.log_weights(x, rep, obs=obs, points=points)
+    model = OB.ObservationModel.build(rep)
+    assert len(model.blocks.chains) == 1
+    for i, j in enumerate(points):
+        p = float(obs.values["detection.k"][j])
+        cv = float(obs.values[OB.DISCREPANCY][j])
+        ref = OB.chain_loglik(x[i : i + 1], rep["count"].to_numpy(), rep["bound"].to_numpy(), p, cv)
+        single, chains = model.terms(x[i : i + 1], np.array([p]), cv)
+        assert lw[i] == pytest.approx(ref, rel=1e-10) == pytest.approx(chains.sum() + single.sum())
+
+
+def test_observation_defaults_fitted_medians_then_detection_prior():
+    from sim.analysis.calibrate import parameters as P
+
+    obs = A.Observation.fitted()
+    assert 0.0 < obs.cv()[0] < 2.0
+    assert obs.rate("afp", "exact")[0] == pytest.approx(A._fitted_medians()["detection.afp"])
+    prior = P.detection_parameters(["nobody"])[0].prior.ppf(np.array([0.5]))[0]
+    assert obs.rate("nobody", "approx")[0] == pytest.approx(prior)
+    assert obs.rate("afp", "lower")[0] == 1.0
+
+
+def test_forecast_pmf_thins_by_detection_and_widens_by_discrepancy():
+    counts = np.array([[40]])
+    w = np.array([1.0])
+    plain = A.forecast_pmf(counts, w, 200)
+    thin = A.forecast_pmf(counts, w, 200, np.array([[0.5]]), np.array([0.0]))
+    wide = A.forecast_pmf(counts, w, 200, np.array([[1.0]]), np.array([0.5]))
+    k = np.arange(200)
+    assert thin[0] @ k == pytest.approx(20.0, abs=0.01)
+    assert wide[0] @ k == pytest.approx(plain[0] @ k, abs=0.01)
+    assert wide[0] @ (k - 40) ** 2 > 5 * (plain[0] @ (k - 40) ** 2)
+
+
+def test_an_inject_in_force_at_the_origin_is_cut_there_unless_kept():
+    from sim.api import load_scenario
+    from tests.conftest import SCENARIOS
+
+    sc = load_scenario(SCENARIOS / "historical.yaml").scenario
+    o = dt.date(2020, 9, 30)
+    running = A.running_injects(sc, o)
+    assert {(i.kind, i.date) for i in running} == {
+        ("pressure_campaign", dt.date(2020, 7, 24)),
+        ("threat", dt.date(2020, 9, 20)),
+    }
+    cut = A.without_future_injects(sc, o)
+    kept = A.without_future_injects(sc, o, cut=False)
+    assert max(i.date for i in cut.injects) <= o and len(cut.injects) == len(kept.injects)
+    camp = {i.date: i.days for i in cut.injects if i.kind == "pressure_campaign"}
+    assert camp[dt.date(2020, 7, 24)] == 69  # 24 Jul .. 30 Sep
+    assert {i.date: i.days for i in kept.injects}[dt.date(2020, 7, 24)] == 78
+    assert camp[dt.date(2020, 6, 10)] == 14  # ended before the origin: untouched
+    assert not A.running_injects(cut, o)

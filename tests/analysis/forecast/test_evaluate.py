@@ -81,6 +81,7 @@ def test_tiny_evaluation_scores_every_method_and_writes_a_scoreboard(scenario, t
         "model",
         "model_noassim",
         "model_isw",
+        "model_inforce",  # the pressure campaign of 2020-07-24 is in force on 2020-07-31
         "model_timeline",
         "persistence",
         "climatology",
@@ -131,9 +132,42 @@ def test_targets_outside_every_scenario_are_listed(scenario):
 
     episode = load_scenario(SCENARIOS / "episode_2023_2024.yaml").scenario
     u = set(E.uncovered_targets([scenario, episode])["id"])
-    # 2022-01..2023-09 lies between the scenarios; 2023-10 is the episode's first month
-    assert {"T26", "T58", "M:musings_iraq:2022-12", "M:dod_pentagon:2023-10"} <= u
+    # 2022-01..2023-09 lies between the scenarios; 2023-10 is forecast from 2023-09-30
+    assert {"T26", "T58", "M:musings_iraq:2022-12"} <= u
     assert "T10" not in u and "M:talos:2020-08" not in u
+    assert "M:dod_pentagon:2023-10" not in u and not {"T44", "T45", "T46", "T47"} & u
+
+
+def test_the_day_before_a_scenario_start_is_an_origin(scenario):
+    from sim.api import load_scenario
+    from tests.conftest import SCENARIOS
+
+    episode = load_scenario(SCENARIOS / "episode_2023_2024.yaml").scenario
+    assert episode.start == dt.date(2023, 10, 1)
+    assert E.origins(episode)[:2] == (dt.date(2023, 9, 30), dt.date(2023, 10, 31))
+    assert E.origins(scenario)[0] == dt.date(2020, 1, 31)  # not before 2020-01
+
+
+def test_pre_start_origin_scores_the_model_without_injects_and_no_baseline():
+    from sim.analysis.calibrate import parameters as P
+    from sim.api import load_scenario
+    from tests.conftest import SCENARIOS
+
+    path = SCENARIOS / "episode_2023_2024.yaml"
+    cal = load_scenario(path).scenario
+    st = E.Settings(runs=20, draws=2, paths=50, origins=(dt.date(2023, 9, 30),), quick=True)
+    fits = [
+        E.Fit(
+            "test",
+            dt.date(2021, 7, 6),
+            pd.read_parquet(E.REPO / "calibration" / "posterior.parquet"),
+        )
+    ]
+    scores = E.evaluate([(cal, P.base_scenario(path))], st, fits=fits)
+    assert set(scores["method"]) == {"model", "model_noassim", "model_isw", "model_timeline"}
+    assert {"T44", "M:dod_pentagon:2023-10"} <= set(scores["target"])
+    model = scores[scores["method"] == "model"]
+    assert (model["resamples"] == 0).all() and np.allclose(model["ess"], 20)
 
 
 def test_standing_line_without_scoreboard(tmp_path):
