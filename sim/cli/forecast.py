@@ -162,9 +162,11 @@ def run_forecast(
             raise InputError(str(exc)) from None
     loaded = load_scenario(scenario)
     sc = loaded.scenario
-    if not sc.start < o < sc.end:
+    first = sc.start - dt.timedelta(days=1)  # the day before the start: nothing known yet
+    if not first <= o < sc.end:
         raise InputError(
-            f"--origin: expected a date inside the scenario ({sc.start}..{sc.end}); found {o}"
+            f"--origin: expected a date from the day before the scenario's start to the day "
+            f"before its end ({first}..{sc.end - dt.timedelta(days=1)}); found {o}"
         )
     target = out_dir or REPO / "results" / f"forecast_{sc.name}_{o}"
     claim_output_dir(target, "manifest.json", FORECAST_FILES)  # before running

@@ -375,8 +375,11 @@ def _inforce_figure(scores: pd.DataFrame, out: Path) -> Path | None:
     ax.set_ylabel("mean CRPS, h = 1 and 3\n(exact/approx targets)")
     ax.legend(fontsize=8)
     fig.tight_layout()
+    from sim.results.files import atomic_file
+
     p = out / "inforce.png"
-    fig.savefig(p, dpi=90)
+    with atomic_file(p) as tmp:  # a unique temporary name, never through a link
+        fig.savefig(tmp, dpi=90, format="png")
     plt.close(fig)
     return p
 

@@ -1,5 +1,6 @@
 """``escsim forecast`` and ``escsim evaluate`` end to end on tiny budgets; bad input exits 2."""
 
+import datetime as dt
 import json
 
 import pandas as pd
@@ -87,3 +88,21 @@ def test_evaluate_quick_writes_a_scoreboard(tmp_path):
     assert {"origin", "horizon", "target", "method", "log_score", "crps", "wis"} <= set(s.columns)
     assert s["origin"].nunique() == 3
     assert "QUICK" in (tmp_path / "summary.md").read_text()
+
+
+def test_the_day_before_the_start_is_an_origin_and_the_day_before_that_is_not(tmp_path):
+    """An origin may precede the scenario by one day (nothing known yet), as in evaluate."""
+    from sim.scenario import load_scenario
+
+    start = load_scenario(HIST).scenario.start
+    early = (start - dt.timedelta(days=2)).isoformat()
+    r = runner.invoke(app, ["forecast", HIST, "--origin", early, "--out", str(tmp_path / "x")])
+    assert r.exit_code == 2 and "expected a date from the day before" in r.output, r.output
+    assert not (tmp_path / "x").exists()
+    eve = (start - dt.timedelta(days=1)).isoformat()
+    out = tmp_path / "eve"
+    args = ["forecast", HIST, "--origin", eve, "--horizon", "30d", "--runs", "20"]
+    r = runner.invoke(app, [*args, "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    fc = pd.read_csv(out / "forecast.csv")
+    assert fc["after_origin"].all()  # every month of the forecast lies after the origin
