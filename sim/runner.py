@@ -824,12 +824,24 @@ def _interruptible(fn: Callable, *args: object) -> object:
     try:
         return fn(*args)
     except SystemError as exc:
-        cause: BaseException | None = exc
-        for _ in range(10):  # SystemError <- SystemError (numba unpickle) <- KeyboardInterrupt
-            cause = cause.__cause__ or cause.__context__ if cause is not None else None
-            if isinstance(cause, KeyboardInterrupt):
-                raise KeyboardInterrupt from None
+        if interrupted_in_compiled_code(exc):
+            raise KeyboardInterrupt from None
         raise
+
+
+def interrupted_in_compiled_code(exc: BaseException) -> bool:
+    """Return whether ``exc`` is a ``SystemError`` that a Ctrl-C inside compiled code caused.
+
+    A SIGINT (or SIGTERM turned into one) delivered while a numba kernel runs surfaces as
+    ``SystemError: ... returned a result with an exception set``, caused (through another
+    SystemError) by the KeyboardInterrupt.
+    """
+    cause: BaseException | None = exc if isinstance(exc, SystemError) else None
+    for _ in range(10):  # SystemError <- SystemError (numba unpickle) <- KeyboardInterrupt
+        cause = cause.__cause__ or cause.__context__ if cause is not None else None
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+    return False
 
 
 def _numba_threads() -> int:

@@ -95,12 +95,17 @@ def handle_errors(resumable: bool = False) -> Iterator[None]:
 
     from pyarrow import ArrowException
 
-    from sim.runner import RunError
+    from sim.runner import RunError, interrupted_in_compiled_code
     from sim.scenario import ScenarioError
 
     try:
         with _sigterm_is_an_interrupt():
-            yield
+            try:
+                yield
+            except SystemError as exc:  # an interrupt inside a numba kernel (calibrate, forecast)
+                if interrupted_in_compiled_code(exc):
+                    raise KeyboardInterrupt from None
+                raise
     except (ScenarioError, RunError, InputError) as exc:
         # escaped: a scenario's keys and values (e.g. "[/x]") must not be read as rich markup
         for one in getattr(exc, "errors", (exc,)):  # a scenario file: every error, by line
