@@ -224,3 +224,24 @@ def test_the_interlude_forces_only_sourced_injects_and_no_attack():
     dates = set(pd.to_datetime(ev["date"]).dt.date)
     for inj in sc.injects:
         assert inj.kind != "attack" and inj.source and inj.date in dates
+
+
+def test_interlude_origins_use_nothing_dated_after_them():
+    """At each interlude origin: known reports, injects and the posterior all predate it."""
+    from sim.analysis.forecast import assimilation as A
+    from sim.analysis.forecast import availability as AV
+
+    sc = _evaluated_scenarios()[1]
+    fit, _ = E.fitted_tallies(sc)
+    assert "T26" in set(fit["id"])
+    fits = E.load_fits()
+    for o in E.origins(sc):
+        known = AV.known_at(fit, o)
+        assert (known["end"] <= pd.Timestamp(o)).all()
+        assert (AV.published(known).dropna() <= pd.Timestamp(o)).all()
+        assert all(i.date <= o for i in A.without_future_injects(sc, o).injects)
+        post = E.fit_for(fits, o)
+        assert post is not None and post.known <= o and post.label == "calibration"
+    # T26 (3-5 Jan 2022) is not known at the pre-start origin; the Sudani inject is dropped
+    assert len(AV.known_at(fit, dt.date(2021, 12, 31))) == 0
+    assert A.without_future_injects(sc, dt.date(2022, 9, 30)).injects == ()
