@@ -294,8 +294,8 @@ def register(app: typer.Typer) -> None:
         scenario: Annotated[
             Path | None,
             typer.Option(
-                help="One scenario (default: scenarios/historical.yaml and "
-                "scenarios/episode_2023_2024.yaml)."
+                help="One scenario (default: scenarios/historical.yaml, "
+                "scenarios/interlude_2022_2023.yaml and scenarios/episode_2023_2024.yaml)."
             ),
         ] = None,
     ) -> None:

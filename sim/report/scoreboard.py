@@ -295,11 +295,11 @@ def _uncovered_lines(meta: dict) -> list[str]:
         "## Targets no origin forecasts",
         "",
         "Origins are month ends inside a scenario (historical.yaml 2019-10-01..2021-12-31, "
-        "episode_2023_2024.yaml 2023-10-01..2024-12-31), from 2020-01-31, and the day before "
-        "a scenario's start when it is a month end (2023-09-30); no scenario covers "
-        "2022-01..2023-09, so the month ends 2021-12-31..2023-08-31 are not origins. These "
-        "targets end where no origin reaches them (before the first origin or between the "
-        "scenarios):",
+        "interlude_2022_2023.yaml 2022-01-01..2023-09-30, episode_2023_2024.yaml "
+        "2023-10-01..2024-12-31), from 2020-01-31, and the day before a scenario's start when "
+        "it is a month end (2021-12-31, 2023-09-30): every month end from 2020-01-31 to "
+        "2024-11-30 is an origin of exactly one scenario. These targets end before the first "
+        "origin or have a window that no single scenario holds (it straddles two):",
         "",
     ]
     out += [f"- {r}" for r in rows] or ["- none"]

@@ -43,13 +43,18 @@ and the full calibration ``calibration/posterior.parquet`` (last report publishe
 target's counting rule are the model's simulated ratios over days before the origin only.
 
 Origins: month ends from 2020-01, and the day before a scenario's start when it is a month end
-(2023-09-30 for the 2023-24 episode): there nothing is assimilated and no baseline is fitted
-(no data in the scenario's frame), the model forecasts from the start without the injects;
-``model_timeline`` (the same with the recorded injects) is always run there, reported apart.
+(2021-12-31 for the interlude, 2023-09-30 for the 2023-24 episode): there nothing is
+assimilated and no baseline is fitted (no data in the scenario's frame), the model forecasts
+from the start without the injects; ``model_timeline`` (the same with the recorded injects) is
+always run there, reported apart.
 
-Scenarios: ``scenarios/historical.yaml`` (2019-10..2021-12) and
-``scenarios/episode_2023_2024.yaml`` (2023-10..2024-12); no scenario covers 2022-01..2023-09,
-so targets ending there are not forecast (``uncovered_targets`` lists them).
+Scenarios (``SCENARIOS``, consecutive): ``scenarios/historical.yaml`` (2019-10..2021-12),
+``scenarios/interlude_2022_2023.yaml`` (2022-01..2023-09) and
+``scenarios/episode_2023_2024.yaml`` (2023-10..2024-12). Each month end from 2020-01-31 to
+2024-11-30 is an origin of exactly one of them (``origin_scenarios``): a scenario's last day is
+not its origin (``evaluable``), so 2021-12-31 is the interlude's and 2023-09-30 the episode's.
+Targets whose window straddles two scenarios (T58, 2022-06-01..2023-10-16) or ends before the
+first origin are not forecast (``uncovered_targets`` lists them).
 """
 
 from __future__ import annotations
@@ -77,7 +82,7 @@ HORIZONS = (1, 3)
 GRID = 400
 REPO = O.DATA_DIR.parent.parent
 POSTERIORS = REPO / "calibration" / "evaluation" / "posteriors"
-SCENARIOS = ("historical.yaml", "episode_2023_2024.yaml")
+SCENARIOS = ("historical.yaml", "interlude_2022_2023.yaml", "episode_2023_2024.yaml")
 PARAMETERS_LABEL = (
     "parameters: per origin, the latest posterior all of whose fitted tallies were published on "
     "or before the origin (calibration/evaluation/posteriors/<date>/ refits by `escsim "
@@ -172,6 +177,20 @@ def origins(scenario: Scenario, last_horizon: int = 1) -> tuple[dt.date, ...]:
         out.append(o)
         o = month_end(o, 1)
     return tuple(out)
+
+
+def origin_scenarios(scenarios: list[Scenario]) -> dict[dt.date, list[str]]:
+    """Return each origin ``evaluate`` runs with the names of the scenarios that evaluate it.
+
+    An origin is run from a scenario when it is one of its ``origins`` and ``evaluable`` there;
+    no simulation is run.
+    """
+    out: dict[dt.date, list[str]] = {}
+    for sc in scenarios:
+        for o in origins(sc):
+            if evaluable(sc, o):
+                out.setdefault(o, []).append(sc.name)
+    return dict(sorted(out.items()))
 
 
 def evaluable(scenario: Scenario, origin: dt.date) -> bool:
@@ -492,6 +511,7 @@ __all__ = [
     "evaluate",
     "fit_for",
     "load_fits",
+    "origin_scenarios",
     "origins",
     "paired",
     "monthly_targets",

@@ -186,3 +186,62 @@ def test_standing_line_names_baselines_in_words(tmp_path):
     line = SB.standing_line(tmp_path / "standing.json")
     assert "beats NB-INGARCH, ties Hawkes" in line
     assert "nb_ingarch" not in line and "hawkes_dated" not in line
+
+
+def _evaluated_scenarios():
+    from sim.api import load_scenario
+
+    return [load_scenario(E.REPO / "scenarios" / n).scenario for n in E.SCENARIOS]
+
+
+def test_every_month_end_from_2020_01_to_2024_11_is_an_origin_of_exactly_one_scenario():
+    got = E.origin_scenarios(_evaluated_scenarios())
+    months = pd.period_range("2020-01", "2024-11", freq="M")
+    assert list(got) == [p.end_time.date() for p in months]
+    assert all(len(names) == 1 for names in got.values()), {
+        o: n for o, n in got.items() if len(n) != 1
+    }
+    # historical.yaml's last day is the interlude's pre-start origin, not historical's
+    assert got[dt.date(2021, 11, 30)] == ["historical"]
+    assert got[dt.date(2021, 12, 31)] == ["interlude_2022_2023"]
+    assert got[dt.date(2023, 8, 31)] == ["interlude_2022_2023"]
+    assert got[dt.date(2023, 9, 30)] == ["episode_2023_2024"]
+
+
+def test_the_interlude_reaches_the_2022_23_targets():
+    u = set(E.uncovered_targets(_evaluated_scenarios())["id"])
+    assert not {"T26", "M:events_documented:2022-01", "M:musings_iraq:2022-12"} & u
+    # T58's window (2022-06-01..2023-10-16) straddles the interlude and the episode
+    assert "T58" in u
+
+
+def test_the_interlude_forces_only_sourced_injects_and_no_attack():
+    from sim.analysis import observed as O
+
+    sc = _evaluated_scenarios()[1]
+    assert (sc.start, sc.end) == (dt.date(2022, 1, 1), dt.date(2023, 9, 30))
+    ev = O.load_observed_events()
+    dates = set(pd.to_datetime(ev["date"]).dt.date)
+    for inj in sc.injects:
+        assert inj.kind != "attack" and inj.source and inj.date in dates
+
+
+def test_interlude_origins_use_nothing_dated_after_them():
+    """At each interlude origin: known reports, injects and the posterior all predate it."""
+    from sim.analysis.forecast import assimilation as A
+    from sim.analysis.forecast import availability as AV
+
+    sc = _evaluated_scenarios()[1]
+    fit, _ = E.fitted_tallies(sc)
+    assert "T26" in set(fit["id"])
+    fits = E.load_fits()
+    for o in E.origins(sc):
+        known = AV.known_at(fit, o)
+        assert (known["end"] <= pd.Timestamp(o)).all()
+        assert (AV.published(known).dropna() <= pd.Timestamp(o)).all()
+        assert all(i.date <= o for i in A.without_future_injects(sc, o).injects)
+        post = E.fit_for(fits, o)
+        assert post is not None and post.known <= o and post.label == "calibration"
+    # T26 (3-5 Jan 2022) is not known at the pre-start origin; the Sudani inject is dropped
+    assert len(AV.known_at(fit, dt.date(2021, 12, 31))) == 0
+    assert A.without_future_injects(sc, dt.date(2022, 9, 30)).injects == ()
