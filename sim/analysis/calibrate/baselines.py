@@ -493,8 +493,19 @@ class Climatology(_ConstantRate):
     description = "constant daily rate; NB window counts"
 
     def fit(self, train: TallySet, ctx: Context) -> None:
-        """Fit the rate and NB size by maximum tally likelihood."""
+        """Fit the rate and NB size by maximum tally likelihood.
+
+        With lower bounds only ("at least N") the likelihood grows without limit with the rate
+        (no maximum exists); the rate is then the one the bounds imply (their count per day,
+        the smallest rate consistent with them) and only the NB size is fitted.
+        """
         rate0 = max(float(np.sum(train.count / train.factor) / np.sum(train.length)), 1e-3)
+        if not np.any(np.asarray(train.bound) != "lower"):
+            x = _fit_by_tallies(
+                train, lambda x: (rate0 * train.length, x[0]), np.array([math.log(5.0)])
+            )
+            self.rate, self.size = rate0, math.exp(x[0])
+            return
         x = _fit_by_tallies(
             train,
             lambda x: (math.exp(x[0]) * train.length, x[1]),

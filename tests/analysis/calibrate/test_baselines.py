@@ -151,6 +151,21 @@ def test_climatology_rate_is_the_pooled_rate():
     assert mean[0] == pytest.approx(20.0, rel=1e-3) and var[0] > mean[0]
 
 
+def test_climatology_on_lower_bounds_only_takes_the_rate_they_imply():
+    # "at least 3 in 3 days": the likelihood grows without limit with the rate, so the MLE
+    # would run off to any bound of the optimiser; the fit takes 1 a day, the smallest rate
+    # consistent with the report
+    m = B.Climatology()
+    m.fit(_ts([(0, 2)], [3], bounds=["lower"]), _ctx(60, 3))
+    assert m.rate == pytest.approx(1.0)
+    mean, _ = m.forecast(_ts([(3, 32)], [0]), _ctx(60, 3))
+    assert mean[0] == pytest.approx(30.0)
+    # one exact report among the bounds: the maximum-likelihood fit as before
+    both = _ts([(0, 2), (3, 12)], [3, 5], bounds=["lower", "exact"])
+    m.fit(both, _ctx(60, 13))
+    assert 0.3 < m.rate < 1.5
+
+
 def test_persistence_carries_the_latest_rate_forward():
     train = _ts([(0, 9), (10, 19), (0, 19)], [10, 40, 50])
     m = B.Persistence()
