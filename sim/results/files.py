@@ -257,21 +257,31 @@ def _directory_errors(out: Path) -> Iterator[None]:
 # --- output directories of the analysis commands (calibrate, episode, forecast, ...) ------------
 
 
+def read_json_object(path: Path, max_bytes: int = 2**26) -> dict | None:
+    """Return the JSON object in the regular file ``path``, or None.
+
+    None for a link, a missing, oversized or unreadable file, or JSON that is not an object:
+    what escsim may treat as one of its records is read without following links.
+    """
+    import json
+
+    try:
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > max_bytes:
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
 def written_by_escsim(path: Path) -> bool:
     """Return True if ``path`` is a JSON object escsim wrote (its manifest or results record).
 
     escsim's records carry ``"written_by": "escsim"``, an ``escsim_version`` or a ``command``
     that starts with ``escsim``; a link, a missing or an unreadable file is not escsim's.
     """
-    import json
-
-    try:
-        if path.is_symlink() or not path.is_file() or path.stat().st_size > 2**26:
-            return False
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return False
-    if not isinstance(data, dict):
+    data = read_json_object(path)
+    if data is None:
         return False
     command = data.get("command")
     return (

@@ -9,7 +9,7 @@ from importlib import metadata
 from pathlib import Path
 
 from sim import __version__
-from sim.results.files import RunError
+from sim.results.files import RunError, read_json_object
 
 
 def git_commit() -> str | None:
@@ -75,13 +75,8 @@ def read_own_json(path: Path) -> dict | None:
     escsim's plan.json and manifest.json carry ``"written_by": "escsim"``; older ones are
     recognised by their plan fields. A link, a missing or an unreadable file is not escsim's.
     """
-    try:
-        if path.is_symlink() or not path.is_file():
-            return None
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None
-    if not isinstance(data, dict):
+    data = read_json_object(path)
+    if data is None:
         return None
     if data.get("written_by") == WRITTEN_BY:
         return data
