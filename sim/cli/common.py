@@ -68,7 +68,11 @@ def shown(path: object) -> str:
     return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
+_interrupted: list[int] = []  # signals received inside ``handle_errors`` (SIGTERM as Ctrl-C)
+
+
 def _interrupt(signum: int, frame: object) -> None:
+    _interrupted.append(signum)
     raise KeyboardInterrupt
 
 
@@ -98,6 +102,7 @@ def handle_errors(resumable: bool = False) -> Iterator[None]:
     from sim.runner import RunError, interrupted_in_compiled_code
     from sim.scenario import ScenarioError
 
+    _interrupted.clear()
     try:
         with _sigterm_is_an_interrupt():
             try:
@@ -106,6 +111,10 @@ def handle_errors(resumable: bool = False) -> Iterator[None]:
                 if interrupted_in_compiled_code(exc):
                     raise KeyboardInterrupt from None
                 raise
+            if _interrupted:
+                # the KeyboardInterrupt was swallowed where it landed (a finaliser, a library's
+                # broad except): the command finished, but it was asked to stop: say so
+                raise KeyboardInterrupt
     except (ScenarioError, RunError, InputError) as exc:
         # escaped: a scenario's keys and values (e.g. "[/x]") must not be read as rich markup
         for one in getattr(exc, "errors", (exc,)):  # a scenario file: every error, by line

@@ -40,3 +40,16 @@ def test_handle_errors_exits_130_on_an_interrupt_inside_compiled_code(capsys):
 def test_handle_errors_lets_other_system_errors_through():
     with pytest.raises(SystemError, match="real internal"), handle_errors():
         raise SystemError("a real internal error")
+
+
+def test_a_sigterm_whose_interrupt_was_swallowed_still_exits_130():
+    import os
+    import signal
+
+    with pytest.raises(typer.Exit) as caught, handle_errors():
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)  # the handler raises KeyboardInterrupt here
+            signal.getsignal(signal.SIGTERM)  # a next bytecode, where the handler runs
+        except KeyboardInterrupt:
+            pass  # a library that swallows it, as a finaliser or a broad except would
+    assert caught.value.exit_code == 130
