@@ -352,6 +352,12 @@ def war_on(day: int, start_day: float, end_day: float) -> int:
     A negative ``start_day`` means no war. Source: docs/sources.md R1 (the regional war from 7 Oct
     2023 and the campaign of the Islamic Resistance in Iraq from 17 Oct 2023).
     """
+    return _in_window(day, start_day, end_day)
+
+
+@njit(cache=True)
+def _in_window(day: int, start_day: float, end_day: float) -> int:
+    """Return 1 if ``day`` lies in [start_day, end_day); 0 if not or if ``start_day`` < 0."""
     if start_day < 0.0:
         return 0
     if day >= start_day and day < end_day:
@@ -373,8 +379,4 @@ def campaign_on(day: int, start_day: float, end_day: float) -> int:
     2020-10-10 (the truce is made conditional on a US withdrawal timetable). Where the pattern
     does not hold: before the round of 26 Jul 2021 attacks "died down" (R3, AFP 29 Jul 2021).
     """
-    if start_day < 0.0:
-        return 0
-    if day >= start_day and day < end_day:
-        return 1
-    return 0
+    return _in_window(day, start_day, end_day)
