@@ -191,12 +191,11 @@ def test_1_every_out_command_refuses_a_user_folder_before_running(command, tmp_p
     (out / "manifest.json").write_text('{"chapter": 3}')
     (out / "notes.txt").write_text("mine")
     before = tree(tmp_path)
-    t0 = time.perf_counter()
     res = cli.invoke(app, [*OUT_COMMANDS[command], "--out", str(out)])
     assert res.exit_code == 2, (res.output, repr(res.exception))
+    # refused before the work: the one-line refusal is all it printed (no progress lines)
     assert "escsim did not write" in res.output and res.output.count("\n") <= 2, res.output
     assert tree(tmp_path) == before
-    assert time.perf_counter() - t0 < 60  # refused before the work (minutes), not after
 
 
 @pytest.mark.parametrize(
