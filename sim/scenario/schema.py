@@ -147,7 +147,12 @@ class Faction(_Strict):
 
     name: str = Field(min_length=1, max_length=60)
     base_rate: float = _f(
-        0.03, 0.0, 5.0, "baseline attack intensity", "attacks/day", "calibrated to tallies T01-T17"
+        0.03,
+        0.0,
+        5.0,
+        "baseline attack intensity",
+        "attacks/day",
+        "tallies T01-T02; scaled by the calibration",
     )
     stocks: WeaponValues = Field(
         default_factory=lambda: WeaponValues(rocket=20, ied=10, drone=0, small_arms=5),

@@ -137,6 +137,9 @@ TARGETS: dict[str, tuple[str, str]] = {
     "iran.revenge": ("g", "ir_revenge"),
     "iran.campaign_appetite": ("g", "ir_campaign_appetite"),
     "militia.beta_directive": ("g", "m_beta_directive"),
+    "iran.dominance": ("g", "ir_dominance"),
+    "iran.coordination": ("g", "ir_coordination"),
+    "iran.event_reconsider": ("g", "ir_event_reconsider"),
 }
 """Parameter name -> (how, array entries). ``g``: the global vector entry is set; ``fp_scale``:
 every faction's entry is multiplied; ``*_prob``: multiplied and capped at 1 (a probability).
@@ -323,6 +326,32 @@ MODEL_PARAMETERS: tuple[Param, ...] = (
         "centring on it; the schema's bound 10 caps it. Through it the agencies' directives, "
         "the pressure campaigns (iran.campaign_appetite) and Iranian restraint act",
         "T10, T11, T71 (Aug-Sep 2020, the campaign) and T03-T05 (revenge after the strikes)",
+    ),
+    Param(
+        "iran.dominance",
+        Prior("beta", 2.0, 1.0, 0.0, 1.0),
+        "weight of the loudest Iranian line in a faction's signal (S1: the lines of Khamenei's "
+        "office are 'the loudest and most influential', 'the Tehran commands won over'). "
+        "Declared before the run: S1 reports the loudest line winning, so the mass leans to 1 "
+        "(mean 0.67, 90% in [0.22, 0.97]); 0 (lines average out, the old rule) stays in the "
+        "support",
+        "little expected: the tallies count attacks, not whose line they followed",
+    ),
+    Param(
+        "iran.coordination",
+        Prior("beta", 2.0, 2.0, 0.0, 1.0),
+        "share of US attribution lost while a faction's Iranian lines conflict (S1: 'a game of "
+        "good cop, bad cop ... This tactic always pays off'); S1 gives the direction, not the "
+        "size: Beta(2, 2), mean 0.5, 90% in [0.14, 0.86]",
+        "little expected: through fewer US strikes only (the historical strikes are forced)",
+    ),
+    Param(
+        "iran.event_reconsider",
+        Prior("beta", 2.0, 2.0, 0.0, 1.0),
+        "probability an agency reissues its directive two days after a US strike or red line "
+        "(S1: strike 26 Feb 2021, rival meetings in Tehran and Beirut 28 Feb, attack 3 Mar); one "
+        "documented sequence gives the direction, not the rate: Beta(2, 2)",
+        "T03-T05 and T19 (attacks after the strikes of Dec 2019-Mar 2020 and Feb 2021); weakly",
     ),
     Param(
         "pm.mediation",

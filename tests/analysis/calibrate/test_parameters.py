@@ -36,7 +36,7 @@ def test_base_scenario_ignores_the_current_overlay(tmp_path):
 
 def test_every_model_parameter_maps_to_existing_array_entries():
     names = [p.name for p in P.MODEL_PARAMETERS]
-    assert len(names) == len(set(names)) == 18
+    assert len(names) == len(set(names)) == 22
     assert set(names) == set(P.TARGETS)
     for how, entries in P.TARGETS.values():
         for e in entries.split(";"):
