@@ -7,8 +7,15 @@ model misses today is a strict xfail with the reason and the value measured at t
 writing: strict, so a test that starts passing fails and someone must look (and remove the
 mark).
 
-Posterior predictive figures (30 replicates) over the first posterior of issue 10: replicates
-attacking the PM before the election 73%, within 7 weeks after it 33% (the fitted point: 17% after).
+Posterior predictive figures (30 replicates) over the posterior with the S1 mechanisms, the
+directive reach fitted and the PM spared before the election (calibration of issue 10, third
+run): embassy attacks in the Oct 2020 truce 0.31 of the 37 days before, convoy attacks 0.49;
+Aug-Sep 2020 rate 0.80 x the Jan-Jul rate; replicates attacking the PM before the election 0%,
+within 7 weeks after it 33%; attacks on the state and the PM 2.6 x more frequent in the 45 days
+after the election than in the 45 before; drone share from 14 Apr 2021 0.38; raids in 2020
+median 7; 2023-24 episode at the 2019-21 posterior 0.90 attacks a day in the campaign, 1.14 in
+the pause. Over the first posterior of issue 10: replicates attacking the PM before the
+election 73%, within 7 weeks after it 33% (the fitted point: 17% after).
 Over the posterior with the pressure campaign (calibration of issue 10, second run): embassy attacks
 in the Oct 2020 truce 0.27 of the 37 days before, convoy attacks 0.51; Aug-Sep 2020 rate 0.86 x the
 Jan-Jul rate. The figures that follow were measured with the earlier fitted-parameter fixtures and
@@ -27,11 +34,6 @@ import pandas as pd
 import pytest
 
 from tests.science.conftest import US_TARGETS
-
-UNCALIBRATED = (
-    "needs the mechanisms of issue 10 calibrated (wired at neutral values: docs/ODD.md A29)"
-)
-
 
 # --- the truce of Oct-Nov 2020 (events.csv 2020-10-10; T16) ----------------------------------
 
@@ -52,13 +54,19 @@ def test_truce_embassy_attacks_fall(historical):
     assert _ratio(historical, embassy, TRUCE, BEFORE_TRUCE) <= 0.35
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="at the threshold: 0.49 over the posterior with the S1 mechanisms (6.2 convoy attacks "
+    "inside against 12.6 before, 30 replicates); 0.51 over the previous posterior",
+)
 def test_truce_convoy_ieds_continue(historical):
     """events.csv 2020-10-10 and T16: in the truce "convoy IEDs continue". Threshold: convoy
     attacks inside the truce at least 0.5 of those of the 37 days before.
 
-    A strict xfail until the posterior of issue 10 with the pressure campaign: measured 0.51
-    over that posterior (5.0 convoy attacks inside against 9.7 before, 30 replicates), just
-    above the threshold."""
+    The model keeps about half the convoy attacks in the truce; the ratio sits on the threshold
+    (0.51 over the posterior of the pressure campaign, 0.49 over the one with the S1
+    mechanisms), so it is a strict xfail today: a fit that lifts it fails the mark and is
+    looked at."""
     convoy = historical.attacks_on("convoy")
     assert _ratio(historical, convoy, TRUCE, BEFORE_TRUCE) >= 0.5
 
@@ -92,7 +100,8 @@ def test_attacks_resume_within_two_weeks_of_a_strike(historical, strike, resumed
 @pytest.mark.xfail(
     strict=True,
     reason="model misses it: its 2020 peak is Jun-Jul (raid backfire); over the posterior with "
-    "the pressure campaign (docs/ODD.md 7.2.15) Aug-Sep runs at 0.86 x the Jan-Jul rate",
+    "the pressure campaign and the fitted directive reach (docs/ODD.md 7.2.15) Aug-Sep runs at "
+    "0.80 x the Jan-Jul rate (0.86 before militia.beta_directive was fitted)",
 )
 def test_aug_sep_2020_is_the_peak(historical):
     """T13/T14: 19 of at least 55 rockets of 1 Jan - 22 Oct 2020 fell in Aug-Sep (a daily rate
@@ -133,11 +142,15 @@ def test_state_targeting_rises_after_the_election(historical):
     assert after >= 2.0 * before
 
 
-@pytest.mark.xfail(strict=True, reason=f"73% of replicates attack the PM before; {UNCALIBRATED}")
 def test_no_attack_on_the_pm_before_the_election(historical):
     """S3: before 7 Nov 2021 the militias "never sought to use lethal force against a senior
     Iraqi official, let alone the prime minister". Threshold: at most 10% of replicates attack
-    the PM between 1 Oct 2019 and 9 Oct 2021."""
+    the PM between 1 Oct 2019 and 9 Oct 2021.
+
+    Passes (0%) because the historical scenario spares the PM before the election
+    (``militia.pm_before_election`` 0, read from S3: a setting taken from the source, not an
+    emergent result; with the PM not spared, 73% of replicates attacked him). The test keeps
+    the rule wired in the replay."""
     pm = historical.attacks_on("pm")
     assert float((historical.count(pm, "2019-10-01", "2021-10-09") > 0).mean()) <= 0.1
 
@@ -146,8 +159,8 @@ def test_the_pm_is_attacked_after_the_election(historical):
     """events.csv 2021-11-07 (S0, S3): the PM's residence was attacked four weeks after the
     election. Threshold: at least 30% of replicates attack the PM between 10 Oct and 30 Nov 2021
     (one documented event: the model should make it likely, not certain). Passes over the
-    posterior (33%), but only because the model attacks the PM too often throughout (73% before
-    the election: the xfail above): the turn against the PM is not reproduced."""
+    posterior (33%) with the PM spared before the election: after it AAH's own PM weight (0.02)
+    returns; ``militia.state_turn`` (no source gives its size) stays 0."""
     pm = historical.attacks_on("pm")
     assert float((historical.count(pm, "2021-10-10", "2021-11-30") > 0).mean()) >= 0.3
 
@@ -155,7 +168,11 @@ def test_the_pm_is_attacked_after_the_election(historical):
 # --- raids against the record (issue 16 item 9) ----------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=f"median 7 raids per replicate in 2020; {UNCALIBRATED}")
+@pytest.mark.xfail(
+    strict=True,
+    reason="median 7 raids per replicate in 2020 with raids chosen by the PM's own evidence; the "
+    "crackdown disposition of the new_pm inject (0.5) is not estimated (docs/ODD.md A30)",
+)
 def test_raid_count_2020(historical):
     """events.csv: 2 raids in 2020 (2020-06-25 on KH, 2020-12-25 on AAH). Threshold: the median
     number of raids (forced and discretionary) per replicate in 2020 is at most 4."""
@@ -168,8 +185,9 @@ def test_raid_count_2020(historical):
 
 @pytest.mark.xfail(
     strict=True,
-    reason=f"0.18 attacks/day in the campaign, 0.35 in the pause (strikes raise attacks); "
-    f"{UNCALIBRATED}",
+    reason="at the 2019-21 posterior (no war appetite, no restraint: those are fitted by "
+    "escsim episode, test_episode_alternatives.py): 0.90 attacks/day in the campaign, 1.14 in "
+    "the pause",
 )
 def test_campaign_then_pause_in_2024(episode):
     """R1: about 170 attacks on US forces in Iraq and Syria from 17 Oct 2023 to early Feb 2024;
