@@ -430,7 +430,7 @@ def report_markdown(cal) -> str:
         "`use=syria_included`: the count includes Syria (or Jordan) and the model has no "
         "Syria; where the source gave the Iraq share, that share is its own `Iraq` row (fitted "
         "if inside the horizon). `outside_horizon`: the window lies outside the scenario "
-        "(2023-24 rows wait for a scenario of that period).",
+        "(the 2023-24 Iraq rows are fitted by `escsim episode`, calibration/episode/).",
         "",
     ]
     for status, grp in nf.groupby("status", sort=True):

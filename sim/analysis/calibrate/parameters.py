@@ -404,8 +404,8 @@ DISCREPANCY_PARAMETER = Param(
     "count (Kennedy & O'Hagan 2001): the mode is 0 (the model is adequate), the median 0.22 "
     "(counts off by about a fifth), 95% below 0.79; values near 1 mean the model's counts are "
     "off by a factor of 2 or more as often as not. Declared before the run, not tuned to it",
-    "every tally (what the model, detection and rounding leave unexplained: T11, T71, T73 in "
-    "the run without it)",
+    "every tally (what the model, detection and rounding leave unexplained; the report lists "
+    "the tallies covered only with it)",
 )
 """The model-discrepancy parameter (observation model only; ``apply_params`` skips it)."""
 
