@@ -253,7 +253,10 @@ def report_markdown(cal) -> str:
         f"- Posterior: likelihood-tempered SMC, {s.particles} particles, {s.runs} replicates "
         f"per evaluation, {len(res.stages)} stages, {res.evaluations} evaluations; "
         + (
-            "**reached the posterior (phi = 1)**."
+            f"**smoke-test budget (`--quick`, phi = {res.stages[-1]['phi']:.3g}): the sample is "
+            "NOT the posterior; every figure below is illustrative only**."
+            if s.smoke
+            else "**reached the posterior (phi = 1)**."
             if res.converged
             else f"**stopped at phi = {res.stages[-1]['phi']:.3g} < 1 (budget): the sample is "
             "NOT the posterior; every figure below is illustrative only**."

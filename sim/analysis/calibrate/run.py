@@ -55,6 +55,7 @@ class Settings:
     noise_draws: int = 10
     noise_sets: int = 4
     discrepancy: bool = True
+    smoke: bool = False
 
     @classmethod
     def quick(cls, seed: int) -> Settings:
@@ -71,6 +72,7 @@ class Settings:
             pr_runs=20,
             noise_draws=2,
             noise_sets=2,
+            smoke=True,
         )
 
     def smc(self) -> SmcSettings:

@@ -95,7 +95,9 @@ def test_cli_quick_with_data_until_writes_outputs_to_out_only(tmp_path):
         assert (tmp_path / "report" / name).stat().st_size > 0, name
     text = (tmp_path / "report" / "report.md").read_text()
     assert "Held out: tallies ending after 2020-12-31" in text and "T19" in text
-    assert "NOT the posterior" in text  # the quick budget does not reach phi = 1
+    # a smoke-test budget is never called the posterior, even when its tempering reaches phi = 1
+    assert "smoke-test budget (`--quick`" in text and "NOT the posterior" in text
+    assert "reached the posterior" not in text
     assert not list(tmp_path.rglob("*.tmp*"))
     # the deprecated option maps to --data-until the day before
     out2 = tmp_path / "old"
