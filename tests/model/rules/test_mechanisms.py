@@ -219,20 +219,13 @@ def test_campaign_known_answer():
     assert p == pytest.approx(1.0 / (1.0 + math.exp(-1.0)))
 
 
-def test_campaign_on_window():
-    assert R.campaign_on(10, -1.0, 100.0) == 0
-    assert R.campaign_on(9, 10.0, 20.0) == 0
-    assert R.campaign_on(10, 10.0, 20.0) == 1
-    assert R.campaign_on(19, 10.0, 20.0) == 1
-    assert R.campaign_on(20, 10.0, 20.0) == 0
-
-
-def test_war_on_window():
-    assert R.war_on(10, -1.0, 100.0) == 0
-    assert R.war_on(9, 10.0, 20.0) == 0
-    assert R.war_on(10, 10.0, 20.0) == 1
-    assert R.war_on(19, 10.0, 20.0) == 1
-    assert R.war_on(20, 10.0, 20.0) == 0
+@pytest.mark.parametrize("window_on", [R.campaign_on, R.war_on], ids=["campaign", "war"])
+def test_window_rules_are_half_open(window_on):
+    assert window_on(10, -1.0, 100.0) == 0  # no window recorded
+    assert window_on(9, 10.0, 20.0) == 0
+    assert window_on(10, 10.0, 20.0) == 1
+    assert window_on(19, 10.0, 20.0) == 1
+    assert window_on(20, 10.0, 20.0) == 0
 
 
 # --- fronts after a raid (S2), replacing the convoy shift ---------------------------------
